@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+import Foundation
+
+// Kernels are SIMD loops; Swift's default x86-64 baseline is SSE2, which leaves 3/4 of an AVX2+FMA
+// core idle. On x86-64 we compile the numeric targets for Haswell-class CPUs (AVX2, FMA: every
+// x86 server since 2013). Set RLHF_PORTABLE=1 when building for an older CPU.
+let numericSettings: [SwiftSetting] = {
+    #if arch(x86_64)
+    if ProcessInfo.processInfo.environment["RLHF_PORTABLE"] == nil {
+        return [.unsafeFlags(["-target-cpu", "haswell"])]
+    }
+    #endif
+    return []
+}()
+
+let package = Package(
+    name: "swift-rlhf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rlhf", targets: ["rlhf"]),
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "NN", targets: ["NN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+        .target(
+            name: "Kernels",
+            dependencies: ["CBLAS"],
+            swiftSettings: numericSettings,
+            linkerSettings: [
+                .linkedLibrary("openblas", .when(platforms: [.linux])),
+                .linkedFramework("Accelerate", .when(platforms: [.macOS])),
+            ]
+        ),
+        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: numericSettings),
+        .target(name: "NN", dependencies: ["Tensors", "Kernels"]),
+        .executableTarget(
+            name: "rlhf",
+            dependencies: [
+                "Kernels", "Tensors", "NN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
+    ]
+)

@@ -1,0 +1,114 @@
+// Vectorized transcendental functions over SIMD16<Float>, for the elementwise kernels.
+// exp follows Cephes' expf (range reduction by ln 2, degree-6 polynomial): about 1 ulp on
+// [-87.3, 88.72]; below -87.3 the result is 0, above ln(FLT_MAX) it is +inf.
+
+/// The SIMD width every kernel loop uses.
+public typealias FloatVector = SIMD16<Float>
+
+/// x clamped into [lower, upper] per lane, with compare-and-blend (Swift's SIMD `clamped` and
+/// `pointwiseMin` are per-lane generic code).
+@inlinable @inline(__always)
+public func vectorClamp(_ x: FloatVector, _ lower: Float, _ upper: Float) -> FloatVector {
+    var result = x.replacing(with: lower, where: x .< lower)
+    result.replace(with: upper, where: result .> upper)
+    return result
+}
+
+/// The lane-wise maximum of two vectors (compare-and-blend).
+@inlinable @inline(__always)
+public func vectorMaximum(_ a: FloatVector, _ b: FloatVector) -> FloatVector {
+    a.replacing(with: b, where: b .> a)
+}
+
+/// e^x for each lane (Cephes expf polynomial; 0 below -87.3, +inf above ln(FLT_MAX) ≈ 88.7228).
+@inlinable @inline(__always)
+public func vectorExp(_ x: FloatVector) -> FloatVector {
+    // Avoid SIMD `clamped` and Float→Int conversion: both are per-lane generic code in Swift.
+    let clamped = vectorClamp(x, -87.3, 88.722_83)
+    // n = round(x / ln 2) by the 1.5·2²³ trick: the sum's low mantissa bits hold n.
+    let shifted = clamped * 1.44269504088896341 + 12582912.0
+    let n = shifted - 12582912.0
+    var r = clamped.addingProduct(n, FloatVector(repeating: -0.693359375))
+    r = r.addingProduct(n, FloatVector(repeating: 2.12194440e-4))
+    var p = FloatVector(repeating: 1.3981999507e-3).addingProduct(FloatVector(repeating: 1.9875691500e-4), r)
+    p = FloatVector(repeating: 8.3334519073e-3).addingProduct(p, r)
+    p = FloatVector(repeating: 4.1665795894e-2).addingProduct(p, r)
+    p = FloatVector(repeating: 1.6666665459e-1).addingProduct(p, r)
+    p = FloatVector(repeating: 5.0000001201e-1).addingProduct(p, r)
+    let y = (r + 1).addingProduct(p, r * r)
+    var integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000  // bits of 12582912.0
+    // n reaches 128 for x in (88.38, 88.72]: scale by 2¹²⁷ and double afterwards.
+    let beyond = integer .> 127
+    integer.replace(with: 127, where: beyond)
+    var result = y * unsafeBitCast((integer &+ 127) &<< 23, to: FloatVector.self)
+    result.replace(with: result + result, where: unsafeBitCast(beyond, to: SIMDMask<SIMD16<Int32>>.self))
+    result.replace(with: 0, where: x .< -87.3)
+    result.replace(with: .infinity, where: x .> 88.722_84)
+    result.replace(with: x, where: x .!= x)  // NaN stays NaN
+    return result
+}
+
+/// √x for each lane (x ≥ 0): Newton's iteration on 1/√x from the bit-level estimate, three steps
+/// (about 1 ulp). Swift lowers SIMD `squareRoot()` to one libm call per lane; this stays in
+/// vector registers.
+@inlinable @inline(__always)
+public func vectorSquareRoot(_ x: FloatVector) -> FloatVector {
+    let bits = unsafeBitCast(x, to: SIMD16<Int32>.self)
+    var y = unsafeBitCast(0x5F37_5A86 &- (bits &>> 1), to: FloatVector.self)
+    let half = 0.5 * x
+    y = y * (1.5 - half * y * y)
+    y = y * (1.5 - half * y * y)
+    y = y * (1.5 - half * y * y)
+    var result = x * y
+    result.replace(with: 0, where: x .== 0)
+    result.replace(with: x, where: x .== .infinity)
+    return result
+}
+
+/// tanh(x) for each lane, as sign(x)·(1 − 2/(e^{2|x|} + 1)); absolute error below 1e-7.
+@inlinable @inline(__always)
+public func vectorTanh(_ x: FloatVector) -> FloatVector {
+    let magnitude = x.replacing(with: -x, where: x .< 0)
+    let e = vectorExp(vectorClamp(2 * magnitude, 0, 40))
+    let t = 1 - 2 / (e + 1)
+    return t.replacing(with: -t, where: x .< 0)
+}
+
+/// The logistic sigmoid 1/(1 + e^{−x}) for each lane, stable for large |x|.
+@inlinable @inline(__always)
+public func vectorSigmoid(_ x: FloatVector) -> FloatVector {
+    let clamped = vectorClamp(x, -80, 80)
+    return 1 / (1 + vectorExp(-clamped))
+}
+
+/// Applies `vector` to each 16-lane block of `0..<count` and `scalar` to the tail.
+@inlinable @inline(__always)
+public func forEachVector(
+    _ count: Int, vector: (Int) -> Void, scalar: (Int) -> Void
+) {
+    var i = 0
+    while i + 16 <= count { vector(i); i += 16 }
+    while i < count { scalar(i); i += 1 }
+}
+
+extension UnsafePointer where Pointee == Float {
+    /// Loads 16 floats starting at element `offset` (no alignment needed).
+    @inlinable @inline(__always)
+    public func vector(at offset: Int) -> FloatVector {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: FloatVector.self)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// Loads 16 floats starting at element `offset` (no alignment needed).
+    @inlinable @inline(__always)
+    public func vector(at offset: Int) -> FloatVector {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: FloatVector.self)
+    }
+
+    /// Stores 16 floats starting at element `offset` (no alignment needed).
+    @inlinable @inline(__always)
+    public func storeVector(_ value: FloatVector, at offset: Int) {
+        UnsafeMutableRawPointer(self + offset).storeBytes(of: value, as: FloatVector.self)
+    }
+}

@@ -1,0 +1,132 @@
+// AdamW (Loshchilov & Hutter 2019) over named parameters, with its state for checkpoints.
+
+import Kernels
+import Tensors
+
+/// Which parameters receive decoupled weight decay.
+public enum WeightDecayFilter: String, Codable, Sendable {
+    /// Tensors of rank ≥ 2 (matrices, embeddings), not biases or layer-norm gains (the GPT-2 /
+    /// nanoGPT convention).
+    case matricesOnly
+    /// Every parameter.
+    case all
+}
+
+/// AdamW hyper-parameters. Field names map to snake_case in config files.
+public struct AdamWConfiguration: Codable, Equatable, Sendable {
+    /// The base learning rate (a schedule may scale it per step).
+    public var learningRate: Float
+    /// Decay of the first-moment average.
+    public var beta1: Float
+    /// Decay of the second-moment average.
+    public var beta2: Float
+    /// Added to the denominator (see `epsilonPlacement`).
+    public var epsilon: Float
+    /// Decoupled weight decay coefficient.
+    public var weightDecay: Float
+    /// Which parameters decay.
+    public var weightDecayFilter: WeightDecayFilter
+    /// PyTorch's ε placement, or TensorFlow's (openai/lm-human-preferences).
+    public var epsilonPlacement: AdamEpsilonPlacement
+
+    enum CodingKeys: String, CodingKey {
+        case learningRate = "learning_rate", beta1, beta2, epsilon = "eps", weightDecay = "weight_decay"
+        case weightDecayFilter = "weight_decay_filter", epsilonPlacement = "eps_placement"
+    }
+
+    /// Defaults as torch.optim.AdamW: lr 1e-3, β (0.9, 0.999), ε 1e-8, weight decay 0.01.
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0.01, weightDecayFilter: WeightDecayFilter = .matricesOnly,
+        epsilonPlacement: AdamEpsilonPlacement = .pytorch
+    ) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.weightDecayFilter = weightDecayFilter
+        self.epsilonPlacement = epsilonPlacement
+    }
+}
+
+/// The AdamW optimizer: fused per-tensor updates, bias correction, decoupled weight decay.
+public final class AdamW {
+    /// The hyper-parameters (mutable between steps).
+    public var configuration: AdamWConfiguration
+    /// The parameters, by name, in the order given.
+    public let parameters: [(name: String, tensor: Tensor)]
+    /// Updates taken so far (bias correction uses step + 1 for the next one).
+    public private(set) var step: Int = 0
+    private var firstMoments: [TensorStorage]
+    private var secondMoments: [TensorStorage]
+
+    /// An optimizer over `parameters` (e.g. `model.namedParameters()`), with zeroed moments.
+    /// A tensor listed twice (tied weights) is updated once.
+    public init(parameters: [(name: String, tensor: Tensor)], configuration: AdamWConfiguration = AdamWConfiguration()) {
+        var seen = Set<ObjectIdentifier>()
+        self.parameters = parameters.filter { seen.insert(ObjectIdentifier($0.tensor.storage)).inserted }
+        self.configuration = configuration
+        firstMoments = self.parameters.map { TensorStorage(count: $0.tensor.count) }
+        secondMoments = self.parameters.map { TensorStorage(count: $0.tensor.count) }
+    }
+
+    /// Applies one update from the parameters' current gradients, then leaves the gradients as
+    /// they are (call `zeroGrad()`). Parameters without a gradient are skipped but still count
+    /// the step. - learningRate: overrides the configured rate (a schedule's value).
+    public func step(learningRate: Float? = nil) {
+        step += 1
+        let lr = learningRate ?? configuration.learningRate
+        for (index, entry) in parameters.enumerated() {
+            guard let gradient = entry.tensor.grad else { continue }
+            let decays = configuration.weightDecayFilter == .all || entry.tensor.rank >= 2
+            adamWStep(parameters: entry.tensor.data, gradients: gradient.data,
+                      firstMoment: firstMoments[index].pointer, secondMoment: secondMoments[index].pointer,
+                      count: entry.tensor.count, learningRate: lr, beta1: configuration.beta1,
+                      beta2: configuration.beta2, epsilon: configuration.epsilon,
+                      weightDecay: decays ? configuration.weightDecay : 0, step: step,
+                      epsilonPlacement: configuration.epsilonPlacement)
+        }
+    }
+
+    /// Drops every parameter's gradient.
+    public func zeroGrad() {
+        for entry in parameters { entry.tensor.grad = nil }
+    }
+
+    /// The moments as named tensors (`<name>.exp_avg`, `<name>.exp_avg_sq`, PyTorch's state
+    /// names) for `optimizer.safetensors`; the step count is `step`.
+    public func stateTensors() -> [(name: String, tensor: Tensor)] {
+        var result: [(name: String, tensor: Tensor)] = []
+        for (index, entry) in parameters.enumerated() {
+            result.append((entry.name + ".exp_avg", Tensor(shape: entry.tensor.shape, storage: firstMoments[index])))
+            result.append((entry.name + ".exp_avg_sq", Tensor(shape: entry.tensor.shape, storage: secondMoments[index])))
+        }
+        return result
+    }
+
+    /// Restores moments and step count saved by `stateTensors()`; every parameter's two moments
+    /// must be present with its shape.
+    public func loadState(step: Int, tensors: [String: Tensor]) throws {
+        for (index, entry) in parameters.enumerated() {
+            for (suffix, storage) in [(".exp_avg", firstMoments[index]), (".exp_avg_sq", secondMoments[index])] {
+                guard let saved = tensors[entry.name + suffix] else {
+                    throw OptimizerStateError(message: "optimizer state lacks '\(entry.name + suffix)'")
+                }
+                guard saved.shape == entry.tensor.shape else {
+                    throw OptimizerStateError(message: "optimizer state '\(entry.name + suffix)' has shape \(saved.shape), expected \(entry.tensor.shape)")
+                }
+                storage.pointer.update(from: saved.data, count: saved.count)
+            }
+        }
+        self.step = step
+    }
+}
+
+/// A saved optimizer state that does not fit the parameters.
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    /// What is wrong.
+    public let message: String
+    /// The message.
+    public var description: String { message }
+}

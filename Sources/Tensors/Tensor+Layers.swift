@@ -1,0 +1,123 @@
+// Ops with learned weights or saved state: layer norm, embedding, dropout, fused attention.
+
+import Kernels
+
+/// Layer normalization over the last dimension (biased variance, as torch.nn.LayerNorm).
+///
+/// - x: (…, C). weight, bias: (C).
+public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) -> Tensor {
+    let C = x.shape.last ?? 0
+    require(weight.shape == [C] && bias.shape == [C], "layerNorm: weight \(weight.shape) and bias \(bias.shape) for input \(x.shape), expected [\(C)]")
+    let N = x.count / max(C, 1)
+    let out = Tensor(zeros: x.shape)
+    let mean = TensorStorage(count: N), rstd = TensorStorage(count: N)
+    layerNormForward(x.data, weight: weight.data, bias: bias.data, out: out.data, mean: mean.pointer,
+                     rstd: rstd.pointer, rows: N, channels: C, epsilon: epsilon)
+    return Tensor.record(out, inputs: [x, weight, bias]) { _, gradient in
+        layerNormBackward(x.data, weight: weight.data, mean: mean.pointer, rstd: rstd.pointer, dout: gradient.data,
+                          dx: x.requiresGrad ? x.gradientStorage() : nil,
+                          dweight: weight.requiresGrad ? weight.gradientStorage() : nil,
+                          dbias: bias.requiresGrad ? bias.gradientStorage() : nil, rows: N, channels: C)
+    }
+}
+
+/// Looks up rows of `weight` (V, C) for `ids` (…) giving (…, C); the backward pass scatter-adds.
+public func embedding(_ weight: Tensor, ids: IndexTensor) -> Tensor {
+    require(weight.rank == 2, "embedding: weight must be (V, C), got \(weight.shape)")
+    let (V, C) = (weight.shape[0], weight.shape[1])
+    let out = Tensor(zeros: ids.shape + [C])
+    ids.values.withUnsafeBufferPointer { idPointer in
+        embeddingForward(weight: weight.data, ids: idPointer.baseAddress!, out: out.data, count: ids.count, vocabulary: V, channels: C)
+    }
+    return Tensor.record(out, inputs: [weight]) { _, gradient in
+        ids.values.withUnsafeBufferPointer { idPointer in
+            embeddingBackward(ids: idPointer.baseAddress!, dout: gradient.data, dweight: weight.gradientStorage(), count: ids.count, channels: C)
+        }
+    }
+}
+
+/// Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1 − p),
+/// drawing the mask from `generator`. Returns `x` itself when p is 0.
+public func dropout(_ x: Tensor, probability p: Float, generator: inout RandomGenerator) -> Tensor {
+    require(p >= 0 && p < 1, "dropout: probability \(p) must be in [0, 1)")
+    if p == 0 { return x }
+    let mask = TensorStorage(count: x.count)
+    let keep = 1 / (1 - p)
+    for i in 0..<x.count { mask.pointer[i] = generator.nextFloat() < p ? 0 : keep }
+    let out = Tensor(zeros: x.shape)
+    binaryForward(.multiply, x.data, aCount: x.count, mask.pointer, bCount: x.count, out.data)
+    return Tensor.record(out, inputs: [x]) { _, gradient in
+        binaryBackward(.multiply, x.data, aCount: x.count, mask.pointer, bCount: x.count, dout: gradient.data,
+                       da: x.gradientStorage(), db: nil)
+    }
+}
+
+/// Fused causal multi-head self-attention over packed q, k, v.
+///
+/// - qkv: (B, T, 3C), each token's [q | k | v] (Hugging Face GPT-2's `c_attn` output).
+/// - heads: NH; C must divide by it.
+/// - paddingMask: (B, T) with 1 for real tokens and 0 for padding, or nil. Padded keys receive no
+///   attention; a query that sees no real key outputs zeros.
+/// - Returns: (B, T, C), heads concatenated, before the output projection.
+public func causalSelfAttention(_ qkv: Tensor, heads: Int, paddingMask: Tensor? = nil) -> Tensor {
+    require(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "causalSelfAttention: qkv must be (B, T, 3C), got \(qkv.shape)")
+    let (B, T, C) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
+    require(heads > 0 && C % heads == 0, "causalSelfAttention: \(C) channels do not split into \(heads) heads")
+    if let paddingMask { require(paddingMask.shape == [B, T], "causalSelfAttention: padding mask \(paddingMask.shape), expected [\(B), \(T)]") }
+    let out = Tensor(zeros: [B, T, C])
+    let probabilities = TensorStorage(count: B * heads * T * T)
+    attentionForward(qkv: qkv.data, out: out.data, probabilities: probabilities.pointer,
+                     paddingMask: paddingMask?.data, batch: B, time: T, channels: C, heads: heads)
+    return Tensor.record(out, inputs: [qkv]) { _, gradient in
+        attentionBackward(qkv: qkv.data, probabilities: probabilities.pointer, dout: gradient.data,
+                          dqkv: qkv.gradientStorage(), batch: B, time: T, channels: C, heads: heads)
+    }
+}
+
+/// Keys and values of past positions for incremental decoding, one pair of buffers per layer,
+/// each (B, NH, capacity, HS).
+public final class KeyValueCache {
+    /// Batch size, heads, head size and maximum positions.
+    public let batch: Int, heads: Int, headSize: Int, capacity: Int
+    /// Per layer: how many positions are stored.
+    public private(set) var lengths: [Int]
+    let keys: [TensorStorage]
+    let values: [TensorStorage]
+
+    /// Allocates empty caches for `layers` layers.
+    public init(layers: Int, batch: Int, heads: Int, headSize: Int, capacity: Int) {
+        self.batch = batch
+        self.heads = heads
+        self.headSize = headSize
+        self.capacity = capacity
+        lengths = Array(repeating: 0, count: layers)
+        keys = (0..<layers).map { _ in TensorStorage(count: batch * heads * capacity * headSize) }
+        values = (0..<layers).map { _ in TensorStorage(count: batch * heads * capacity * headSize) }
+    }
+
+    /// Positions stored in layer 0 (the sequence length so far).
+    public var length: Int { lengths.first ?? 0 }
+
+    /// Forgets every stored position.
+    public func reset() { for i in lengths.indices { lengths[i] = 0 } }
+
+    /// Attention for `qkv` (B, Tn, 3C) at positions length ..< length+Tn of `layer`, appending its
+    /// keys and values. Never recorded for gradients.
+    ///
+    /// - paddingMask: (B, length + Tn) over every position so far, or nil.
+    /// - Returns: (B, Tn, C).
+    public func attention(_ qkv: Tensor, layer: Int, paddingMask: Tensor? = nil) -> Tensor {
+        require(qkv.rank == 3 && qkv.shape[0] == batch && qkv.shape[2] == 3 * heads * headSize,
+                     "KeyValueCache.attention: qkv \(qkv.shape), expected (\(batch), T, \(3 * heads * headSize))")
+        let Tn = qkv.shape[1], past = lengths[layer]
+        require(past + Tn <= capacity, "KeyValueCache: \(past + Tn) positions exceed the capacity \(capacity)")
+        if let paddingMask { require(paddingMask.shape == [batch, past + Tn], "KeyValueCache.attention: padding mask \(paddingMask.shape), expected [\(batch), \(past + Tn)]") }
+        let C = heads * headSize
+        let out = Tensor(zeros: [batch, Tn, C])
+        attentionForwardCached(qkv: qkv.data, keyCache: keys[layer].pointer, valueCache: values[layer].pointer,
+                               capacity: capacity, past: past, paddingMask: paddingMask?.data, out: out.data,
+                               batch: batch, newTokens: Tn, channels: C, heads: heads)
+        lengths[layer] = past + Tn
+        return out
+    }
+}

@@ -1,0 +1,43 @@
+// `rlhf bench`: kernel speed as JSON lines, against rooflines measured in the same run.
+
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// Measures sgemm, copy bandwidth and each kernel at GPT-2-small shapes.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure kernel speed (JSON lines) against the sgemm and memory-copy rooflines of this run.",
+        discussion: "Benchmarks: \(KernelBenchmarks.names.joined(separator: ", ")). Shapes: B=4, T=256, C=768, NH=12, V=50257; AdamW over 124M parameters."
+    )
+
+    @Option(name: .long, help: "Run only these benchmarks (comma-separated names, or repeat the option).")
+    var only: [String] = []
+
+    @Flag(name: .long, help: "Tiny shapes: a smoke test of the benchmark code, not a measurement.")
+    var tiny = false
+
+    @Option(name: .long, help: "Timed repetitions per measurement (the median is reported).")
+    var repetitions: Int?
+
+    func validate() throws {
+        for name in selected ?? [] where !KernelBenchmarks.names.contains(name) {
+            throw ValidationError("unknown benchmark '\(name)'; expected one of: \(KernelBenchmarks.names.joined(separator: ", "))")
+        }
+        if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+    }
+
+    var selected: Set<String>? {
+        let names = only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        return names.isEmpty ? nil : Set(names)
+    }
+
+    func run() throws {
+        var shapes = tiny ? BenchmarkShapes.tiny : BenchmarkShapes()
+        if let repetitions { shapes.repetitions = repetitions }
+        KernelBenchmarks.run(shapes: shapes, only: selected) { record in
+            print(record.jsonLine)
+            fflush(nil)
+        }
+    }
+}

@@ -1,0 +1,18 @@
+// The `rlhf` command-line tool: one subcommand per job, thin over the libraries.
+
+import ArgumentParser
+import Kernels
+
+// OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: pick the fast kernels before anything runs.
+BLAS.reexecWithFastKernelsIfNeeded()
+
+/// The root command.
+struct RLHF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rlhf",
+        abstract: "The whole RLHF stack in Swift: pretrain, reward-model, align (PPO, DPO), evaluate, serve.",
+        subcommands: [Bench.self]
+    )
+}
+
+RLHF.main()
