@@ -54,5 +54,6 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf"]),
     ]
 )

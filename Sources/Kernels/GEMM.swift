@@ -29,6 +29,10 @@ public enum BLAS {
     @inline(__always)
     public static func configure() { _ = configured }
 
+    /// The number of threads the BLAS library itself would use for one call (1 once configured;
+    /// −1 where the library cannot say).
+    public static var libraryThreads: Int { Int(rlhf_blas_get_threads()) }
+
     /// The kernel set OpenBLAS chose at load time ("Haswell", "SkylakeX", "Zen", …).
     public static var coreName: String { String(cString: rlhf_blas_core_name()) }
 
@@ -43,7 +47,11 @@ public enum BLAS {
     ///
     /// Debian's OpenBLAS 0.3.21 picks its Haswell (AVX2) kernels on AVX-512 CPUs it does not know
     /// by model number; `SKYLAKEX` selects the AVX-512 ones (about 1.8× faster sgemm).
+    /// `RLHF_PREFERRED_CORETYPE` overrides the choice.
     public static var preferredCoreType: String? {
+        if let forced = ProcessInfo.processInfo.environment["RLHF_PREFERRED_CORETYPE"], !forced.isEmpty {
+            return forced  // for tests of the re-exec path, or to force a kernel set
+        }
         #if os(Linux) && arch(x86_64)
         return cpuHasAVX512 ? "SKYLAKEX" : nil
         #else

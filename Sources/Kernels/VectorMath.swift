@@ -38,8 +38,10 @@ public func vectorExp(_ x: FloatVector) -> FloatVector {
     let y = (r + 1).addingProduct(p, r * r)
     var integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000  // bits of 12582912.0
     // n reaches 128 for x in (88.38, 88.72]: scale by 2¹²⁷ and double afterwards.
-    let beyond = integer .> 127
-    integer.replace(with: 127, where: beyond)
+    // (Integer SIMD `replace(with: scalar, where:)` is per-lane generic code; use vector operands.)
+    let limit = SIMD16<Int32>(repeating: 127)
+    let beyond = integer .> limit
+    integer.replace(with: limit, where: beyond)
     var result = y * unsafeBitCast((integer &+ 127) &<< 23, to: FloatVector.self)
     result.replace(with: result + result, where: unsafeBitCast(beyond, to: SIMDMask<SIMD16<Int32>>.self))
     result.replace(with: 0, where: x .< -87.3)

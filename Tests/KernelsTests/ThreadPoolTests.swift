@@ -46,6 +46,7 @@ struct ThreadPoolTests {
                                                   ?? ProcessInfo.processInfo.activeProcessorCount))
         BLAS.configure()
         #expect(BLAS.coreName.isEmpty == false)
+        #expect(BLAS.libraryThreads == 1)  // no BLAS threads inside (or beside) the pool
         #expect(chunkRange(0, of: 2, count: 5) == 0..<2)
         #expect(chunkRange(1, of: 2, count: 5) == 2..<5)
     }

@@ -152,3 +152,38 @@ struct OptimizerTests {
         for row in 0..<4 { #expect((predictions[row, 1] > predictions[row, 0]) == (y.values[row] == 1)) }
     }
 }
+
+@Suite("Reproducibility")
+struct ReproducibilityTests {
+    /// Trains a network big enough to use both threads (GEMMs over 2¹⁸ multiply-adds, elementwise
+    /// ops over 32K elements, dropout) and returns the final parameters' bit patterns.
+    func train(seed: UInt64) -> [UInt32] {
+        var generator = RandomGenerator(seed: seed)
+        let source = RandomSource(seed: seed)
+        let first = Linear(inputs: 96, outputs: 512, generator: &generator)
+        let norm = LayerNorm(dimension: 512)
+        let drop = Dropout(probability: 0.1, source: source)
+        let second = Linear(inputs: 512, outputs: 40, generator: &generator)
+        let x = Tensor(normalShape: [64, 96], generator: &generator)
+        let y = IndexTensor(shape: [64], values: (0..<64).map { Int32(($0 * 13) % 40) })
+        var parameters: [(name: String, tensor: Tensor)] = []
+        for (prefix, module) in [("first", first as Module), ("norm", norm), ("second", second)] {
+            parameters += module.namedParameters().map { (prefix + "." + $0.name, $0.tensor) }
+        }
+        let optimizer = AdamW(parameters: parameters, configuration: AdamWConfiguration(learningRate: 1e-3))
+        for _ in 0..<5 {
+            crossEntropy(second(drop(norm(first(x).gelu()))), targets: y).backward()
+            clipGradientNorm(parameters.map(\.tensor), maxNorm: 1)
+            optimizer.step()
+            optimizer.zeroGrad()
+        }
+        return parameters.flatMap { $0.tensor.scalars.map(\.bitPattern) }
+    }
+
+    @Test("the same seed gives bit-identical parameters; another seed does not")
+    func bitForBit() {
+        let a = train(seed: 17)
+        #expect(a == train(seed: 17))
+        #expect(a != train(seed: 18))
+    }
+}

@@ -1,0 +1,82 @@
+// The `rlhf` executable end to end: bench output, argument errors, the OpenBLAS re-exec.
+
+import Foundation
+import Testing
+
+/// Runs the built `rlhf` (next to this test binary) and returns (exit status, stdout, stderr).
+func runTool(_ arguments: [String], environment extra: [String: String] = [:], removing: [String] = []) throws -> (Int32, String, String) {
+    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [directory.appendingPathComponent("rlhf")]
+    // On Linux the test binary is inside `<name>.xctest`'s folder or is the .xctest file itself.
+    candidates.append(directory.deletingLastPathComponent().appendingPathComponent("rlhf"))
+    guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
+    }
+    let process = Process()
+    process.executableURL = tool
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    for key in removing { environment.removeValue(forKey: key) }
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+func jsonLines(_ text: String) throws -> [[String: Any]] {
+    try text.split(separator: "\n").map { line in
+        try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+    }
+}
+
+@Suite("rlhf command line")
+struct CLITests {
+    @Test("bench --tiny prints one JSON object per benchmark with finite numbers")
+    func benchTiny() throws {
+        let (status, out, err) = try runTool(["bench", "--tiny"])
+        #expect(status == 0, "\(err)")
+        let records = try jsonLines(out)
+        #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw"])
+        let sgemm = try #require(records.first { $0["bench"] as? String == "sgemm" })
+        #expect((sgemm["gflops"] as? Double ?? 0) > 0)
+    }
+
+    @Test("--only runs just the named benchmarks; an unknown name is an error that lists the known ones")
+    func only() throws {
+        let (status, out, _) = try runTool(["bench", "--tiny", "--only", "gelu,blas"])
+        #expect(status == 0)
+        #expect(try jsonLines(out).compactMap { $0["bench"] as? String } == ["blas", "gelu"])
+        let (badStatus, _, err) = try runTool(["bench", "--only", "warp-drive"])
+        #expect(badStatus != 0)
+        #expect(err.contains("warp-drive") && err.contains("attention"))
+    }
+
+    @Test("rlhf re-executes itself with OPENBLAS_CORETYPE when faster kernels exist, and only then")
+    func reexec() throws {
+        // Force a preferred core (Haswell runs on every x86-64 CPU this builds for) so that the
+        // re-exec path is exercised on any machine; the loaded core must then be Haswell.
+        let (status, out, err) = try runTool(["bench", "--only", "blas"], environment: ["RLHF_PREFERRED_CORETYPE": "HASWELL"],
+                                             removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC"])
+        #expect(status == 0, "\(err)")
+        let record = try #require(try jsonLines(out).first)
+        #expect(record["core"] as? String == "Haswell")
+        #expect(record["openblas_coretype"] as? String == "HASWELL")
+        // A user's own choice is respected: no re-exec.
+        let (_, userOut, _) = try runTool(["bench", "--only", "blas"], environment: ["RLHF_PREFERRED_CORETYPE": "HASWELL", "OPENBLAS_CORETYPE": "SANDYBRIDGE"])
+        #expect(try jsonLines(userOut).first?["core"] as? String == "Sandybridge")
+        // Without an override, the preferred core is SKYLAKEX exactly on AVX-512 CPUs.
+        let (_, plainOut, _) = try runTool(["bench", "--only", "blas"], removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC", "RLHF_PREFERRED_CORETYPE"])
+        let plain = try #require(try jsonLines(plainOut).first)
+        if plain["cpu_avx512"] as? Bool == true {
+            #expect(plain["core"] as? String == "SkylakeX")
+        } else {
+            #expect(plain["openblas_coretype"] as? String == "")
+        }
+    }
+}
