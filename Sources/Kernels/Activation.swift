@@ -151,3 +151,34 @@ public func unaryBackward(
         }
     }
 }
+
+/// y = min(max(x, lower), upper) elementwise.
+public func clampForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, lower: Float, upper: Float
+) {
+    parallelElements(count) { range in
+        var i = range.lowerBound
+        while i + 16 <= range.upperBound {
+            y.storeVector(vectorClamp(x.vector(at: i), lower, upper), at: i)
+            i += 16
+        }
+        while i < range.upperBound { y[i] = Swift.min(Swift.max(x[i], lower), upper); i += 1 }
+    }
+}
+
+/// Backward of `clampForward`: dx += dy where lower ≤ x ≤ upper (torch.clamp's convention).
+public func clampBackward(
+    _ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    count: Int, lower: Float, upper: Float
+) {
+    parallelElements(count) { range in
+        for i in range where x[i] >= lower && x[i] <= upper { dx[i] += dy[i] }
+    }
+}
+
+/// dx += value for every element (the backward of a full sum).
+public func accumulateConstant(_ value: Float, into dx: UnsafeMutablePointer<Float>, count: Int) {
+    parallelElements(count) { range in
+        for i in range { dx[i] += value }
+    }
+}

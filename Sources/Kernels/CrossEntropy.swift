@@ -63,7 +63,8 @@ public func tokenLogProbabilityForward(
     for row in 0..<N { logProbabilities[row] = -logProbabilities[row] }
 }
 
-/// Per-row entropy H = −Σ p log p of softmax(x_row) = lse − Σ p·x; writes lse.
+/// Per-row entropy H = −Σ p log p of softmax(x_row); writes lse. Logits of −inf (masked tokens)
+/// have p = 0 and contribute nothing (not 0 · −inf).
 public func entropyForward(
     logits: UnsafePointer<Float>, entropy: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
     rows N: Int, vocabulary V: Int
@@ -75,19 +76,29 @@ public func entropyForward(
             var weighted = FloatVector()
             var j = 0
             while j + 16 <= V {
-                let x = xRow.vector(at: j)
-                weighted = weighted.addingProduct(vectorExp(x - l), x)
+                let logp = maskedLogProbability(xRow.vector(at: j), l)
+                weighted = weighted.addingProduct(vectorExp(logp), logp)
                 j += 16
             }
             var total = weighted.sum()
-            while j < V { total += Foundation.exp(xRow[j] - l) * xRow[j]; j += 1 }
+            while j < V {
+                let logp = xRow[j] == -.infinity ? 0 : xRow[j] - l
+                total += Foundation.exp(logp) * logp
+                j += 1
+            }
             lse[row] = l
-            entropy[row] = l - total
+            entropy[row] = -total
         }
     }
 }
 
-/// Backward of `entropyForward`: dx_j += dH · (−p_j · (x_j − lse + H)).
+/// log p = x − lse per lane, with 0 where x = −inf (so that p · log p is 0 · 0, not 0 · −inf).
+@inlinable @inline(__always)
+func maskedLogProbability(_ x: FloatVector, _ lse: Float) -> FloatVector {
+    (x - lse).replacing(with: FloatVector(), where: x .== FloatVector(repeating: -.infinity))
+}
+
+/// Backward of `entropyForward`: dx_j += dH · (−p_j · (log p_j + H)); 0 where x_j = −inf.
 public func entropyBackward(
     logits: UnsafePointer<Float>, entropy: UnsafePointer<Float>, lse: UnsafePointer<Float>,
     dentropy: UnsafePointer<Float>, dlogits: UnsafeMutablePointer<Float>, rows N: Int, vocabulary V: Int
@@ -101,14 +112,17 @@ public func entropyBackward(
             var j = 0
             while j + 16 <= V {
                 let x = xRow.vector(at: j)
-                let logp = x - l
-                let value = -vectorExp(logp) * (logp + h) * g
-                dRow.storeVector(dRow.vector(at: j) + value, at: j)
+                let logp = maskedLogProbability(x, l)
+                var p = vectorExp(logp)
+                p.replace(with: FloatVector(), where: x .== FloatVector(repeating: -.infinity))
+                dRow.storeVector(dRow.vector(at: j) - p * (logp + h) * g, at: j)
                 j += 16
             }
             while j < V {
-                let logp = xRow[j] - l
-                dRow[j] -= Foundation.exp(logp) * (logp + h) * g
+                if xRow[j] != -.infinity {
+                    let logp = xRow[j] - l
+                    dRow[j] -= Foundation.exp(logp) * (logp + h) * g
+                }
                 j += 1
             }
         }

@@ -135,3 +135,51 @@ public func reduceMax(
         }
     }
 }
+
+/// Writes (outer, length, inner) into rows start ..< start+length of (outer, size, inner): the
+/// forward of concatenation.
+public func sliceAssign(
+    _ source: UnsafePointer<Float>, outer: Int, size: Int, inner: Int, start: Int, length: Int,
+    into destination: UnsafeMutablePointer<Float>
+) {
+    for o in 0..<outer {
+        (destination + (o * size + start) * inner).update(from: source + o * length * inner, count: length * inner)
+    }
+}
+
+/// Adds rows start ..< start+length of (outer, size, inner) into (outer, length, inner): the
+/// backward of concatenation for one part.
+public func sliceAccumulateFrom(
+    _ source: UnsafePointer<Float>, outer: Int, size: Int, inner: Int, start: Int, length: Int,
+    into destination: UnsafeMutablePointer<Float>
+) {
+    for o in 0..<outer {
+        accumulate(source + (o * size + start) * inner, into: destination + o * length * inner, count: length * inner)
+    }
+}
+
+/// Backward of `reduceSum`: dx[o, i, n] += dout[o, n] for every i.
+public func reduceSumBackward(
+    _ dout: UnsafePointer<Float>, outer: Int, size: Int, inner: Int, dx: UnsafeMutablePointer<Float>
+) {
+    ThreadPool.shared.parallelFor(outer, minimumChunk: max(1, 16384 / max(size * inner, 1))) { range in
+        for o in range {
+            for i in 0..<size {
+                let target = dx + (o * size + i) * inner, source = dout + o * inner
+                for n in 0..<inner { target[n] += source[n] }
+            }
+        }
+    }
+}
+
+/// Backward of `reduceMax`: dx[o, argmax[o, n], n] += dout[o, n].
+public func reduceMaxBackward(
+    _ dout: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, outer: Int, size: Int, inner: Int,
+    dx: UnsafeMutablePointer<Float>
+) {
+    for o in 0..<outer {
+        for n in 0..<inner {
+            dx[(o * size + Int(argmax[o * inner + n])) * inner + n] += dout[o * inner + n]
+        }
+    }
+}

@@ -50,30 +50,44 @@ public func vectorExp(_ x: FloatVector) -> FloatVector {
     return result
 }
 
-/// √x for each lane (x ≥ 0): Newton's iteration on 1/√x from the bit-level estimate, three steps
-/// (about 1 ulp). Swift lowers SIMD `squareRoot()` to one libm call per lane; this stays in
-/// vector registers.
+/// √x for each lane, within 1 ulp: Newton's iteration on 1/√x from the bit-level estimate,
+/// then one correction of the root. Subnormal inputs are scaled by 2²⁴ first; x < 0 gives NaN,
+/// ±0 and +inf give themselves. (Swift lowers SIMD `squareRoot()` to one libm call per lane.)
 @inlinable @inline(__always)
 public func vectorSquareRoot(_ x: FloatVector) -> FloatVector {
-    let bits = unsafeBitCast(x, to: SIMD16<Int32>.self)
-    var y = unsafeBitCast(0x5F37_5A86 &- (bits &>> 1), to: FloatVector.self)
-    let half = 0.5 * x
+    let smallestNormal = FloatVector(repeating: 1.17549435e-38)
+    let tiny = x .< smallestNormal
+    let scaled = x.replacing(with: x * 16_777_216, where: tiny)
+    let bits = unsafeBitCast(scaled, to: SIMD16<Int32>.self)
+    var y = unsafeBitCast(SIMD16<Int32>(repeating: 0x5F37_5A86) &- (bits &>> 1), to: FloatVector.self)
+    let half = 0.5 * scaled
     y = y * (1.5 - half * y * y)
     y = y * (1.5 - half * y * y)
     y = y * (1.5 - half * y * y)
-    var result = x * y
-    result.replace(with: 0, where: x .== 0)
-    result.replace(with: x, where: x .== .infinity)
-    return result
+    var root = scaled * y
+    root = root.addingProduct(0.5 * y, scaled - root * root)
+    root.replace(with: root * (1.0 / 4096), where: tiny)
+    root.replace(with: x, where: x .== FloatVector() .| x .== FloatVector(repeating: .infinity) .| x .!= x)
+    root.replace(with: FloatVector(repeating: .nan), where: x .< FloatVector())
+    return root
 }
 
-/// tanh(x) for each lane, as sign(x)·(1 − 2/(e^{2|x|} + 1)); absolute error below 1e-7.
+/// tanh(x) for each lane: Cephes' tanhf — an odd polynomial for |x| < 0.625 (full relative
+/// accuracy near 0), else sign(x)·(1 − 2/(e^{2|x|} + 1)).
 @inlinable @inline(__always)
 public func vectorTanh(_ x: FloatVector) -> FloatVector {
-    let magnitude = x.replacing(with: -x, where: x .< 0)
+    let negative = x .< FloatVector()
+    let magnitude = x.replacing(with: -x, where: negative)
     let e = vectorExp(vectorClamp(2 * magnitude, 0, 40))
-    let t = 1 - 2 / (e + 1)
-    return t.replacing(with: -t, where: x .< 0)
+    var large = 1 - 2 / (e + 1)
+    large.replace(with: -large, where: negative)
+    let z = x * x
+    var p = FloatVector(repeating: 2.06390887954e-2).addingProduct(FloatVector(repeating: -5.70498872745e-3), z)
+    p = FloatVector(repeating: -5.37397155531e-2).addingProduct(p, z)
+    p = FloatVector(repeating: 1.33314422036e-1).addingProduct(p, z)
+    p = FloatVector(repeating: -3.33332819422e-1).addingProduct(p, z)
+    let small = x.addingProduct(p * z, x)
+    return large.replacing(with: small, where: magnitude .< FloatVector(repeating: 0.625))
 }
 
 /// The logistic sigmoid 1/(1 + e^{−x}) for each lane, stable for large |x|.

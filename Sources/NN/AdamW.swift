@@ -58,17 +58,34 @@ public final class AdamW {
     public let parameters: [(name: String, tensor: Tensor)]
     /// Updates taken so far (bias correction uses step + 1 for the next one).
     public private(set) var step: Int = 0
+    private let aliases: [[Tensor]]
     private var firstMoments: [TensorStorage]
     private var secondMoments: [TensorStorage]
 
     /// An optimizer over `parameters` (e.g. `model.namedParameters()`), with zeroed moments.
-    /// A tensor listed twice (tied weights) is updated once.
+    ///
+    /// Entries that share storage (tied weights, under one name or two, as one tensor object or
+    /// several views) are one parameter: it is updated once, from the sum of the gradients of
+    /// every tensor object that holds it.
     public init(parameters: [(name: String, tensor: Tensor)], configuration: AdamWConfiguration = AdamWConfiguration()) {
-        var seen = Set<ObjectIdentifier>()
-        self.parameters = parameters.filter { seen.insert(ObjectIdentifier($0.tensor.storage)).inserted }
+        var groups: [ObjectIdentifier: Int] = [:]
+        var unique: [(name: String, tensor: Tensor)] = []
+        var aliases: [[Tensor]] = []
+        for entry in parameters {
+            if let index = groups[ObjectIdentifier(entry.tensor.storage)] {
+                let known = unique[index].tensor === entry.tensor || aliases[index].contains { $0 === entry.tensor }
+                if !known { aliases[index].append(entry.tensor) }
+            } else {
+                groups[ObjectIdentifier(entry.tensor.storage)] = unique.count
+                unique.append(entry)
+                aliases.append([])
+            }
+        }
+        self.parameters = unique
+        self.aliases = aliases
         self.configuration = configuration
-        firstMoments = self.parameters.map { TensorStorage(count: $0.tensor.count) }
-        secondMoments = self.parameters.map { TensorStorage(count: $0.tensor.count) }
+        firstMoments = unique.map { TensorStorage(count: $0.tensor.count) }
+        secondMoments = unique.map { TensorStorage(count: $0.tensor.count) }
     }
 
     /// Applies one update from the parameters' current gradients, then leaves the gradients as
@@ -78,7 +95,13 @@ public final class AdamW {
         step += 1
         let lr = learningRate ?? configuration.learningRate
         for (index, entry) in parameters.enumerated() {
-            guard let gradient = entry.tensor.grad else { continue }
+            let gradients = ([entry.tensor] + aliases[index]).compactMap(\.grad)
+            guard let first = gradients.first else { continue }
+            var gradient = first
+            if gradients.count > 1 {
+                gradient = first.copy()
+                for other in gradients.dropFirst() { accumulate(other.data, into: gradient.data, count: gradient.count) }
+            }
             let decays = configuration.weightDecayFilter == .all || entry.tensor.rank >= 2
             adamWStep(parameters: entry.tensor.data, gradients: gradient.data,
                       firstMoment: firstMoments[index].pointer, secondMoment: secondMoments[index].pointer,
@@ -89,9 +112,12 @@ public final class AdamW {
         }
     }
 
-    /// Drops every parameter's gradient.
+    /// Drops every parameter's gradient (aliases included).
     public func zeroGrad() {
-        for entry in parameters { entry.tensor.grad = nil }
+        for (index, entry) in parameters.enumerated() {
+            entry.tensor.grad = nil
+            for alias in aliases[index] { alias.grad = nil }
+        }
     }
 
     /// The moments as named tensors (`<name>.exp_avg`, `<name>.exp_avg_sq`, PyTorch's state

@@ -9,8 +9,9 @@ import Tensors
 public enum LearningRateSchedule: Codable, Equatable, Sendable {
     /// The base rate throughout.
     case constant
-    /// Linear warmup from 0 over `warmupSteps`, then linear decay to `minimumRatio`·base at
-    /// `totalSteps` (Hugging Face's `get_linear_schedule_with_warmup` when the ratio is 0).
+    /// Linear warmup over `warmupSteps` (step s gets s/warmup, so the first update is not
+    /// wasted at rate 0), then linear decay to `minimumRatio`·base at `totalSteps`. Hugging
+    /// Face's `get_linear_schedule_with_warmup` (ratio 0) gives update s the factor we give s − 1.
     case linear(warmupSteps: Int, totalSteps: Int, minimumRatio: Float)
     /// Linear warmup, then half a cosine down to `minimumRatio`·base at `totalSteps`
     /// (nanoGPT's schedule).

@@ -36,6 +36,11 @@ extension Tensor {
         _ output: Tensor, inputs: [Tensor], backward: @escaping (_ output: Tensor, _ gradient: Tensor) -> Void
     ) -> Tensor {
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
+            for input in inputs where input.graphReleased {
+                requireFailed("a tensor of shape \(input.shape) is used after backward() freed the graph that made it; "
+                              + "call backward(retainGraph: true) to keep it, or use .detached() to stop gradients there",
+                              file: #fileID, line: #line)
+            }
             output.requiresGrad = true
             output.gradFunction = GradFunction(inputs: inputs, backward: backward)
         }
@@ -52,6 +57,7 @@ extension Tensor {
     /// Gradients of intermediate results are dropped as they are consumed; the graph is freed too
     /// unless `retainGraph` is true.
     public func backward(gradient: Tensor? = nil, retainGraph: Bool = false) {
+        require(!graphReleased, "backward: the graph behind this tensor was already freed by an earlier backward(); pass retainGraph: true to the first call to run backward twice")
         require(requiresGrad, "backward: the tensor does not require gradients (was it made under withNoGrad, or from inputs without requiresGrad?)")
         if let gradient {
             require(gradient.shape == shape, "backward: gradient shape \(gradient.shape) differs from tensor shape \(shape)")
@@ -78,7 +84,10 @@ extension Tensor {
             // Intermediate gradients are never kept (as PyTorch): a second backward through a
             // retained graph starts from zero, not from the last pass's values.
             tensor.grad = nil
-            if !retainGraph { tensor.gradFunction = nil }
+            if !retainGraph {
+                tensor.gradFunction = nil
+                tensor.graphReleased = true
+            }
         }
     }
 }

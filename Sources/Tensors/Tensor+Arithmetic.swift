@@ -104,10 +104,9 @@ extension Tensor {
     public func clamped(min lower: Float = -.infinity, max upper: Float = .infinity) -> Tensor {
         require(lower <= upper, "clamped: min \(lower) is above max \(upper)")
         let out = Tensor(zeros: shape)
-        for i in 0..<count { out.data[i] = Swift.min(Swift.max(data[i], lower), upper) }
+        clampForward(data, out.data, count: count, lower: lower, upper: upper)
         return Tensor.record(out, inputs: [self]) { [self] _, gradient in
-            let dx = gradientStorage()
-            for i in 0..<count where data[i] >= lower && data[i] <= upper { dx[i] += gradient.data[i] }
+            clampBackward(data, dy: gradient.data, dx: gradientStorage(), count: count, lower: lower, upper: upper)
         }
     }
 }

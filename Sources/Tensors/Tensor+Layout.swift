@@ -73,17 +73,13 @@ public func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
     var start = 0
     for t in tensors {
         starts.append(start)
-        for o in 0..<outer {
-            (out.data + (o * total + start) * inner).update(from: t.data + o * t.shape[a] * inner, count: t.shape[a] * inner)
-        }
+        sliceAssign(t.data, outer: outer, size: total, inner: inner, start: start, length: t.shape[a], into: out.data)
         start += t.shape[a]
     }
     return Tensor.record(out, inputs: tensors) { _, gradient in
         for (t, begin) in zip(tensors, starts) where t.requiresGrad {
-            let part = UnsafeMutablePointer<Float>.allocate(capacity: max(t.count, 1))
-            defer { part.deallocate() }
-            sliceCopy(gradient.data, outer: outer, size: total, inner: inner, start: begin, length: t.shape[a], part)
-            accumulate(part, into: t.gradientStorage(), count: t.count)
+            sliceAccumulateFrom(gradient.data, outer: outer, size: total, inner: inner, start: begin,
+                                length: t.shape[a], into: t.gradientStorage())
         }
     }
 }

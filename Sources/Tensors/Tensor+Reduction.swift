@@ -7,9 +7,7 @@ extension Tensor {
     public func sum() -> Tensor {
         let out = Tensor(scalar: sumElements(data, count: count))
         return Tensor.record(out, inputs: [self]) { [self] _, gradient in
-            let g = gradient.data[0]
-            let dx = gradientStorage()
-            for i in 0..<count { dx[i] += g }
+            accumulateConstant(gradient.data[0], into: gradientStorage(), count: count)
         }
     }
 
@@ -28,12 +26,7 @@ extension Tensor {
         let out = Tensor(zeros: outShape)
         reduceSum(data, outer: outer, size: size, inner: inner, out.data)
         return Tensor.record(out, inputs: [self]) { [self] _, gradient in
-            let dx = gradientStorage()
-            for o in 0..<outer {
-                for i in 0..<size {
-                    accumulate(gradient.data + o * inner, into: dx + (o * size + i) * inner, count: inner)
-                }
-            }
+            reduceSumBackward(gradient.data, outer: outer, size: size, inner: inner, dx: gradientStorage())
         }
     }
 
@@ -56,11 +49,8 @@ extension Tensor {
         let indices = Array(UnsafeBufferPointer(start: argmax, count: outer * inner))
         argmax.deallocate()
         return Tensor.record(out, inputs: [self]) { [self] _, gradient in
-            let dx = gradientStorage()
-            for o in 0..<outer {
-                for n in 0..<inner {
-                    dx[(o * size + Int(indices[o * inner + n])) * inner + n] += gradient.data[o * inner + n]
-                }
+            indices.withUnsafeBufferPointer {
+                reduceMaxBackward(gradient.data, argmax: $0.baseAddress!, outer: outer, size: size, inner: inner, dx: gradientStorage())
             }
         }
     }
@@ -72,6 +62,8 @@ extension Tensor {
 /// Σ x·mask / Σ mask over all elements (mask of x's shape or a suffix of it, 0/1 weights, not
 /// differentiated): the mean over the positions the mask selects.
 public func maskedMean(_ x: Tensor, mask: Tensor) -> Tensor {
+    require(mask.rank <= x.rank && Array(x.shape.suffix(mask.rank)) == mask.shape,
+            "maskedMean: mask shape \(mask.shape) must equal x's shape \(x.shape) or a suffix of it")
     let weights = mask.detached()
     let broadcastCount = x.count / Swift.max(weights.count, 1)
     let total = sumElements(weights.data, count: weights.count) * Float(broadcastCount)

@@ -41,6 +41,8 @@ public final class Tensor: CustomStringConvertible {
     public var requiresGrad: Bool
     /// How to send this tensor's gradient to its inputs; nil for leaves and after `backward()`.
     var gradFunction: GradFunction?
+    /// True for a result whose graph `backward()` freed: it can no longer pass gradients on.
+    var graphReleased = false
 
     /// Wraps existing storage with a shape of the same element count.
     public init(shape: [Int], storage: TensorStorage, requiresGrad: Bool = false) {

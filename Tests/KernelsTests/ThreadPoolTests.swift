@@ -51,11 +51,19 @@ struct ThreadPoolTests {
         #expect(chunkRange(1, of: 2, count: 5) == 2..<5)
     }
 
-    @Test("fast OpenBLAS kernels are preferred exactly when the CPU has AVX-512")
-    func coreChoice() {
-        #if os(Linux) && arch(x86_64)
-        #expect((BLAS.preferredCoreType == "SKYLAKEX") == BLAS.cpuHasAVX512)
-        #endif
+    @Test("a busy pool runs the same chunks in order, so results do not depend on contention")
+    func busyPoolSameChunks() {
+        let pool = ThreadPool(threads: 2)
+        final class Ranges: @unchecked Sendable { let lock = NSLock(); var free: [Range<Int>] = []; var nested: [Range<Int>] = [] }
+        let ranges = Ranges()
+        pool.parallelFor(100, minimumChunk: 10) { r in ranges.lock.lock(); ranges.free.append(r); ranges.lock.unlock() }
+        pool.parallelFor(2) { outer in
+            if outer.lowerBound == 0 {
+                pool.parallelFor(100, minimumChunk: 10) { r in ranges.lock.lock(); ranges.nested.append(r); ranges.lock.unlock() }
+            }
+        }
+        #expect(ranges.free.sorted { $0.lowerBound < $1.lowerBound } == [0..<50, 50..<100])
+        #expect(ranges.nested == [0..<50, 50..<100])
     }
 
     @Test("the benchmark suite runs at tiny shapes and prints one JSON object per benchmark")

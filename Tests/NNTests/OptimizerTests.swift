@@ -76,6 +76,22 @@ struct OptimizerTests {
         #expect(throws: OptimizerStateError.self) { try o2.loadState(step: 1, tensors: [:]) }
     }
 
+    @Test("tied weights held by two tensor objects are one parameter updated from both gradients")
+    func tiedWeights() {
+        let embedding = Tensor(shape: [2], values: [1, 1], requiresGrad: true)
+        let head = Tensor(shape: [2], storage: embedding.storage, requiresGrad: true)  // same storage, another object
+        let optimizer = AdamW(parameters: [("wte.weight", embedding), ("lm_head.weight", head)],
+                              configuration: AdamWConfiguration(learningRate: 0.1, weightDecay: 0))
+        #expect(optimizer.parameters.count == 1)
+        embedding.grad = Tensor(shape: [2], values: [1, 0])
+        head.grad = Tensor(shape: [2], values: [0, -2])
+        optimizer.step()
+        // Step 1 of Adam moves each element by lr·sign(summed gradient).
+        #expect(abs(embedding.scalars[0] - 0.9) < 1e-5 && abs(embedding.scalars[1] - 1.1) < 1e-5)
+        optimizer.zeroGrad()
+        #expect(embedding.grad == nil && head.grad == nil)
+    }
+
     @Test("schedules by hand")
     func schedules() {
         #expect(LearningRateSchedule.constant.multiplier(step: 7) == 1)
@@ -160,10 +176,11 @@ struct ReproducibilityTests {
     func train(seed: UInt64) -> [UInt32] {
         var generator = RandomGenerator(seed: seed)
         let source = RandomSource(seed: seed)
-        let first = Linear(inputs: 96, outputs: 512, generator: &generator)
-        let norm = LayerNorm(dimension: 512)
+        // 64 × 1152 = 73,728 elements: two 32K-element chunks for the elementwise kernels.
+        let first = Linear(inputs: 96, outputs: 1152, generator: &generator)
+        let norm = LayerNorm(dimension: 1152)
         let drop = Dropout(probability: 0.1, source: source)
-        let second = Linear(inputs: 512, outputs: 40, generator: &generator)
+        let second = Linear(inputs: 1152, outputs: 40, generator: &generator)
         let x = Tensor(normalShape: [64, 96], generator: &generator)
         let y = IndexTensor(shape: [64], values: (0..<64).map { Int32(($0 * 13) % 40) })
         var parameters: [(name: String, tensor: Tensor)] = []

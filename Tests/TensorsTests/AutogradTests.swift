@@ -70,6 +70,30 @@ struct AutogradTests {
         #expect(x.transposed().shape == [3, 2])
     }
 
+    @Test("using a result after backward() freed its graph stops with a message instead of dropping gradients")
+    func reuseAfterBackward() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+            let h = w * w
+            h.sum().backward()
+            (h * 3).sum().backward()
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("retainGraph"))
+        await #expect(processExitsWith: .failure) {
+            let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+            let loss = (w * w).sum()
+            loss.backward()
+            loss.backward()
+        }
+        // With retainGraph the reuse is fine, and gradients reach the parameter.
+        let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        let h = w * w
+        h.sum().backward(retainGraph: true)
+        (h * 3).sum().backward()
+        #expect(w.grad!.scalars == [8, 16])  // 2w + 3·2w
+    }
+
     @Test("shape mismatches stop with a message naming both shapes")
     func shapeMismatch() async {
         await #expect(processExitsWith: .failure) {

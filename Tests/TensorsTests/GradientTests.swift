@@ -24,6 +24,27 @@ struct GradientTests {
         checkGradients("reverse subtract", inputs: [a]) { 1 - $0[0] / 3 }
     }
 
+    @Test("size-1 dimensions, scalar broadcasting, suffix masks")
+    func degenerateShapes() {
+        let scalar = Tensor(scalar: 0.7)
+        let a = randomTensor([3, 5], seed: 40)
+        checkGradients("scalar broadcast mul", inputs: [a, scalar]) { $0[0] * $0[1] }
+        checkGradients("scalar broadcast sub", inputs: [scalar, a]) { $0[0] - $0[1] }
+        let column = randomTensor([4, 1], seed: 41)
+        checkGradients("C=1 layer norm input", inputs: [column]) { ($0[0] * 2).sum(axis: 1) }
+        let x1 = randomTensor([1, 1, 6], seed: 42)
+        checkGradients("T=1 attention", inputs: [x1]) { causalSelfAttention($0[0], heads: 2) }
+        let v1 = randomTensor([3, 1], seed: 43)
+        checkGradients("V=1 cross-entropy", inputs: [v1]) { crossEntropy($0[0], targets: IndexTensor(shape: [3], values: [0, 0, 0] as [Int32])) }
+        checkGradients("V=1 softmax", inputs: [v1]) { $0[0].logSoftmax() }
+        let x = randomTensor([2, 3, 4], seed: 44)
+        let suffixMask = Tensor(shape: [3, 4], values: (0..<12).map { $0 % 2 == 0 ? 1 : 0 })
+        checkGradients("masked mean with a suffix mask", inputs: [x]) { maskedMean($0[0], mask: suffixMask) }
+        let masked = Tensor(shape: [2, 5], values: [0.5, -.infinity, 1, 2, -1, 0, 0, -.infinity, 3, 1])
+        let plain = randomTensor([2, 5], seed: 45)
+        checkGradients("entropy with a −inf logit", inputs: [plain]) { entropy($0[0] + masked) }
+    }
+
     @Test("same tensor used twice accumulates")
     func reuse() {
         let a = randomTensor([17], seed: 5)
