@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,16 +46,21 @@ let package = Package(
         ),
         .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: numericSettings),
         .target(name: "NN", dependencies: ["Tensors", "Kernels"]),
+        .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers"]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["rlhf"]),
     ]
 )

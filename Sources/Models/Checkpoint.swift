@@ -1,0 +1,115 @@
+// Hugging Face checkpoint directories: config.json, model.safetensors, generation_config.json and
+// tokenizer files, read and written with HF's parameter names.
+
+import Foundation
+import NN
+import Tensors
+import Tokenizers
+
+/// Buffers older GPT-2 checkpoints carry that are not parameters (HF recomputes them).
+func isIgnorableBuffer(_ name: String) -> Bool {
+    name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias")
+}
+
+/// Fills `module` from a safetensors file by name. A parameter named `transformer.x` is also
+/// found as `x` (checkpoints saved from the bare trunk). Every parameter must be present with
+/// its shape; file tensors that match nothing are an error unless `ignore` accepts them.
+func loadParameters(
+    _ module: Module, from url: URL, prefix: String = "transformer.", ignore: (String) -> Bool
+) throws {
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs model.safetensors; pickle .bin files are never loaded)")
+    }
+    let file = try SafeTensorsFile(contentsOf: url)
+    let available = Set(file.names)
+    var used = Set<String>()
+    let report = try module.loadSafeTensors(from: file, strict: false) { name in
+        let candidates = [name] + (name.hasPrefix(prefix) ? [String(name.dropFirst(prefix.count))] : [])
+        let found = candidates.first { available.contains($0) } ?? name
+        used.insert(found)
+        return found
+    }
+    if let missing = report.missing.first {
+        throw CheckpointError(path: url.path, message: "missing tensor '\(missing)'\(report.missing.count > 1 ? " and \(report.missing.count - 1) more" : "")")
+    }
+    let unexpected = file.names.filter { !used.contains($0) && !isIgnorableBuffer($0) && !ignore($0) }
+    if let first = unexpected.first {
+        throw CheckpointError(path: url.path, message: "unexpected tensor '\(first)'\(unexpected.count > 1 ? " and \(unexpected.count - 1) more" : "") (is this checkpoint for another architecture?)")
+    }
+}
+
+extension GPT2LMHeadModel {
+    /// Loads a Hugging Face GPT-2 checkpoint directory (config.json + model.safetensors).
+    /// Tensors of a value head (`v_head.*`) or a score head (`score.*`) are ignored.
+    public static func load(from directory: URL) throws -> GPT2LMHeadModel {
+        let configuration = try GPT2Configuration.load(from: directory.appendingPathComponent("config.json"))
+        let model = GPT2LMHeadModel(configuration)
+        try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
+            name.hasPrefix("v_head.") || name.hasPrefix("score.") || (configuration.tieWordEmbeddings && name == "lm_head.weight")
+        }
+        return model
+    }
+
+    /// Writes a checkpoint directory Hugging Face loads with `GPT2LMHeadModel.from_pretrained`:
+    /// config.json, model.safetensors (tied lm_head omitted, as HF does), generation_config.json,
+    /// and the tokenizer's files when given.
+    public func save(to directory: URL, tokenizer: (any Tokenizer)? = nil) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try configuration.save(to: directory.appendingPathComponent("config.json"))
+        try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
+        try writeGenerationConfiguration(configuration, to: directory)
+        try tokenizer?.save(to: directory)
+    }
+}
+
+extension GPT2WithValueHead {
+    /// Loads a TRL value-head checkpoint (the LM's tensors plus `v_head.summary.*`); a plain LM
+    /// checkpoint gets a new value head.
+    public static func load(from directory: URL, seed: UInt64 = 0) throws -> GPT2WithValueHead {
+        let model = try GPT2LMHeadModel.load(from: directory)
+        let wrapped = GPT2WithValueHead(model: model, seed: seed)
+        let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        if file.names.contains("v_head.summary.weight") {
+            try wrapped.valueHead.loadSafeTensors(from: file, strict: false) { "v_head." + $0 }
+        }
+        return wrapped
+    }
+
+    /// Writes the LM checkpoint with `v_head.summary.*` added to model.safetensors.
+    public func save(to directory: URL, tokenizer: (any Tokenizer)? = nil) throws {
+        try model.save(to: directory, tokenizer: tokenizer)
+        try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
+    }
+}
+
+extension GPT2ForSequenceClassification {
+    /// Loads an HF `GPT2ForSequenceClassification` checkpoint (transformer.* and score.weight).
+    public static func load(from directory: URL) throws -> GPT2ForSequenceClassification {
+        let configuration = try GPT2Configuration.load(from: directory.appendingPathComponent("config.json"))
+        let model = GPT2ForSequenceClassification(configuration, labels: configuration.labelCount ?? 1)
+        try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
+            name == "lm_head.weight" || name.hasPrefix("v_head.")
+        }
+        return model
+    }
+
+    /// Writes an HF `GPT2ForSequenceClassification` checkpoint (num_labels in config.json).
+    public func save(to directory: URL, tokenizer: (any Tokenizer)? = nil) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = transformer.configuration
+        configuration.labelCount = score.weight.shape[0]
+        try configuration.save(to: directory.appendingPathComponent("config.json"), architecture: "GPT2ForSequenceClassification")
+        try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
+        try tokenizer?.save(to: directory)
+    }
+}
+
+/// Writes generation_config.json with the BOS/EOS (and pad) ids.
+func writeGenerationConfiguration(_ configuration: GPT2Configuration, to directory: URL) throws {
+    var object: [String: Any] = [:]
+    if let bos = configuration.bosTokenId { object["bos_token_id"] = bos }
+    if let eos = configuration.eosTokenId { object["eos_token_id"] = eos }
+    if let pad = configuration.padTokenId { object["pad_token_id"] = pad }
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    try data.write(to: directory.appendingPathComponent("generation_config.json"), options: .atomic)
+}
