@@ -39,7 +39,8 @@ func loadParameters(
 }
 
 extension GPT2LMHeadModel {
-    /// Loads a Hugging Face GPT-2 checkpoint directory (config.json + model.safetensors).
+    /// Loads a Hugging Face GPT-2 checkpoint directory (config.json + model.safetensors), in
+    /// evaluation mode as `from_pretrained` returns it (call `setTraining(true)` to train).
     /// Tensors of a value head (`v_head.*`) or a score head (`score.*`) are ignored.
     public static func load(from directory: URL) throws -> GPT2LMHeadModel {
         let configuration = try GPT2Configuration.load(from: directory.appendingPathComponent("config.json"))
@@ -47,6 +48,7 @@ extension GPT2LMHeadModel {
         try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
             name.hasPrefix("v_head.") || name.hasPrefix("score.") || (configuration.tieWordEmbeddings && name == "lm_head.weight")
         }
+        model.setTraining(false)
         return model
     }
 
@@ -90,6 +92,7 @@ extension GPT2ForSequenceClassification {
         try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
             name == "lm_head.weight" || name.hasPrefix("v_head.")
         }
+        model.setTraining(false)
         return model
     }
 

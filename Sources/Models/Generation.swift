@@ -1,0 +1,149 @@
+// Batched autoregressive generation with a key/value cache: left padding, attention mask and
+// position ids such that padding changes nothing; EOS, stop strings, min/max new tokens; and the
+// log-probability of every chosen token.
+
+import Foundation
+import Kernels
+import NN
+import Tensors
+
+/// Everything about a generation request except the prompts.
+public struct GenerationConfiguration: Codable, Equatable, Sendable {
+    /// Tokens to generate at most per sequence.
+    public var maxNewTokens: Int
+    /// EOS may not be chosen before this many new tokens.
+    public var minNewTokens: Int
+    /// Temperature, top-k, top-p.
+    public var sampling: SamplingConfiguration
+    /// Generation stops once the decoded new text contains one of these (e.g. "\n\nHuman:").
+    public var stopStrings: [String]
+    /// The end-of-sequence token; nil uses the model's `eos_token_id`.
+    public var endOfSequenceTokenId: Int?
+    /// Whether EOS ends a sequence.
+    public var stopAtEndOfSequence: Bool
+
+    /// 64 new tokens, plain sampling, stop at EOS.
+    public init(
+        maxNewTokens: Int = 64, minNewTokens: Int = 0, sampling: SamplingConfiguration = SamplingConfiguration(),
+        stopStrings: [String] = [], endOfSequenceTokenId: Int? = nil, stopAtEndOfSequence: Bool = true
+    ) {
+        self.maxNewTokens = maxNewTokens
+        self.minNewTokens = minNewTokens
+        self.sampling = sampling
+        self.stopStrings = stopStrings
+        self.endOfSequenceTokenId = endOfSequenceTokenId
+        self.stopAtEndOfSequence = stopAtEndOfSequence
+    }
+}
+
+/// Why a sequence stopped.
+public enum FinishReason: String, Codable, Sendable {
+    /// The end-of-sequence token was chosen (and is the last token).
+    case endOfSequence = "eos"
+    /// The new text contains a stop string (its tokens are kept).
+    case stopString = "stop"
+    /// max_new_tokens was reached.
+    case length
+}
+
+/// One generated continuation.
+public struct GeneratedSequence: Equatable, Sendable {
+    /// The prompt's tokens.
+    public var prompt: [Int]
+    /// The new tokens, EOS or the stop string's tokens included.
+    public var tokens: [Int]
+    /// log softmax(logits / temperature) of each new token (temperature 0 counts as 1), from
+    /// the full distribution: what a training forward pass over prompt + tokens recomputes.
+    public var logProbabilities: [Float]
+    /// Why it stopped.
+    public var finishReason: FinishReason
+}
+
+/// Generates continuations of `prompts` (token ids, any lengths) as one left-padded batch.
+///
+/// - Parameters:
+///   - decode: turns new tokens into text, needed for stop strings.
+///   - generator: the random stream (seed it for repeatable samples).
+/// - Throws: `GenerationError` for an empty prompt, a prompt plus max_new_tokens longer than
+///   n_positions, an out-of-vocabulary id, or bad sampling settings.
+public func generate(
+    _ model: GPT2LMHeadModel, prompts: [[Int]], configuration: GenerationConfiguration,
+    generator: inout RandomGenerator, decode: (([Int]) -> String)? = nil
+) throws -> [GeneratedSequence] {
+    try configuration.sampling.validate()
+    let modelConfiguration = model.configuration
+    let V = modelConfiguration.vocabularySize
+    guard configuration.maxNewTokens >= 0, configuration.minNewTokens >= 0 else {
+        throw GenerationError("max_new_tokens and min_new_tokens must be ≥ 0")
+    }
+    if !configuration.stopStrings.isEmpty && decode == nil {
+        throw GenerationError("stop strings need a tokenizer to decode the generated text")
+    }
+    for (index, prompt) in prompts.enumerated() {
+        guard !prompt.isEmpty else { throw GenerationError("prompt \(index) is empty") }
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= V }) {
+            throw GenerationError("prompt \(index) holds token id \(bad), outside the vocabulary 0..<\(V)")
+        }
+        if prompt.count + configuration.maxNewTokens > modelConfiguration.positions {
+            throw GenerationError("prompt \(index) has \(prompt.count) tokens; with max_new_tokens \(configuration.maxNewTokens) that exceeds n_positions \(modelConfiguration.positions)")
+        }
+    }
+    let B = prompts.count
+    if B == 0 { return [] }
+    let endOfSequence = configuration.endOfSequenceTokenId ?? modelConfiguration.eosTokenId
+    // Padding positions are masked out; any valid id will do, EOS when it is one.
+    let padding = Int32(endOfSequence.flatMap { $0 >= 0 && $0 < V ? $0 : nil } ?? 0)
+    let L = prompts.map(\.count).max()!
+    var mask: [[Int32]] = prompts.map { Array(repeating: 0, count: L - $0.count) + Array(repeating: 1, count: $0.count) }
+    let ids = IndexTensor(shape: [B, L], values: prompts.flatMap { Array(repeating: padding, count: L - $0.count) + $0.map { Int32($0) } })
+    var nextPosition = prompts.map { Int32($0.count) }
+    var sequences = prompts.map { GeneratedSequence(prompt: $0, tokens: [], logProbabilities: [], finishReason: .length) }
+    var active = Array(repeating: true, count: B)
+    let wasTraining = model.modules().contains { ($0 as? TrainingModeSettable)?.isTraining == true }
+    model.setTraining(false)
+    defer { if wasTraining { model.setTraining(true) } }
+
+    try withNoGrad {
+        let cache = model.transformer.makeCache(batch: B, capacity: L + configuration.maxNewTokens)
+        func maskTensor() -> Tensor { Tensor(shape: [B, mask[0].count], values: mask.flatMap { $0.map(Float.init) }) }
+        // Prefill: the whole prompt, then logits at the last position only.
+        let hidden = model.transformer(ids, positions: positionIds(mask: mask), mask: maskTensor(), cache: cache)
+        var logits = model.logits(hidden: hidden.slice(axis: 1, (L - 1)..<L))
+        for step in 0..<configuration.maxNewTokens {
+            var chosen = [Int32](repeating: padding, count: B)
+            for b in 0..<B where active[b] {
+                let row = UnsafeBufferPointer(start: logits.data + b * V, count: V)
+                let banned = step < configuration.minNewTokens ? endOfSequence : nil
+                let token = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &generator)
+                sequences[b].tokens.append(token)
+                sequences[b].logProbabilities.append(tokenLogProbability(row, token: token, temperature: configuration.sampling.temperature))
+                chosen[b] = Int32(token)
+                if configuration.stopAtEndOfSequence && token == endOfSequence {
+                    sequences[b].finishReason = .endOfSequence
+                    active[b] = false
+                } else if let decode, !configuration.stopStrings.isEmpty {
+                    let text = decode(sequences[b].tokens)
+                    if configuration.stopStrings.contains(where: { text.contains($0) }) {
+                        sequences[b].finishReason = .stopString
+                        active[b] = false
+                    }
+                }
+            }
+            if !active.contains(true) || step + 1 == configuration.maxNewTokens { break }
+            for b in 0..<B { mask[b].append(1) }
+            let positions = IndexTensor(shape: [B, 1], values: nextPosition)
+            for b in 0..<B { nextPosition[b] += 1 }
+            logits = model(IndexTensor(shape: [B, 1], values: chosen), positions: positions, mask: maskTensor(), cache: cache)
+        }
+    }
+    return sequences
+}
+
+/// The text of generated tokens cut before the first stop string it contains.
+public func truncating(_ text: String, atFirstOf stopStrings: [String]) -> String {
+    var cut = text.endIndex
+    for stop in stopStrings where !stop.isEmpty {
+        if let range = text.range(of: stop), range.lowerBound < cut { cut = range.lowerBound }
+    }
+    return String(text[..<cut])
+}
