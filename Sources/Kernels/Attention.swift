@@ -46,15 +46,21 @@ func maskedSoftmaxRow(
 }
 
 /// Causal self-attention forward; see the file header for shapes. `out` is overwritten.
+///
+/// - dropoutMask: (B, NH, T, T) of 0 or 1/(1 − p), applied to the probabilities before they
+///   weight the values (attention dropout), or nil. `probabilities` keeps the undropped values.
 public func attentionForward(
     qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
     probabilities: UnsafeMutablePointer<Float>, paddingMask: UnsafePointer<Float>?,
+    dropoutMask: UnsafePointer<Float>? = nil,
     batch B: Int, time T: Int, channels C: Int, heads NH: Int
 ) {
     require(NH > 0 && C % NH == 0, "attention: \(C) channels do not split into \(NH) heads")
     let HS = C / NH
     let scale = 1 / Float(HS).squareRoot()
     ThreadPool.shared.parallelFor(B * NH) { items in
+        let dropped = dropoutMask == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: attentionBlock * T)
+        defer { dropped?.deallocate() }
         for item in items {
             let b = item / NH, h = item % NH
             let q = qkv + b * T * 3 * C + h * HS
@@ -67,8 +73,15 @@ public func attentionForward(
                 gemmSerial(transposeA: false, transposeB: true, M: r1 - r0, N: r1, K: HS, alpha: scale,
                            A: q + r0 * 3 * C, lda: 3 * C, B: k, ldb: 3 * C, beta: 0, C: p + r0 * T, ldc: T)
                 for i in r0..<r1 { _ = maskedSoftmaxRow(p + i * T, last: i, width: T, mask: mask) }
+                var weights = UnsafePointer(p + r0 * T)
+                if let dropped, let keep = dropoutMask.map({ $0 + item * T * T }) {
+                    for i in r0..<r1 {
+                        for j in 0..<r1 { dropped[(i - r0) * T + j] = p[i * T + j] * keep[i * T + j] }
+                    }
+                    weights = UnsafePointer(dropped)
+                }
                 gemmSerial(transposeA: false, transposeB: false, M: r1 - r0, N: HS, K: r1, alpha: 1,
-                           A: p + r0 * T, lda: T, B: v, ldb: 3 * C, beta: 0, C: o + r0 * C, ldc: C)
+                           A: weights, lda: T, B: v, ldb: 3 * C, beta: 0, C: o + r0 * C, ldc: C)
             }
         }
     }
@@ -77,15 +90,18 @@ public func attentionForward(
 /// Causal self-attention backward: dqkv += ∂L/∂qkv given dout = ∂L/∂out and the saved
 /// probabilities. Per head, with dP = dO·Vᵀ and dS = P ⊙ (dP − rowsum(P ⊙ dP)):
 /// dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = Pᵀ·dO.
+/// With a dropout mask M (as in the forward pass): dP = (dO·Vᵀ) ⊙ M and dV = (P ⊙ M)ᵀ·dO.
 public func attentionBackward(
     qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>, dout: UnsafePointer<Float>,
-    dqkv: UnsafeMutablePointer<Float>, batch B: Int, time T: Int, channels C: Int, heads NH: Int
+    dqkv: UnsafeMutablePointer<Float>, dropoutMask: UnsafePointer<Float>? = nil,
+    batch B: Int, time T: Int, channels C: Int, heads NH: Int
 ) {
     let HS = C / NH
     let scale = 1 / Float(HS).squareRoot()
     ThreadPool.shared.parallelFor(B * NH) { items in
         let dS = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
-        defer { dS.deallocate() }
+        let dropped = dropoutMask == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: T * T)
+        defer { dS.deallocate(); dropped?.deallocate() }
         for item in items {
             let b = item / NH, h = item % NH
             let q = qkv + b * T * 3 * C + h * HS
@@ -94,6 +110,12 @@ public func attentionBackward(
             let dk = dq + C, dv = dq + 2 * C
             let p = probabilities + item * T * T
             let dO = dout + b * T * C + h * HS
+            let keep = dropoutMask.map { $0 + item * T * T }
+            var valueWeights = p  // the probabilities that weighted V in the forward pass
+            if let dropped, let keep {
+                for index in 0..<(T * T) { dropped[index] = p[index] * keep[index] }
+                valueWeights = UnsafePointer(dropped)
+            }
             for r0 in stride(from: 0, to: T, by: attentionBlock) {
                 let r1 = min(r0 + attentionBlock, T)
                 // dP for this block of query rows, over keys 0..<r1.
@@ -101,6 +123,7 @@ public func attentionBackward(
                            A: dO + r0 * C, lda: C, B: v, ldb: 3 * C, beta: 0, C: dS + r0 * T, ldc: T)
                 for i in r0..<r1 {
                     let pRow = p + i * T, dRow = dS + i * T
+                    if let keep { for j in 0...i { dRow[j] *= keep[i * T + j] } }
                     var dot: Float = 0
                     for j in 0...i { dot += pRow[j] * dRow[j] }
                     for j in 0...i { dRow[j] = pRow[j] * (dRow[j] - dot) }
@@ -116,7 +139,7 @@ public func attentionBackward(
                            A: dS + c0 * T + c0, lda: T, B: q + c0 * 3 * C, ldb: 3 * C, beta: 1,
                            C: dk + c0 * 3 * C, ldc: 3 * C)
                 gemmSerial(transposeA: true, transposeB: false, M: c1 - c0, N: HS, K: T - c0, alpha: 1,
-                           A: p + c0 * T + c0, lda: T, B: dO + c0 * C, ldb: C, beta: 1,
+                           A: valueWeights + c0 * T + c0, lda: T, B: dO + c0 * C, ldb: C, beta: 1,
                            C: dv + c0 * 3 * C, ldc: 3 * C)
             }
         }

@@ -15,6 +15,12 @@ public struct BenchmarkRecord: Sendable {
     /// Field name → number or string, printed as one JSON object.
     public let fields: [(String, BenchmarkValue)]
 
+    /// A record named `name` with `fields` in order.
+    public init(name: String, fields: [(String, BenchmarkValue)]) {
+        self.name = name
+        self.fields = fields
+    }
+
     /// The record as one line of JSON, `name` first.
     public var jsonLine: String {
         let body = ([("bench", BenchmarkValue.text(name))] + fields).map { key, value in

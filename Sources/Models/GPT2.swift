@@ -13,6 +13,8 @@ public final class GPT2Attention: Module {
     public var c_attn: Linear
     /// Output projection, (C, C).
     public var c_proj: Linear
+    /// Dropout on the attention probabilities (`attn_pdrop`).
+    public var attn_dropout: Dropout
     /// Dropout after the output projection (`resid_pdrop`).
     public var resid_dropout: Dropout
     /// Heads.
@@ -25,6 +27,7 @@ public final class GPT2Attention: Module {
         // GPT-2 scales the residual projections by 1/√(2·n_layer) at initialization.
         let projectionStd = std / (2 * Float(configuration.layers)).squareRoot()
         c_proj = Linear(inputs: C, outputs: C, layout: .inputsByOutputs, standardDeviation: projectionStd, generator: &generator)
+        attn_dropout = Dropout(probability: configuration.attentionDropout, source: source)
         resid_dropout = Dropout(probability: configuration.residualDropout, source: source)
         heads = configuration.heads
     }
@@ -33,8 +36,15 @@ public final class GPT2Attention: Module {
     /// every position so far.
     public func callAsFunction(_ x: Tensor, mask: Tensor?, cache: KeyValueCache?, layer: Int) -> Tensor {
         let qkv = c_attn(x)
-        let attended = cache.map { $0.attention(qkv, layer: layer, paddingMask: mask) }
-            ?? causalSelfAttention(qkv, heads: heads, paddingMask: mask)
+        let attended: Tensor
+        if let cache {
+            attended = cache.attention(qkv, layer: layer, paddingMask: mask)
+        } else if attn_dropout.isTraining && attn_dropout.probability > 0 {
+            attended = causalSelfAttention(qkv, heads: heads, paddingMask: mask, dropoutProbability: attn_dropout.probability,
+                                           generator: &attn_dropout.source.generator)
+        } else {
+            attended = causalSelfAttention(qkv, heads: heads, paddingMask: mask)
+        }
         return resid_dropout(c_proj(attended))
     }
 }

@@ -147,3 +147,22 @@ public func truncating(_ text: String, atFirstOf stopStrings: [String]) -> Strin
     }
     return String(text[..<cut])
 }
+
+/// log p(token_t | tokens_<t) for t = 1 ..< n of one sequence (n − 1 values), from one forward
+/// pass at `temperature` (logits divided by it).
+public func sequenceLogProbabilities(_ model: GPT2LMHeadModel, tokens: [Int], temperature: Float = 1) throws -> [Float] {
+    let limit = model.configuration.positions
+    guard !tokens.isEmpty else { throw GenerationError("the text encodes to no tokens") }
+    guard tokens.count <= limit else { throw GenerationError("\(tokens.count) tokens exceed n_positions \(limit)") }
+    if let bad = tokens.first(where: { $0 < 0 || $0 >= model.configuration.vocabularySize }) {
+        throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(model.configuration.vocabularySize)")
+    }
+    if tokens.count == 1 { return [] }
+    return withNoGrad {
+        let ids = IndexTensor(shape: [1, tokens.count], values: tokens)
+        var logits = model(ids)
+        if temperature != 1 { logits = logits * (1 / temperature) }
+        let next = IndexTensor(shape: [1, tokens.count], values: Array(tokens.dropFirst()) + [0])
+        return Array(tokenLogProbabilities(logits, tokens: next).scalars.dropLast())
+    }
+}

@@ -60,17 +60,37 @@ public func dropout(_ x: Tensor, probability p: Float, generator: inout RandomGe
 ///   attention; a query that sees no real key outputs zeros.
 /// - Returns: (B, T, C), heads concatenated, before the output projection.
 public func causalSelfAttention(_ qkv: Tensor, heads: Int, paddingMask: Tensor? = nil) -> Tensor {
+    attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: nil)
+}
+
+/// Causal self-attention with dropout on the attention probabilities (HF's `attn_pdrop`): each
+/// probability is zeroed with probability p, the rest scaled by 1/(1 − p), masks drawn from
+/// `generator`. Arguments as `causalSelfAttention(_:heads:paddingMask:)`.
+public func causalSelfAttention(
+    _ qkv: Tensor, heads: Int, paddingMask: Tensor? = nil, dropoutProbability p: Float, generator: inout RandomGenerator
+) -> Tensor {
+    require(p >= 0 && p < 1, "causalSelfAttention: dropout probability \(p) must be in [0, 1)")
+    if p == 0 { return causalSelfAttention(qkv, heads: heads, paddingMask: paddingMask) }
+    let (B, T) = (qkv.shape[0], qkv.shape[1])
+    let mask = TensorStorage(count: B * heads * T * T)
+    let keep = 1 / (1 - p)
+    for i in 0..<mask.count { mask.pointer[i] = generator.nextFloat() < p ? 0 : keep }
+    return attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: mask)
+}
+
+private func attention(_ qkv: Tensor, heads: Int, paddingMask: Tensor?, dropoutMask: TensorStorage?) -> Tensor {
     require(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "causalSelfAttention: qkv must be (B, T, 3C), got \(qkv.shape)")
     let (B, T, C) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
     require(heads > 0 && C % heads == 0, "causalSelfAttention: \(C) channels do not split into \(heads) heads")
     if let paddingMask { require(paddingMask.shape == [B, T], "causalSelfAttention: padding mask \(paddingMask.shape), expected [\(B), \(T)]") }
     let out = Tensor(zeros: [B, T, C])
     let probabilities = TensorStorage(count: B * heads * T * T)
-    attentionForward(qkv: qkv.data, out: out.data, probabilities: probabilities.pointer,
-                     paddingMask: paddingMask?.data, batch: B, time: T, channels: C, heads: heads)
+    attentionForward(qkv: qkv.data, out: out.data, probabilities: probabilities.pointer, paddingMask: paddingMask?.data,
+                     dropoutMask: dropoutMask?.pointer, batch: B, time: T, channels: C, heads: heads)
     return Tensor.record(out, inputs: [qkv]) { _, gradient in
         attentionBackward(qkv: qkv.data, probabilities: probabilities.pointer, dout: gradient.data,
-                          dqkv: qkv.gradientStorage(), batch: B, time: T, channels: C, heads: heads)
+                          dqkv: qkv.gradientStorage(), dropoutMask: dropoutMask?.pointer,
+                          batch: B, time: T, channels: C, heads: heads)
     }
 }
 

@@ -3,12 +3,13 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import Models
 
 /// Measures sgemm, copy bandwidth and each kernel at GPT-2-small shapes.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernel speed (JSON lines) against the sgemm and memory-copy rooflines of this run.",
-        discussion: "Benchmarks: \(KernelBenchmarks.names.joined(separator: ", ")). Shapes: B=4, T=256, C=768, NH=12, V=50257; AdamW over 124M parameters."
+        discussion: "Benchmarks: \(Bench.allNames.joined(separator: ", ")). Kernel shapes: B=4, T=256, C=768, NH=12, V=50257; AdamW over 124M parameters. Generation: 64-token prompts, 128 new tokens, temperature 1, random weights."
     )
 
     @Option(name: .long, help: "Run only these benchmarks (comma-separated names, or repeat the option).")
@@ -21,11 +22,13 @@ struct Bench: ParsableCommand {
     var repetitions: Int?
 
     func validate() throws {
-        for name in selected ?? [] where !KernelBenchmarks.names.contains(name) {
-            throw ValidationError("unknown benchmark '\(name)'; expected one of: \(KernelBenchmarks.names.joined(separator: ", "))")
+        for name in selected ?? [] where !Self.allNames.contains(name) {
+            throw ValidationError("unknown benchmark '\(name)'; expected one of: \(Self.allNames.joined(separator: ", "))")
         }
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
     }
+
+    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names }
 
     var selected: Set<String>? {
         let names = only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -35,9 +38,14 @@ struct Bench: ParsableCommand {
     func run() throws {
         var shapes = tiny ? BenchmarkShapes.tiny : BenchmarkShapes()
         if let repetitions { shapes.repetitions = repetitions }
-        KernelBenchmarks.run(shapes: shapes, only: selected) { record in
+        let emit = { (record: BenchmarkRecord) in
             print(record.jsonLine)
             fflush(nil)
         }
+        let chosen = selected
+        if chosen == nil || !chosen!.isDisjoint(with: KernelBenchmarks.names) {
+            KernelBenchmarks.run(shapes: shapes, only: chosen, emit: emit)
+        }
+        ModelBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
     }
 }

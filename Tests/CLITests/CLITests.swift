@@ -42,7 +42,11 @@ struct CLITests {
         let (status, out, err) = try runTool(["bench", "--tiny"])
         #expect(status == 0, "\(err)")
         let records = try jsonLines(out)
-        #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw"])
+        #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw",
+                                                                   "generate_gpt2_small", "generate_gpt2_small", "generate_shakespeare", "generate_shakespeare"])
+        for record in records where (record["bench"] as? String)?.hasPrefix("generate") == true {
+            #expect((record["tokens_per_second"] as? Double ?? 0) > 0)
+        }
         let sgemm = try #require(records.first { $0["bench"] as? String == "sgemm" })
         #expect((sgemm["gflops"] as? Double ?? 0) > 0)
     }

@@ -68,6 +68,25 @@ struct ParityTests {
         }
     }
 
+    @Test("dropouts (embedding, attention, residual) act in training mode only, and repeat with the seed")
+    func dropoutModes() throws {
+        let model = try GPT2LMHeadModel.load(from: tinyGPT2)
+        let evaluation = withNoGrad { model(ids, positions: positions, mask: mask) }.scalars
+        model.setTraining(true)
+        model.source.generator = RandomGenerator(seed: 5)
+        let first = withNoGrad { model(ids, positions: positions, mask: mask) }.scalars
+        model.source.generator = RandomGenerator(seed: 5)
+        let again = withNoGrad { model(ids, positions: positions, mask: mask) }.scalars
+        #expect(first != evaluation && first == again)
+        let attentionOnly = GPT2Configuration(vocabularySize: 50, positions: 16, embeddingDimension: 8, layers: 1, heads: 2,
+                                              residualDropout: 0, embeddingDropout: 0, attentionDropout: 0.5)
+        let small = GPT2LMHeadModel(attentionOnly, seed: 3)
+        let tokens = IndexTensor(shape: [1, 6], values: [1, 2, 3, 4, 5, 6] as [Int32])
+        let train = withNoGrad { small(tokens) }.scalars
+        small.setTraining(false)
+        #expect(train != withNoGrad { small(tokens) }.scalars)
+    }
+
     @Test("padding changes nothing: a row alone equals the same row inside a left-padded batch")
     func paddingInvariance() throws {
         let model = try GPT2LMHeadModel.load(from: tinyGPT2)

@@ -130,6 +130,20 @@ struct GradientTests {
         }
     }
 
+    @Test("attention dropout with a fixed mask, across blocks and with padding")
+    func attentionDropout() {
+        let qkv = randomTensor([2, 67, 6], seed: 46)
+        let mask = Tensor(shape: [2, 67], values: Array(repeating: 1, count: 67) + Array(repeating: 0, count: 3) + Array(repeating: 1, count: 64))
+        checkGradients("attention dropout", inputs: [qkv], maximumElements: 60) {
+            var generator = RandomGenerator(seed: 8)  // the same mask every evaluation
+            return causalSelfAttention($0[0], heads: 2, paddingMask: mask, dropoutProbability: 0.3, generator: &generator)
+        }
+        var generator = RandomGenerator(seed: 8)
+        let dropped = withNoGrad { causalSelfAttention(qkv, heads: 2, dropoutProbability: 0.3, generator: &generator) }
+        let plain = withNoGrad { causalSelfAttention(qkv, heads: 2) }
+        #expect(dropped.scalars != plain.scalars)
+    }
+
     @Test("attention across several 64-row blocks")
     func attentionLong() {
         let qkv = randomTensor([1, 67, 6], seed: 20)
