@@ -119,20 +119,10 @@ public func gemm(
 ) {
     let pool = ThreadPool.shared
     let work = M * N * K
-    if M == 1 && K > 0 {
-        // A single row (token-by-token decoding): matrix-vector products on column blocks. sgemm
-        // would pack all of B on every call, tripling the memory traffic of a memory-bound step.
-        BLAS.configure()
-        pool.parallelFor(N, minimumChunk: work < 1 << 18 ? N : 64) { columns in
-            let incx = Int32(transposeA ? lda : 1)
-            if transposeB {  // B is N×K: y = B·x
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(columns.count), Int32(K), alpha,
-                            B + columns.lowerBound * ldb, Int32(ldb), A, incx, beta, C + columns.lowerBound, 1)
-            } else {  // B is K×N: y = Bᵀ·x
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(K), Int32(columns.count), alpha,
-                            B + columns.lowerBound, Int32(ldb), A, incx, beta, C + columns.lowerBound, 1)
-            }
-        }
+    if M <= skinnyRowLimit && !transposeA && K > 0 && N >= 64 {
+        // Token-by-token decoding: read B once for all rows (see SkinnyGEMM.swift).
+        skinnyGEMM(transposeB: transposeB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb,
+                   beta: beta, C: C, ldc: ldc)
         return
     }
     if pool.threadCount == 1 || work < 1 << 18 {

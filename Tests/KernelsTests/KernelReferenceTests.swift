@@ -12,7 +12,8 @@ struct KernelReferenceTests {
     func gemmReferenceCheck(transposes: (Bool, Bool)) {
         let (ta, tb) = transposes
         // (M, N, K): tiny (serial), many rows (row split), few rows many columns (column split).
-        for (M, N, K) in [(3, 5, 7), (131, 67, 45), (5, 1031, 61)] {
+        // (1, 2304, 768) and (4, 1000, 77) take the skinny path used when decoding.
+        for (M, N, K) in [(3, 5, 7), (131, 67, 45), (5, 1031, 61), (1, 2304, 768), (4, 1000, 77), (2, 70, 33)] {
             let a = values(M * K, seed: 1), b = values(K * N, seed: 2)
             var fast = values(M * N, seed: 3), slow = fast
             let lda = ta ? M : K, ldb = tb ? K : N
