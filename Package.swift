@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["rlhf"]),

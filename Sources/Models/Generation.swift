@@ -103,7 +103,7 @@ public func generate(
     model.setTraining(false)
     defer { if wasTraining { model.setTraining(true) } }
 
-    try withNoGrad {
+    withNoGrad {
         let cache = model.transformer.makeCache(batch: B, capacity: L + configuration.maxNewTokens)
         func maskTensor() -> Tensor { Tensor(shape: [B, mask[0].count], values: mask.flatMap { $0.map(Float.init) }) }
         // Prefill: the whole prompt, then logits at the last position only.
