@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["rlhf"]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers"]),
     ]
 )

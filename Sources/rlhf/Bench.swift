@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Models
+import Tokenizers
 
 /// Measures sgemm, copy bandwidth and each kernel at GPT-2-small shapes.
 struct Bench: ParsableCommand {
@@ -21,6 +22,12 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Timed repetitions per measurement (the median is reported).")
     var repetitions: Int?
 
+    @Option(name: .long, help: "Tokenizer directory for the tokenizer benchmark (default ../shared/data/gpt2 when present).")
+    var tokenizer: String?
+
+    @Option(name: .long, help: "Text file for the tokenizer benchmark (default ../shared/data/shakespeare/complete_works.txt when present).")
+    var corpus: String?
+
     func validate() throws {
         for name in selected ?? [] where !Self.allNames.contains(name) {
             throw ValidationError("unknown benchmark '\(name)'; expected one of: \(Self.allNames.joined(separator: ", "))")
@@ -28,7 +35,7 @@ struct Bench: ParsableCommand {
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
     }
 
-    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names }
+    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + ["tokenizer"] }
 
     var selected: Set<String>? {
         let names = only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -47,5 +54,30 @@ struct Bench: ParsableCommand {
             KernelBenchmarks.run(shapes: shapes, only: chosen, emit: emit)
         }
         ModelBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
+        if chosen == nil || chosen!.contains("tokenizer") { emit(tokenizerRecord()) }
+    }
+
+    /// Single-threaded encoding speed of a tokenizer over a corpus (GPT-2 on Shakespeare by default).
+    func tokenizerRecord() -> BenchmarkRecord {
+        let tokenizerPath = tokenizer ?? "../shared/data/gpt2"
+        let corpusPath = corpus ?? "../shared/data/shakespeare/complete_works.txt"
+        guard let loaded = try? loadTokenizer(from: URL(fileURLWithPath: tokenizerPath)),
+              let data = FileManager.default.contents(atPath: corpusPath) else {
+            return BenchmarkRecord(name: "tokenizer", fields: [
+                ("skipped", .text("needs --tokenizer DIR and --corpus FILE (tried \(tokenizerPath) and \(corpusPath))")),
+            ])
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        if tiny { text = String(text.prefix(20_000)) }
+        var count = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        count = loaded.encode(text).count
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let bytes = text.utf8.count
+        return BenchmarkRecord(name: "tokenizer", fields: [
+            ("corpus", .text(corpusPath)), ("bytes", .integer(bytes)), ("tokens", .integer(count)),
+            ("seconds", .number(seconds)), ("megabytes_per_second", .number(Double(bytes) / seconds / 1e6)),
+            ("threads", .integer(1)), ("cache", .text("cold (a freshly loaded tokenizer)")),
+        ])
     }
 }

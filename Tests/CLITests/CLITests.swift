@@ -43,7 +43,7 @@ struct CLITests {
         #expect(status == 0, "\(err)")
         let records = try jsonLines(out)
         #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw",
-                                                                   "generate_gpt2_small", "generate_gpt2_small", "generate_shakespeare", "generate_shakespeare"])
+                                                                   "generate_gpt2_small", "generate_gpt2_small", "generate_shakespeare", "generate_shakespeare", "tokenizer"])
         for record in records where (record["bench"] as? String)?.hasPrefix("generate") == true {
             #expect((record["tokens_per_second"] as? Double ?? 0) > 0)
         }
