@@ -43,7 +43,7 @@ public func vectorExp(_ x: FloatVector) -> FloatVector {
     let beyond = integer .> limit
     integer.replace(with: limit, where: beyond)
     var result = y * unsafeBitCast((integer &+ 127) &<< 23, to: FloatVector.self)
-    result.replace(with: result + result, where: unsafeBitCast(beyond, to: SIMDMask<SIMD16<Int32>>.self))
+    result.replace(with: result + result, where: beyond)
     result.replace(with: 0, where: x .< -87.3)
     result.replace(with: .infinity, where: x .> 88.722_84)
     result.replace(with: x, where: x .!= x)  // NaN stays NaN
@@ -55,7 +55,7 @@ public func vectorExp(_ x: FloatVector) -> FloatVector {
 /// ±0 and +inf give themselves. (Swift lowers SIMD `squareRoot()` to one libm call per lane.)
 @inlinable @inline(__always)
 public func vectorSquareRoot(_ x: FloatVector) -> FloatVector {
-    let smallestNormal = FloatVector(repeating: 1.17549435e-38)
+    let smallestNormal = FloatVector(repeating: .leastNormalMagnitude)
     let tiny = x .< smallestNormal
     let scaled = x.replacing(with: x * 16_777_216, where: tiny)
     let bits = unsafeBitCast(scaled, to: SIMD16<Int32>.self)
