@@ -34,6 +34,17 @@ public enum KernelBenchmarks {
         if wanted("adamw") { emit(adamWRecord(shapes, bandwidth: bandwidth)) }
     }
 
+    /// sgemm GFLOPS at n × n × n on the shared pool (the roofline the other benchmarks use).
+    public static func measureSGEMM(size n: Int = 1024, repetitions: Int = 10) -> Double {
+        let a = BenchBuffer(n * n), b = BenchBuffer(n * n), c = BenchBuffer(n * n)
+        defer { a.free(); b.free(); c.free() }
+        let seconds = medianSeconds(repetitions: repetitions) {
+            gemm(transposeA: false, transposeB: false, M: n, N: n, K: n, alpha: 1, A: a.pointer, lda: n,
+                 B: b.pointer, ldb: n, beta: 0, C: c.pointer, ldc: n)
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
+    }
+
     static func blasRecord() -> BenchmarkRecord {
         BLAS.configure()
         let environment = ProcessInfo.processInfo.environment

@@ -3,6 +3,7 @@
 
 import Foundation
 import Kernels
+import NN
 import Tensors
 
 /// Generation benchmarks: 64-token prompts, 128 new tokens, sampling at temperature 1.
@@ -14,8 +15,62 @@ public enum ModelBenchmarks {
                                                    bosTokenId: nil, eosTokenId: nil), [1, 64]),
     ]
 
+    /// (name, configuration, batch, block) of each training benchmark.
+    public static let trainingCases: [(String, GPT2Configuration, Int, Int)] = [
+        ("train_shakespeare", GPT2Configuration(vocabularySize: 65, positions: 256, embeddingDimension: 384, layers: 6, heads: 6,
+                                                residualDropout: 0.2, embeddingDropout: 0.2, attentionDropout: 0.2,
+                                                bosTokenId: nil, eosTokenId: nil), 16, 256),
+        ("train_gpt2_small", GPT2Configuration(residualDropout: 0, embeddingDropout: 0, attentionDropout: 0), 4, 256),
+    ]
+
     /// Every benchmark name this suite answers to.
-    public static var names: [String] { generationCases.map(\.0) }
+    public static var names: [String] { generationCases.map(\.0) + trainingCases.map(\.0) }
+
+    /// Training throughput: forward, loss, backward and an AdamW step on random tokens; tokens/s,
+    /// model FLOPs utilization against the sgemm roofline measured here, and peak resident memory.
+    /// MFU counts (6·N + 12·L·C·T) FLOPs per token, N = parameters without the position table
+    /// (nanoGPT's estimate).
+    public static func runTraining(only: Set<String>?, tiny: Bool = false, emit: (BenchmarkRecord) -> Void) {
+        let cases = trainingCases.filter { only == nil || only!.contains($0.0) }
+        if cases.isEmpty { return }
+        let roofline = KernelBenchmarks.measureSGEMM(size: tiny ? 64 : 1024, repetitions: tiny ? 1 : 10)
+        for (name, full, fullBatch, fullBlock) in cases {
+            var configuration = full
+            var (batch, block) = (fullBatch, fullBlock)
+            if tiny {
+                configuration = GPT2Configuration(vocabularySize: 50, positions: 32, embeddingDimension: 16, layers: 2, heads: 2)
+                (batch, block) = (2, 16)
+            }
+            let model = GPT2LMHeadModel(configuration, seed: 1)
+            model.setTraining(true)
+            let optimizer = AdamW(parameters: model.namedParameters(), configuration: AdamWConfiguration(learningRate: 3e-4))
+            var generator = RandomGenerator(seed: 5)
+            let ids = IndexTensor(shape: [batch, block], values: (0..<(batch * block)).map { _ in Int32(generator.nextInt(below: configuration.vocabularySize)) })
+            func step() {
+                model.loss(logits: model(ids), labels: ids).backward()
+                optimizer.step()
+                optimizer.zeroGrad()
+            }
+            let seconds = medianSeconds(repetitions: tiny ? 1 : 5, step)
+            let tokensPerSecond = Double(batch * block) / seconds
+            let parameters = Double(model.parameterCount - model.transformer.wpe.weight.count)
+            let flopsPerToken = 6 * parameters + 12 * Double(configuration.layers * configuration.embeddingDimension * block)
+            var usage = rusage()
+            #if os(Linux)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let residentMegabytes = Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+            #else
+            getrusage(RUSAGE_SELF, &usage)
+            let residentMegabytes = Double(usage.ru_maxrss) / 1_048_576  // bytes on macOS
+            #endif
+            emit(BenchmarkRecord(name: name, fields: [
+                ("batch", .integer(batch)), ("block", .integer(block)), ("parameters", .integer(model.parameterCount)),
+                ("step_ms", .number(seconds * 1e3)), ("tokens_per_second", .number(tokensPerSecond)),
+                ("mfu", .number(flopsPerToken * tokensPerSecond / (roofline * 1e9))), ("sgemm_gflops", .number(roofline)),
+                ("peak_resident_mb", .number(residentMegabytes)),
+            ]))
+        }
+    }
 
     /// Runs the selected generation benchmarks, one record per batch size.
     public static func run(only: Set<String>?, tiny: Bool = false, emit: (BenchmarkRecord) -> Void) {

@@ -54,6 +54,7 @@ struct Bench: ParsableCommand {
             KernelBenchmarks.run(shapes: shapes, only: chosen, emit: emit)
         }
         ModelBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
+        ModelBenchmarks.runTraining(only: chosen, tiny: tiny, emit: emit)
         if chosen == nil || chosen!.contains("tokenizer") { emit(tokenizerRecord()) }
     }
 

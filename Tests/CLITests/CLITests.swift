@@ -43,8 +43,9 @@ struct CLITests {
         #expect(status == 0, "\(err)")
         let records = try jsonLines(out)
         #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw",
-                                                                   "generate_gpt2_small", "generate_gpt2_small", "generate_shakespeare", "generate_shakespeare", "tokenizer"])
-        for record in records where (record["bench"] as? String)?.hasPrefix("generate") == true {
+                                                                   "generate_gpt2_small", "generate_gpt2_small", "generate_shakespeare", "generate_shakespeare",
+                                                                   "train_shakespeare", "train_gpt2_small", "tokenizer"])
+        for record in records where ["generate", "train"].contains(where: { (record["bench"] as? String)?.hasPrefix($0) == true }) {
             #expect((record["tokens_per_second"] as? Double ?? 0) > 0)
         }
         let sgemm = try #require(records.first { $0["bench"] as? String == "sgemm" })
