@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Alignment", targets: ["Alignment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +50,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors", "Kernels"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers"]),
+        .target(name: "Datasets"),
+        .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets"]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
@@ -61,6 +65,8 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers"]),
     ]
 )

@@ -1,5 +1,6 @@
 // AdamW (Loshchilov & Hutter 2019) over named parameters, with its state for checkpoints.
 
+import Foundation
 import Kernels
 import Tensors
 
@@ -155,4 +156,32 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
     public let message: String
     /// The message.
     public var description: String { message }
+}
+
+extension AdamW {
+    /// Writes the moments (`<name>.exp_avg`, `<name>.exp_avg_sq`) and the step count (metadata
+    /// `step`) to `optimizer.safetensors`, atomically.
+    public func saveState(to url: URL) throws {
+        var writer = SafeTensorsWriter()
+        writer.metadata = ["step": String(step), "optimizer": "AdamW"]
+        for (name, tensor) in stateTensors() {
+            try writer.add(name, shape: tensor.shape, floats: UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+        }
+        try writer.write(to: url)
+    }
+
+    /// Restores what `saveState(to:)` wrote; errors name the file and the missing tensor.
+    public func loadState(from url: URL) throws {
+        let file = try SafeTensorsFile(contentsOf: url)
+        guard let text = file.metadata["step"], let savedStep = Int(text) else {
+            throw SafeTensorsError(path: url.path, message: "metadata field 'step' is missing or not an integer")
+        }
+        var tensors: [String: Tensor] = [:]
+        for name in file.names { tensors[name] = try file.tensor(name) }
+        do {
+            try loadState(step: savedStep, tensors: tensors)
+        } catch let error as OptimizerStateError {
+            throw SafeTensorsError(path: url.path, message: error.message)
+        }
+    }
 }

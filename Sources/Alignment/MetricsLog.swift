@@ -1,0 +1,67 @@
+// metrics.jsonl: one JSON object per log step, `step` first, then the metric names in sorted
+// order, numbers in their shortest round-trip form — so that a resumed run's file is
+// byte-identical to an uninterrupted one's.
+
+import Foundation
+
+/// Appends metric lines to `metrics.jsonl`.
+public final class MetricsLog {
+    /// The file.
+    public let url: URL
+    private let handle: FileHandle
+
+    /// Opens (creating) the log. When resuming from `resumeStep`, lines of later steps — written
+    /// after that checkpoint by the interrupted run — are removed first.
+    public init(url: URL, resumeStep: Int? = nil) throws {
+        self.url = url
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: url.path) { _ = manager.createFile(atPath: url.path, contents: nil) }
+        if let resumeStep {
+            let text = String(decoding: manager.contents(atPath: url.path) ?? Data(), as: UTF8.self)
+            let kept = text.split(separator: "\n").filter { line in
+                guard let data = line.data(using: .utf8),
+                      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let step = object["step"] as? Int else { return false }
+                return step <= resumeStep
+            }
+            try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: url, options: .atomic)
+        }
+        guard let handle = FileHandle(forWritingAtPath: url.path) else {
+            throw RunError(path: url.path, message: "cannot open for writing")
+        }
+        self.handle = handle
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    /// One line: {"step": step, name: value, …} with names sorted; flushed to disk.
+    public func append(step: Int, _ metrics: [String: Double]) {
+        var parts = ["\"step\":\(step)"]
+        for name in metrics.keys.sorted() {
+            let value = metrics[name]!
+            let text = value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)") : "null"
+            parts.append("\(jsonString(name)):\(text)")
+        }
+        handle.write(Data(("{" + parts.joined(separator: ",") + "}\n").utf8))
+        try? handle.synchronize()
+    }
+
+    /// Every line's metrics, for reports and tests.
+    public static func read(_ url: URL) throws -> [[String: Any]] {
+        let text = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)
+        return try text.split(separator: "\n").enumerated().map { index, line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw RunError(path: "\(url.path):\(index + 1)", message: "not a JSON object")
+            }
+            return object
+        }
+    }
+}
+
+/// `text` as a JSON string literal.
+func jsonString(_ text: String) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+    let array = String(decoding: data, as: UTF8.self)
+    return String(array.dropFirst().dropLast())
+}

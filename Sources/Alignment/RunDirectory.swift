@@ -1,0 +1,125 @@
+// A run directory, as DESIGN.md lays it out:
+//
+//   config.yaml          the fully resolved config
+//   metrics.jsonl        one line per log step
+//   samples.jsonl        prompts, responses, scores at each eval
+//   checkpoints/step-N/  an HF checkpoint directory + trainer_state.json + optimizer.safetensors
+//   final/               the last checkpoint, same layout
+//
+// Checkpoints are written into a hidden temporary folder and renamed into place, so a crash
+// leaves either the previous checkpoint or the new one, never half of one.
+
+import Foundation
+
+/// A run's error: the path and what is wrong.
+public struct RunError: Error, CustomStringConvertible {
+    /// The file or folder at fault.
+    public let path: String
+    /// What is wrong.
+    public let message: String
+    /// An error about `path`.
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+    /// "<path>: <message>".
+    public var description: String { "\(path): \(message)" }
+}
+
+/// The folder of one training run and the files in it.
+public struct RunDirectory: Sendable {
+    /// The run's folder (`runs/<name>`).
+    public let root: URL
+
+    /// A run folder at `root`, created with its `checkpoints/` subfolder if missing.
+    public init(root: URL) throws {
+        self.root = root
+        do {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        } catch {
+            throw RunError(path: root.path, message: "cannot create the run directory: \(error.localizedDescription)")
+        }
+    }
+
+    /// `config.yaml`.
+    public var configURL: URL { root.appendingPathComponent("config.yaml") }
+    /// `metrics.jsonl`.
+    public var metricsURL: URL { root.appendingPathComponent("metrics.jsonl") }
+    /// `samples.jsonl`.
+    public var samplesURL: URL { root.appendingPathComponent("samples.jsonl") }
+    /// `checkpoints/`.
+    public var checkpointsURL: URL { root.appendingPathComponent("checkpoints") }
+    /// `final/`.
+    public var finalURL: URL { root.appendingPathComponent("final") }
+
+    /// `checkpoints/step-N`.
+    public func checkpointURL(step: Int) -> URL { checkpointsURL.appendingPathComponent("step-\(step)") }
+
+    /// Writes a checkpoint atomically: `write` fills a temporary folder, which is then renamed to
+    /// `destination` (replacing an older folder of that name). Returns `destination`.
+    @discardableResult
+    public func writeAtomically(to destination: URL, _ write: (URL) throws -> Void) throws -> URL {
+        let manager = FileManager.default
+        let parent = destination.deletingLastPathComponent()
+        let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        try? manager.removeItem(at: temporary)
+        try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
+        do {
+            try write(temporary)
+            try synchronizeFolder(temporary)
+        } catch {
+            try? manager.removeItem(at: temporary)
+            throw error
+        }
+        if manager.fileExists(atPath: destination.path) {
+            let retired = parent.appendingPathComponent(".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+            try? manager.removeItem(at: retired)
+            try manager.moveItem(at: destination, to: retired)
+            try manager.moveItem(at: temporary, to: destination)
+            try? manager.removeItem(at: retired)
+        } else {
+            try manager.moveItem(at: temporary, to: destination)
+        }
+        try synchronizeFolder(parent, contentsToo: false)
+        return destination
+    }
+
+    /// Every complete checkpoint as (step, folder), oldest first. Folders without a
+    /// `trainer_state.json` (or hidden temporary ones) are not checkpoints.
+    public func checkpoints() -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsURL.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("step-"), let step = Int(name.dropFirst(5)) else { return nil }
+            let url = checkpointsURL.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent(TrainerState.fileName).path) else { return nil }
+            return (step, url)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// The newest complete checkpoint, or nil.
+    public func newestCheckpoint() -> (step: Int, url: URL)? { checkpoints().last }
+
+    /// Deletes all but the newest `count` checkpoints (and any in `keep`, e.g. the best one).
+    public func pruneCheckpoints(keepingNewest count: Int, alsoKeeping keep: Set<Int> = []) {
+        let all = checkpoints()
+        for (step, url) in all.dropLast(max(count, 0)) where !keep.contains(step) {
+            try? FileManager.default.removeItem(at: url)
+        }
+    }
+}
+
+/// fsyncs every regular file in `folder` (when `contentsToo`) and the folder itself.
+func synchronizeFolder(_ folder: URL, contentsToo: Bool = true) throws {
+    if contentsToo {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+            let path = folder.appendingPathComponent(name).path
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                let descriptor = open(path, O_RDONLY)
+                if descriptor >= 0 { fsync(descriptor); close(descriptor) }
+            }
+        }
+    }
+    let descriptor = open(folder.path, O_RDONLY)
+    if descriptor >= 0 { fsync(descriptor); close(descriptor) }
+}

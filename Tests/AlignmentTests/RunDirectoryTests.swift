@@ -1,0 +1,142 @@
+// The run machinery: atomic checkpoints, checkpoint discovery and pruning, trainer state,
+// metrics formatting, and an exact resume of a small GPT-2 training loop.
+
+import Foundation
+import Alignment
+import Models
+import NN
+import Tensors
+import Testing
+
+func temporaryRun() throws -> RunDirectory {
+    try RunDirectory(root: FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-run-\(UUID().uuidString)"))
+}
+
+@Suite("Run directory")
+struct RunDirectoryTests {
+    @Test("a checkpoint appears only when complete; a failed write leaves the previous one and no debris")
+    func atomicCheckpoints() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let state = TrainerState(step: 3, generator: RandomGenerator(seed: 1))
+        try run.writeAtomically(to: run.checkpointURL(step: 3)) { try state.save(in: $0) }
+        #expect(run.newestCheckpoint()?.step == 3)
+        struct Crash: Error {}
+        #expect(throws: Crash.self) {
+            try run.writeAtomically(to: run.checkpointURL(step: 3)) { folder in
+                try Data("partial".utf8).write(to: folder.appendingPathComponent("model.safetensors"))
+                throw Crash()
+            }
+        }
+        #expect(try TrainerState.load(from: run.checkpointURL(step: 3)) == state)
+        #expect(!FileManager.default.fileExists(atPath: run.checkpointURL(step: 3).appendingPathComponent("model.safetensors").path))
+        let names = try FileManager.default.contentsOfDirectory(atPath: run.checkpointsURL.path)
+        #expect(names == ["step-3"])
+    }
+
+    @Test("checkpoints are found by step, incomplete folders are ignored, pruning keeps the newest and the best")
+    func discoveryAndPruning() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        for step in [2, 10, 4, 8] {
+            try run.writeAtomically(to: run.checkpointURL(step: step)) { try TrainerState(step: step, generator: RandomGenerator(seed: 0)).save(in: $0) }
+        }
+        try FileManager.default.createDirectory(at: run.checkpointURL(step: 12), withIntermediateDirectories: true)  // no trainer_state.json
+        #expect(run.checkpoints().map(\.step) == [2, 4, 8, 10])
+        #expect(run.newestCheckpoint()?.step == 10)
+        run.pruneCheckpoints(keepingNewest: 2, alsoKeeping: [2])
+        #expect(run.checkpoints().map(\.step) == [2, 8, 10])
+    }
+
+    @Test("trainer state round-trips; a missing field is named")
+    func trainerState() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        var generator = RandomGenerator(seed: 9)
+        _ = generator.next()
+        let state = TrainerState(step: 7, epoch: 1, dataPosition: 42, generator: generator, dropoutGenerator: RandomGenerator(seed: 2),
+                                 klCoefficient: 0.15, bestValidLoss: 1.25, bestStep: 5, evaluationsWithoutImprovement: 1)
+        try state.save(in: run.root)
+        #expect(try TrainerState.load(from: run.root) == state)
+        let url = run.root.appendingPathComponent(TrainerState.fileName)
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        object.removeValue(forKey: "rng_state")
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+        do {
+            _ = try TrainerState.load(from: run.root)
+            Issue.record("expected an error")
+        } catch { #expect("\(error)".contains("rng_state") && "\(error)".contains(TrainerState.fileName)) }
+    }
+
+    @Test("metrics lines are deterministic, and resuming drops the interrupted run's later lines")
+    func metrics() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        do {
+            let log = try MetricsLog(url: run.metricsURL)
+            for step in 1...5 { log.append(step: step, ["loss": 1 / Double(step), "lr": 3e-4, "tokens": 256]) }
+        }
+        let lines = String(decoding: try Data(contentsOf: run.metricsURL), as: UTF8.self).split(separator: "\n")
+        #expect(lines[0] == "{\"step\":1,\"loss\":1,\"lr\":0.0003,\"tokens\":256}")
+        #expect(lines[2] == "{\"step\":3,\"loss\":0.3333333333333333,\"lr\":0.0003,\"tokens\":256}")
+        _ = try MetricsLog(url: run.metricsURL, resumeStep: 3)
+        #expect(try MetricsLog.read(run.metricsURL).compactMap { $0["step"] as? Int } == [1, 2, 3])
+    }
+}
+
+@Suite("Exact resume")
+struct ResumeTests {
+    /// Trains the tiny GPT-2 for steps (from ..< to], logging the loss and checkpointing at
+    /// `checkpointStep`; restores from `resume` first when given. Dropout and batch sampling draw
+    /// from saved streams, so the resumed run must continue bit for bit.
+    func train(run: RunDirectory, from start: Int, to end: Int, checkpointStep: Int?, resume: URL?) throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ModelsTests/Fixtures/gpt2-tiny")
+        let model = try GPT2LMHeadModel.load(from: resume ?? fixture)
+        model.setTraining(true)
+        let optimizer = AdamW(parameters: model.namedParameters(), configuration: AdamWConfiguration(learningRate: 1e-2))
+        var state = TrainerState(generator: RandomGenerator(seed: 77), dropoutGenerator: model.source.generator)
+        if let resume {
+            state = try TrainerState.load(from: resume)
+            try optimizer.loadState(from: resume.appendingPathComponent("optimizer.safetensors"))
+            model.source.generator = state.dropoutGenerator!
+        }
+        #expect(state.step == start)
+        let log = try MetricsLog(url: run.metricsURL, resumeStep: resume == nil ? nil : start)
+        for step in (start + 1)...end {
+            let ids = IndexTensor(shape: [2, 12], values: (0..<24).map { _ in Int32(state.generator.nextInt(below: 97)) })
+            let loss = model.loss(logits: model(ids), labels: ids)
+            loss.backward()
+            clipGradientNorm(model.parameters, maxNorm: 1)
+            optimizer.step(learningRate: LearningRateSchedule.cosine(warmupSteps: 2, totalSteps: 8, minimumRatio: 0.1).learningRate(base: 1e-2, step: step))
+            optimizer.zeroGrad()
+            state.step = step
+            log.append(step: step, ["loss": Double(loss.item)])
+            if step == checkpointStep {
+                state.dropoutGenerator = model.source.generator
+                let snapshot = state
+                try run.writeAtomically(to: run.checkpointURL(step: step)) { folder in
+                    try model.save(to: folder)
+                    try optimizer.saveState(to: folder.appendingPathComponent("optimizer.safetensors"))
+                    try snapshot.save(in: folder)
+                }
+            }
+        }
+    }
+
+    @Test("stopping after step k and resuming gives metrics.jsonl identical to an uninterrupted run, line by line")
+    func resumeEquality() throws {
+        let whole = try temporaryRun(), split = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: whole.root); try? FileManager.default.removeItem(at: split.root) }
+        try train(run: whole, from: 0, to: 8, checkpointStep: nil, resume: nil)
+        // The interrupted run checkpoints at 4 and dies after logging step 6.
+        try train(run: split, from: 0, to: 6, checkpointStep: 4, resume: nil)
+        let checkpoint = try #require(split.newestCheckpoint())
+        #expect(checkpoint.step == 4)
+        try train(run: split, from: 4, to: 8, checkpointStep: nil, resume: checkpoint.url)
+        let expected = try String(contentsOf: whole.metricsURL, encoding: .utf8)
+        let actual = try String(contentsOf: split.metricsURL, encoding: .utf8)
+        #expect(expected.split(separator: "\n").count == 8)
+        #expect(actual == expected)
+    }
+}

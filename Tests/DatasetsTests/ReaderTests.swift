@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import Datasets
+
+@Suite("Readers")
+struct ReaderTests {
+    @Test("DatasetError reads path:line: field 'x': message")
+    func errorDescription() {
+        #expect(DatasetError(path: "a.jsonl", line: 3, field: "chosen", message: "bad").description == "a.jsonl:3: field 'chosen': bad")
+        #expect(DatasetError(path: "a.jsonl", line: 3, message: "bad").description == "a.jsonl:3: bad")
+        #expect(DatasetError(path: "a.json", element: 2, field: "x", message: "bad").description == "a.json: element 2: field 'x': bad")
+        #expect(DatasetError(path: "a.csv", message: "bad").description == "a.csv: bad")
+    }
+
+    @Test("JSON Lines: blank lines skipped, line numbers kept, CRLF accepted")
+    func jsonLinesBlankLines() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("a.jsonl", "{\"a\": 1}\r\n\n   \n{\"a\": 2}\n")
+        let report = try JSONLines.read(file)
+        #expect(report.records.map(\.line) == [1, 4])
+        #expect(report.records.map { $0.object["a"] as? Int } == [1, 2])
+        #expect(report.skipped.isEmpty)
+    }
+
+    @Test("a malformed JSON line is an error naming file and line 3")
+    func malformedLine() {
+        let directory = TemporaryDirectory()
+        let file = directory.write("bad.jsonl", "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\n")
+        let error = expectDatasetError { _ = try JSONLines.read(file) }
+        #expect(error?.path == file.path)
+        #expect(error?.line == 3)
+        #expect(error?.message.hasPrefix("malformed JSON") == true)
+        #expect(error?.description.hasPrefix("\(file.path):3: malformed JSON") == true)
+    }
+
+    @Test("a JSON line that is not an object is an error")
+    func notAnObject() {
+        let directory = TemporaryDirectory()
+        let file = directory.write("array.jsonl", "[1, 2]\n")
+        let error = expectDatasetError { _ = try JSONLines.read(file) }
+        #expect(error?.line == 1)
+        #expect(error?.message == "expected a JSON object, found an array")
+    }
+
+    @Test("skipBadRecords counts malformed lines instead of throwing")
+    func skipMalformed() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("bad.jsonl", "{\"prompt\": \"a\"}\nnot json\n{\"prompt\": \"c\"}\n42\n")
+        let report = try JSONLines.read(file, skipBadRecords: true)
+        #expect(report.records.map(\.line) == [1, 3])
+        #expect(report.skipped.map(\.line) == [2, 4])
+        #expect(report.skippedCount == 2)
+    }
+
+    @Test("gzip files are decompressed, whatever their name")
+    func gzip() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.writeGzip("p.jsonl.gz", "{\"prompt\": \"hello\"}\n{\"prompt\": \"wörld\"}\n")
+        #expect(try PromptSet.read(file).records == ["hello", "wörld"])
+        let renamed = directory.url.appendingPathComponent("p2.jsonl")
+        try FileManager.default.copyItem(at: file, to: renamed)
+        #expect(try PromptSet.read(renamed).records == ["hello", "wörld"])
+    }
+
+    @Test("a corrupt gzip file is an error naming the file")
+    func corruptGzip() {
+        let directory = TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("c.jsonl.gz")
+        try! Data([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]).write(to: file)
+        let error = expectDatasetError { _ = try JSONLines.read(file) }
+        #expect(error?.path == file.path)
+        #expect(error?.message.contains("gzip failed") == true)
+    }
+
+    @Test("JSON array files locate records by element")
+    func jsonArray() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("a.json", #"[{"prompt": "x", "completion": "y"}, {"prompt": "z"}]"#)
+        let records = try JSONArrayFile.read(file).records
+        #expect(records.count == 2)
+        let error = expectDatasetError { _ = try SFTExample.read(file) }
+        #expect(error?.element == 2)
+        #expect(error?.field == "completion")
+        #expect(error?.description == "\(file.path): element 2: field 'completion': missing field (the record has fields \"prompt\")")
+    }
+
+    @Test("CSV: quoted fields hold delimiters, doubled quotes and line breaks")
+    func csvQuoting() throws {
+        let csv = "act,prompt\r\n\"Poet, Lyric\",\"Say \"\"hi\"\"\r\nthen stop\"\r\nplain,unquoted \"inner\" quote\r\n\r\nlast,\"\"\r\n"
+        let table = try DelimitedText.parse(Data(csv.utf8), path: "t.csv")
+        #expect(table.columns == ["act", "prompt"])
+        #expect(try table.column("act") == ["Poet, Lyric", "plain", "last"])
+        #expect(try table.column("prompt") == ["Say \"hi\"\r\nthen stop", "unquoted \"inner\" quote", ""])
+        #expect(table.report.records.map(\.line) == [2, 4, 6])
+    }
+
+    @Test("TSV uses tabs; headerless files take given column names")
+    func tsv() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("g.tsv", "a, b\t3\tx\nc\t4,5\ty\n")
+        let table = try DelimitedText.read(file, columnNames: ["text", "labels", "id"])
+        #expect(try table.column("text") == ["a, b", "c"])
+        #expect(try table.column("labels") == ["3", "4,5"])
+    }
+
+    @Test("CSV: a missing column is an error naming the column")
+    func csvMissingColumn() {
+        let directory = TemporaryDirectory()
+        let file = directory.write("p.csv", "act,text\nx,y\n")
+        let error = expectDatasetError { _ = try PromptSet.read(file) }
+        #expect(error?.field == "prompt")
+        #expect(error?.line == 1)
+        #expect(error?.description == "\(file.path):1: field 'prompt': no such column in the header (columns: act, text)")
+    }
+
+    @Test("CSV: a row with the wrong field count is an error, or skipped and counted")
+    func csvFieldCount() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("p.csv", "prompt,id\na,1\nb\nc,3\n")
+        let error = expectDatasetError { _ = try PromptSet.read(file) }
+        #expect(error?.line == 3)
+        let report = try PromptSet.read(file, skipBadRecords: true)
+        #expect(report.records == ["a", "c"])
+        #expect(report.skipped == [SkippedRecord(line: 3, reason: "expected 2 fields (one per column), found 1")])
+    }
+
+    @Test("CSV: an unterminated quote is an error at the row's line")
+    func csvUnterminated() {
+        let error = expectDatasetError { _ = try DelimitedText.parse(Data("a\n\"x\ny\n".utf8), path: "u.csv") }
+        #expect(error?.line == 2)
+    }
+
+    @Test("prompts from .txt (one per line) and a corpus from .txt (whole file)")
+    func plainText() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("p.txt", "first prompt\r\n\nsecond  prompt \n")
+        #expect(try PromptSet.read(file).records == ["first prompt", "second  prompt "])
+        #expect(try TextCorpus.read(file).records == ["first prompt\r\n\nsecond  prompt \n"])
+        let jsonl = directory.write("c.jsonl", "{\"text\": \"doc one\"}\n{\"text\": \"doc two\"}\n")
+        #expect(try TextCorpus.read(jsonl).records == ["doc one", "doc two"])
+    }
+
+    @Test("the real awesome-chatgpt-prompts CSV reads 1,528 prompts from its prompt column",
+          .enabled(if: TestData.has(TestData.prompts)))
+    func realPromptsCSV() throws {
+        let report = try PromptSet.read(TestData.file(TestData.prompts))
+        #expect(report.records.count == 1528)
+        #expect(report.records.allSatisfy { !$0.isEmpty })
+        #expect(report.records.contains { $0.contains("\n") })
+    }
+}
