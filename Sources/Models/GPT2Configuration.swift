@@ -114,8 +114,9 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         attentionDropout = try c.decodeIfPresent(Float.self, forKey: .attentionDropout) ?? defaults.attentionDropout
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
         initializerRange = try c.decodeIfPresent(Float.self, forKey: .initializerRange) ?? defaults.initializerRange
-        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId) ?? defaults.bosTokenId
-        eosTokenId = try c.decodeIfPresent(Int.self, forKey: .eosTokenId) ?? defaults.eosTokenId
+        // An absent id takes GPT2Config's default (50256); an explicit null means "none".
+        bosTokenId = c.contains(.bosTokenId) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenId) : defaults.bosTokenId
+        eosTokenId = c.contains(.eosTokenId) ? try c.decodeIfPresent(Int.self, forKey: .eosTokenId) : defaults.eosTokenId
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
         labelCount = try c.decodeIfPresent(Int.self, forKey: .labelCount)
@@ -187,6 +188,8 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] ?? [:]
         object["model_type"] = "gpt2"
+        // Explicit nulls, so that a reader does not fall back to GPT-2's 50256.
+        for key in [CodingKeys.bosTokenId, .eosTokenId, .padTokenId] where object[key.rawValue] == nil { object[key.rawValue] = NSNull() }
         object["architectures"] = [architecture]
         object["n_ctx"] = positions
         object["scale_attn_weights"] = true

@@ -115,3 +115,18 @@ struct CheckpointErrorTests {
         } catch { #expect("\(error)".contains("40 tokens") && "\(error)".contains("n_positions 32")) }
     }
 }
+
+@Suite("Configuration round trip")
+struct ConfigurationRoundTripTests {
+    @Test("absent special ids stay absent through save and load (not GPT-2's 50256)")
+    func nullIds() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-config-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let configuration = GPT2Configuration(vocabularySize: 12, positions: 16, embeddingDimension: 8, layers: 1, heads: 2,
+                                              bosTokenId: nil, eosTokenId: nil)
+        try configuration.save(to: url)
+        #expect(try GPT2Configuration.load(from: url) == configuration)
+        try Data("{\"model_type\": \"gpt2\"}".utf8).write(to: url)
+        #expect(try GPT2Configuration.load(from: url).eosTokenId == 50256)
+    }
+}

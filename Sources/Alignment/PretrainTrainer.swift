@@ -1,0 +1,162 @@
+// Causal-LM pretraining on a token stream (nanoGPT's train.py, on this project's run machinery):
+// a contiguous train/valid split, random windows of the block size, evaluation on fixed valid
+// batches, early stopping on valid loss keeping the best checkpoint, warmup + cosine/Noam/linear
+// schedules, gradient accumulation, clipping, dropout, and exact resume.
+
+import Foundation
+import Models
+import NN
+import Tensors
+import Tokenizers
+
+/// Pretraining hyper-parameters. JSON/YAML names are snake_case.
+public struct PretrainConfiguration: Codable, Equatable, Sendable {
+    /// Tokens per training window (T).
+    public var blockSize = 256
+    /// Windows per micro-batch (B).
+    public var batchSize = 16
+    /// Micro-batches per optimizer step.
+    public var gradientAccumulationSteps = 1
+    /// Optimizer steps to run.
+    public var maxSteps = 1000
+    /// Peak learning rate.
+    public var learningRate: Float = 1e-3
+    /// "cosine", "linear", "noam" or "constant".
+    public var schedule = "cosine"
+    /// Linear warmup steps.
+    public var warmupSteps = 100
+    /// Cosine/linear floor as a fraction of the peak.
+    public var minimumLearningRateRatio: Float = 0.1
+    /// AdamW decoupled weight decay (matrices only).
+    public var weightDecay: Float = 0.1
+    /// AdamW β₁.
+    public var beta1: Float = 0.9
+    /// AdamW β₂.
+    public var beta2: Float = 0.99
+    /// Global gradient-norm clip (0: none).
+    public var gradientClip: Float = 1
+    /// Fraction of the corpus, at its end, held out for validation.
+    public var validFraction = 0.1
+    /// Steps between evaluations (0: only at the end).
+    public var evalInterval = 250
+    /// Fixed valid batches per evaluation.
+    public var evalBatches = 20
+    /// Steps between metric lines.
+    public var logInterval = 10
+    /// Steps between checkpoints (a checkpoint is also written at the end and at each new best).
+    public var checkpointInterval = 500
+    /// Stop after this many evaluations without a better valid loss (nil: never).
+    public var earlyStoppingPatience: Int?
+    /// Newest checkpoints kept (the best one is kept as well).
+    public var keepCheckpoints = 2
+    /// Seed of the window sampler (the model's dropout has its own seeded stream).
+    public var seed: UInt64 = 1337
+
+    enum CodingKeys: String, CodingKey {
+        case blockSize = "block_size", batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
+        case maxSteps = "max_steps", learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps"
+        case minimumLearningRateRatio = "min_lr_ratio", weightDecay = "weight_decay", beta1, beta2
+        case gradientClip = "grad_clip", validFraction = "valid_fraction", evalInterval = "eval_interval"
+        case evalBatches = "eval_batches", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
+        case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
+    }
+
+    /// Defaults as nanoGPT's Shakespeare-char config where they apply.
+    public init() {}
+
+    /// The schedule named by `schedule`; an unknown name is an error naming the field.
+    public func learningRateSchedule() throws -> LearningRateSchedule {
+        switch schedule {
+        case "cosine": return .cosine(warmupSteps: warmupSteps, totalSteps: maxSteps, minimumRatio: minimumLearningRateRatio)
+        case "linear": return .linear(warmupSteps: warmupSteps, totalSteps: maxSteps, minimumRatio: minimumLearningRateRatio)
+        case "noam": return .noam(warmupSteps: max(warmupSteps, 1))
+        case "constant": return .constant
+        default: throw RunError(path: "config", message: "field 'schedule' is '\(schedule)'; expected cosine, linear, noam or constant")
+        }
+    }
+}
+
+/// One step's report to a progress display (timing is never written to metrics.jsonl, so that a
+/// resumed run's metrics equal an uninterrupted run's).
+public struct TrainingProgress: Sendable {
+    /// The step just finished, and the last one.
+    public var step: Int, maxSteps: Int
+    /// Mean training loss of the step's micro-batches.
+    public var loss: Float
+    /// Validation loss when this step evaluated.
+    public var validLoss: Float?
+    /// Training tokens per second over the step.
+    public var tokensPerSecond: Double
+}
+
+/// Splits a token stream, samples windows, and trains a GPT-2 on them in a run directory.
+public final class PretrainTrainer {
+    /// The model being trained.
+    public let model: GPT2LMHeadModel
+    /// Hyper-parameters.
+    public let configuration: PretrainConfiguration
+    /// Where checkpoints and metrics go.
+    public let run: RunDirectory
+    /// Saved with every checkpoint when given.
+    public let tokenizer: (any Tokenizer)?
+    let train: [Int32], valid: [Int32]
+
+    /// Splits `tokens` (the encoded corpus) contiguously; both parts must hold one window plus
+    /// its shifted target, and the block must fit the model's positions.
+    public init(model: GPT2LMHeadModel, tokens: [Int32], configuration: PretrainConfiguration, run: RunDirectory,
+                tokenizer: (any Tokenizer)? = nil, corpusName: String = "corpus") throws {
+        let T = configuration.blockSize
+        guard T >= 1, T <= model.configuration.positions else {
+            throw RunError(path: "config", message: "field 'block_size' is \(T); it must be in 1...\(model.configuration.positions) (n_positions)")
+        }
+        guard !tokens.isEmpty else { throw RunError(path: corpusName, message: "the corpus is empty") }
+        guard configuration.validFraction >= 0 && configuration.validFraction < 1 else {
+            throw RunError(path: "config", message: "field 'valid_fraction' must be in [0, 1), got \(configuration.validFraction)")
+        }
+        let cut = Int(Double(tokens.count) * (1 - configuration.validFraction))
+        train = Array(tokens[..<cut])
+        valid = configuration.validFraction > 0 ? Array(tokens[cut...]) : []
+        guard train.count > T else {
+            throw RunError(path: corpusName, message: "the training part has \(train.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus or a smaller block_size")
+        }
+        if configuration.validFraction > 0 && valid.count <= T {
+            throw RunError(path: corpusName, message: "the validation part has \(valid.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus, a larger valid_fraction or a smaller block_size")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.configuration.vocabularySize }) {
+            throw RunError(path: corpusName, message: "token id \(bad) is outside the model's vocabulary 0..<\(model.configuration.vocabularySize)")
+        }
+        self.model = model
+        self.configuration = configuration
+        self.run = run
+        self.tokenizer = tokenizer
+    }
+
+    /// B random windows of `source` as (inputs, targets), each (B, T).
+    func batch(from source: [Int32], generator: inout RandomGenerator) -> (IndexTensor, IndexTensor) {
+        let (B, T) = (configuration.batchSize, configuration.blockSize)
+        var inputs: [Int32] = [], targets: [Int32] = []
+        inputs.reserveCapacity(B * T)
+        targets.reserveCapacity(B * T)
+        for _ in 0..<B {
+            let start = generator.nextInt(below: source.count - T)
+            inputs += source[start..<(start + T)]
+            targets += source[(start + 1)...(start + T)]
+        }
+        return (IndexTensor(shape: [B, T], values: inputs), IndexTensor(shape: [B, T], values: targets))
+    }
+
+    /// Mean loss over `evalBatches` fixed batches of the validation part (the same windows at
+    /// every evaluation), in evaluation mode.
+    public func validLoss() -> Float? {
+        guard !valid.isEmpty else { return nil }
+        var generator = RandomGenerator(seed: configuration.seed ^ 0xE7A1)
+        model.setTraining(false)
+        defer { model.setTraining(true) }
+        var total: Float = 0
+        for _ in 0..<max(configuration.evalBatches, 1) {
+            let (x, y) = batch(from: valid, generator: &generator)
+            total += withNoGrad { crossEntropy(model(x), targets: y) }.item
+        }
+        return total / Float(max(configuration.evalBatches, 1))
+    }
+}

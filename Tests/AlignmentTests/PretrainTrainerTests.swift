@@ -1,0 +1,111 @@
+// The pretraining trainer: it overfits a tiny corpus, resumes exactly after a crash, stops early
+// keeping the best checkpoint, and rejects corpora it cannot use.
+
+import Foundation
+import Alignment
+import Models
+import NN
+import Tensors
+import Testing
+
+/// A tiny GPT-2 for a 12-symbol alphabet.
+func tinyModel(dropout: Float = 0) -> GPT2LMHeadModel {
+    GPT2LMHeadModel(GPT2Configuration(vocabularySize: 12, positions: 16, embeddingDimension: 32, layers: 2, heads: 2,
+                                      residualDropout: dropout, embeddingDropout: dropout, attentionDropout: dropout,
+                                      bosTokenId: nil, eosTokenId: nil), seed: 3)
+}
+
+/// "0 1 2 … 9" repeated: fully predictable after one symbol.
+let patternCorpus: [Int32] = (0..<600).map { Int32($0 % 10) }
+
+func smallConfiguration(steps: Int) -> PretrainConfiguration {
+    var configuration = PretrainConfiguration()
+    configuration.blockSize = 8
+    configuration.batchSize = 8
+    configuration.maxSteps = steps
+    configuration.learningRate = 1e-2
+    configuration.warmupSteps = 5
+    configuration.evalInterval = 3
+    configuration.evalBatches = 2
+    configuration.logInterval = 1
+    configuration.checkpointInterval = 4
+    configuration.keepCheckpoints = 5
+    return configuration
+}
+
+@Suite("Pretraining trainer")
+struct PretrainTrainerTests {
+    @Test("overfits a tiny corpus: training loss goes near 0")
+    func overfit() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        var configuration = smallConfiguration(steps: 120)
+        configuration.evalInterval = 0
+        configuration.checkpointInterval = 1000
+        var last: Float = .infinity
+        try PretrainTrainer(model: tinyModel(), tokens: patternCorpus, configuration: configuration, run: run)
+            .train { last = $0.loss }
+        #expect(last < 0.1)
+        #expect(FileManager.default.fileExists(atPath: run.finalURL.appendingPathComponent("model.safetensors").path))
+        #expect(try GPT2LMHeadModel.load(from: run.finalURL).configuration.vocabularySize == 12)
+    }
+
+    @Test("a crash after step 6 and --resume from the step-4 checkpoint give the uninterrupted run's metrics.jsonl")
+    func resume() throws {
+        let whole = try temporaryRun(), crashed = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: whole.root); try? FileManager.default.removeItem(at: crashed.root) }
+        let configuration = smallConfiguration(steps: 12)
+        try PretrainTrainer(model: tinyModel(dropout: 0.1), tokens: patternCorpus, configuration: configuration, run: whole).train()
+        struct Crash: Error {}
+        #expect(throws: Crash.self) {
+            try PretrainTrainer(model: tinyModel(dropout: 0.1), tokens: patternCorpus, configuration: configuration, run: crashed)
+                .train { if $0.step == 6 { throw Crash() } }
+        }
+        #expect(crashed.newestCheckpoint()?.step == 6 || crashed.newestCheckpoint()?.step == 4)
+        let state = try PretrainTrainer(model: tinyModel(dropout: 0.1), tokens: patternCorpus, configuration: configuration, run: crashed)
+            .train(resume: true)
+        #expect(state.step == 12)
+        let expected = try String(contentsOf: whole.metricsURL, encoding: .utf8)
+        #expect(expected.split(separator: "\n").count == 12)
+        #expect(try String(contentsOf: crashed.metricsURL, encoding: .utf8) == expected)
+    }
+
+    @Test("early stopping after `patience` evaluations without improvement keeps the best checkpoint")
+    func earlyStopping() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        var configuration = smallConfiguration(steps: 60)
+        configuration.learningRate = 0  // the valid loss never improves after the first evaluation
+        configuration.earlyStoppingPatience = 2
+        configuration.keepCheckpoints = 1
+        let state = try PretrainTrainer(model: tinyModel(), tokens: patternCorpus, configuration: configuration, run: run).train()
+        #expect(state.step == 9)  // evaluations at 3 (best), 6, 9 → stop
+        #expect(state.bestStep == 3)
+        #expect(run.checkpoints().map(\.step) == [3, 9])
+        let validLines = try MetricsLog.read(run.metricsURL).filter { $0["valid/loss"] != nil }
+        #expect(validLines.count == 3)
+    }
+
+    @Test("unusable corpora and settings are errors that say why")
+    func errors() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let configuration = smallConfiguration(steps: 1)
+        func message(_ tokens: [Int32], _ configuration: PretrainConfiguration) -> String {
+            do {
+                let trainer = try PretrainTrainer(model: tinyModel(), tokens: tokens, configuration: configuration, run: run, corpusName: "tiny.txt")
+                try trainer.train()
+                return ""
+            } catch { return "\(error)" }
+        }
+        #expect(message([], configuration).contains("tiny.txt: the corpus is empty"))
+        #expect(message(Array(patternCorpus.prefix(9)), configuration).contains("fewer than one block of 8"))
+        #expect(message([1, 2, 30] + patternCorpus, configuration).contains("token id 30"))
+        var badSchedule = configuration
+        badSchedule.schedule = "triangle"
+        #expect(message(patternCorpus, badSchedule).contains("field 'schedule' is 'triangle'"))
+        var tooLong = configuration
+        tooLong.blockSize = 64
+        #expect(message(patternCorpus, tooLong).contains("field 'block_size' is 64"))
+    }
+}
