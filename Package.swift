@@ -29,6 +29,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -51,11 +52,12 @@ let package = Package(
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers"]),
         .target(name: "Datasets"),
-        .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets"]),
+        .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
+                                                 .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,99 @@
+// Job configuration: defaults, then a YAML file, then `--key value` overrides from the command
+// line; the fully resolved mapping is what the run records in config.yaml.
+
+import Foundation
+import Yams
+
+/// Resolves a flat YAML job configuration.
+public enum JobConfiguration {
+    /// Merges `defaults` (the keys a job knows, with their values), the YAML mapping in `file`,
+    /// and `overrides` (`--key value` or `--key=value`, dashes read as underscores; values parsed
+    /// as YAML scalars). Keys outside `defaults` and `optionalKeys` are errors naming the key.
+    public static func resolve(defaults: Node.Mapping, optionalKeys: Set<String> = [], file: URL?, overrides: [String]) throws -> Node.Mapping {
+        var merged = defaults
+        let known = Set(defaults.keys.compactMap(\.string)).union(optionalKeys)
+        func set(_ key: String, _ value: Node, source: String) throws {
+            guard known.contains(key) else {
+                throw RunError(path: source, message: "unknown field '\(key)'; known fields: \(known.sorted().joined(separator: ", "))")
+            }
+            merged[Node(key)] = value
+        }
+        if let file {
+            guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+                throw RunError(path: file.path, message: "cannot read the config file")
+            }
+            let node: Node?
+            do { node = try Yams.compose(yaml: text) } catch {
+                throw RunError(path: file.path, message: "not valid YAML: \(error)")
+            }
+            if let node {
+                guard let mapping = node.mapping else { throw RunError(path: file.path, message: "expected a mapping of field: value") }
+                for (key, value) in mapping {
+                    guard let name = key.string else { throw RunError(path: file.path, message: "a key is not a string") }
+                    try set(name, value, source: file.path)
+                }
+            }
+        }
+        var index = 0
+        while index < overrides.count {
+            let argument = overrides[index]
+            guard argument.hasPrefix("--") else {
+                throw RunError(path: "command line", message: "expected --field value, got '\(argument)'")
+            }
+            var name = String(argument.dropFirst(2))
+            var value: String
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            } else {
+                guard index + 1 < overrides.count else { throw RunError(path: "command line", message: "--\(name) needs a value") }
+                index += 1
+                value = overrides[index]
+            }
+            let scalar = (try? Yams.compose(yaml: value)) ?? nil
+            try set(name.replacingOccurrences(of: "-", with: "_"), scalar ?? Node(value), source: "command line")
+            index += 1
+        }
+        return merged
+    }
+
+    /// The keys and values of an encodable value, as a YAML mapping (nil optionals omitted).
+    public static func mapping<T: Encodable>(of value: T) throws -> Node.Mapping {
+        guard let mapping = try YAMLEncoder().encode(value).yamlNode().mapping else {
+            throw RunError(path: "config", message: "\(T.self) does not encode to a mapping")
+        }
+        return mapping
+    }
+
+    /// Decodes `T` from the resolved mapping; errors name the field.
+    public static func decode<T: Decodable>(_ type: T.Type, from mapping: Node.Mapping, source: String) throws -> T {
+        do {
+            return try YAMLDecoder().decode(T.self, from: Node.mapping(mapping))
+        } catch let error as DecodingError {
+            switch error {
+            case let .typeMismatch(expected, context), let .valueNotFound(expected, context):
+                throw RunError(path: source, message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': expected \(expected)")
+            case let .keyNotFound(key, _):
+                throw RunError(path: source, message: "missing field '\(key.stringValue)'")
+            case let .dataCorrupted(context):
+                throw RunError(path: source, message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+            @unknown default:
+                throw RunError(path: source, message: "\(error)")
+            }
+        }
+    }
+
+    /// The mapping as YAML text, keys sorted (for config.yaml).
+    public static func yaml(_ mapping: Node.Mapping) throws -> String {
+        let sorted = mapping.sorted { ($0.key.string ?? "") < ($1.key.string ?? "") }
+        return try Yams.serialize(node: Node.mapping(Node.Mapping(sorted)))
+    }
+}
+
+extension String {
+    /// This text parsed as YAML into a node.
+    func yamlNode() throws -> Node {
+        guard let node = try Yams.compose(yaml: self) else { throw RunError(path: "config", message: "empty YAML") }
+        return node
+    }
+}

@@ -1,0 +1,91 @@
+// The `rlhf pretrain` job: a flat YAML/command-line configuration, the tokenizer and model it
+// describes, and the run.
+
+import Foundation
+import Models
+import Tensors
+import Tokenizers
+import Yams
+
+/// What `rlhf pretrain` needs besides the training hyper-parameters (which share its mapping).
+public struct PretrainJob: Codable, Equatable, Sendable {
+    /// The run's name: it writes `<runs_dir>/<name>/`.
+    public var name = "pretrain"
+    /// Where runs go.
+    public var runsDirectory = "runs"
+    /// A text file (the whole file is the corpus).
+    public var corpus = ""
+    /// "character", "bpe" (trained on the corpus with `bpe_merges` merges), or a tokenizer directory.
+    public var tokenizer = "character"
+    /// Merges for a trained byte-level BPE.
+    public var bpeMerges = 500
+    /// A checkpoint directory to start from instead of random weights.
+    public var initFrom: String?
+    /// Blocks, heads and width of a new model (ignored with `init_from`).
+    public var layers = 6, heads = 6, embeddingDimension = 384
+    /// Dropout of a new model (residual, embedding and attention).
+    public var dropout: Float = 0.2
+
+    enum CodingKeys: String, CodingKey {
+        case name, runsDirectory = "runs_dir", corpus, tokenizer, bpeMerges = "bpe_merges", initFrom = "init_from"
+        case layers = "n_layer", heads = "n_head", embeddingDimension = "n_embd", dropout
+    }
+
+    /// Defaults: nanoGPT's Shakespeare-char model with a character tokenizer.
+    public init() {}
+
+    /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
+    public static func resolve(file: URL?, overrides: [String]) throws -> (job: PretrainJob, training: PretrainConfiguration, mapping: Node.Mapping) {
+        var defaults = try JobConfiguration.mapping(of: PretrainJob())
+        for (key, value) in try JobConfiguration.mapping(of: PretrainConfiguration()) { defaults[key] = value }
+        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["init_from", "early_stopping_patience"],
+                                                   file: file, overrides: overrides)
+        let source = file?.path ?? "command line"
+        let job = try JobConfiguration.decode(PretrainJob.self, from: mapping, source: source)
+        let training = try JobConfiguration.decode(PretrainConfiguration.self, from: mapping, source: source)
+        guard !job.corpus.isEmpty else { throw RunError(path: source, message: "field 'corpus' is required (a text file)") }
+        return (job, training, mapping)
+    }
+
+    /// Builds the tokenizer and model, writes config.yaml, and trains (resuming when asked and a
+    /// checkpoint exists). Returns the run directory and the final state.
+    public func run(training: PretrainConfiguration, mapping: Node.Mapping, resume: Bool,
+                    progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (RunDirectory, TrainerState) {
+        let corpusURL = URL(fileURLWithPath: corpus)
+        guard let data = FileManager.default.contents(atPath: corpusURL.path) else {
+            throw RunError(path: corpus, message: "cannot read the corpus file")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard !text.isEmpty else { throw RunError(path: corpus, message: "the corpus is empty") }
+        let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        let checkpoint = resume ? run.newestCheckpoint() : nil
+        let tokenizer: any Tokenizer
+        let model: GPT2LMHeadModel
+        if let checkpoint {
+            tokenizer = try loadTokenizer(from: checkpoint.url)
+            model = try GPT2LMHeadModel.load(from: checkpoint.url)
+        } else {
+            switch self.tokenizer {
+            case "character": tokenizer = CharacterTokenizer(corpus: text)
+            case "bpe": tokenizer = BytePairTrainer.train(corpus: text, mergeCount: bpeMerges)
+            default: tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer))
+            }
+            if let initFrom {
+                model = try GPT2LMHeadModel.load(from: URL(fileURLWithPath: initFrom))
+            } else {
+                let configuration = GPT2Configuration(
+                    vocabularySize: tokenizer.vocabularySize, positions: training.blockSize, embeddingDimension: embeddingDimension,
+                    layers: layers, heads: heads, residualDropout: dropout, embeddingDropout: dropout, attentionDropout: dropout,
+                    bosTokenId: tokenizer.endOfTextTokenId, eosTokenId: tokenizer.endOfTextTokenId)
+                try configuration.validate(path: "config")
+                model = GPT2LMHeadModel(configuration, seed: training.seed)
+            }
+        }
+        let tokens = tokenizer.encode(text).map { Int32($0) }
+        let trainer = try PretrainTrainer(model: model, tokens: tokens, configuration: training, run: run,
+                                          tokenizer: tokenizer, corpusName: corpus)
+        let state = try trainer.train(resume: checkpoint != nil, progress: progress)
+        return (run, state)
+    }
+}

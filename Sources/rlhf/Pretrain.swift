@@ -1,0 +1,40 @@
+// `rlhf pretrain`: train a causal LM from scratch or from a checkpoint on a text corpus.
+
+import Alignment
+import ArgumentParser
+import Foundation
+
+/// Pretrains a GPT-2 on a text file into runs/<name>/.
+struct Pretrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pretrain a GPT-2 on a text corpus (character, trained BPE, or given tokenizer).",
+        discussion: """
+        Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
+          rlhf pretrain --corpus input.txt --name shakespeare --max_steps 2000 --block_size 256 --learning_rate 1e-3
+        Fields: name, runs_dir, corpus, tokenizer (character | bpe | DIR), bpe_merges, init_from, n_layer, n_head,
+        n_embd, dropout, block_size, batch_size, gradient_accumulation_steps, max_steps, learning_rate, schedule
+        (cosine | linear | noam | constant), warmup_steps, min_lr_ratio, weight_decay, beta1, beta2, grad_clip,
+        valid_fraction, eval_interval, eval_batches, log_interval, checkpoint_interval, early_stopping_patience,
+        keep_checkpoints, seed. The resolved settings are written to runs/<name>/config.yaml.
+        """)
+
+    @Option(help: "A YAML file of settings.") var config: String?
+    @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+    @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
+
+    func run() throws {
+        let (job, training, mapping) = try PretrainJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
+        let started = Date()
+        let (run, state) = try job.run(training: training, mapping: mapping, resume: resume) { progress in
+            let elapsed = Date().timeIntervalSince(started)
+            let remaining = elapsed / Double(max(progress.step, 1)) * Double(progress.maxSteps - progress.step)
+            var line = String(format: "\rstep %d/%d  loss %.4f", progress.step, progress.maxSteps, progress.loss)
+            if let valid = progress.validLoss { line += String(format: "  valid %.4f", valid) }
+            line += String(format: "  %.0f tok/s  ETA %dm%02ds ", progress.tokensPerSecond, Int(remaining) / 60, Int(remaining) % 60)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let best = state.bestValidLoss.map { String(format: ", best valid loss %.4f at step %d", $0, state.bestStep ?? 0) } ?? ""
+        print("finished at step \(state.step)\(best); final checkpoint: \(run.finalURL.path)")
+    }
+}
