@@ -48,9 +48,10 @@ public struct PretrainJob: Codable, Equatable, Sendable {
     }
 
     /// Builds the tokenizer and model, writes config.yaml, and trains (resuming when asked and a
-    /// checkpoint exists). Returns the run directory and the final state.
+    /// checkpoint exists). Returns the run directory, the checkpoint resumed from (nil for a
+    /// fresh start), and the final state.
     public func run(training: PretrainConfiguration, mapping: Node.Mapping, resume: Bool,
-                    progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (RunDirectory, TrainerState) {
+                    progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let corpusURL = URL(fileURLWithPath: corpus)
         guard let data = FileManager.default.contents(atPath: corpusURL.path) else {
             throw RunError(path: corpus, message: "cannot read the corpus file")
@@ -86,6 +87,6 @@ public struct PretrainJob: Codable, Equatable, Sendable {
         let trainer = try PretrainTrainer(model: model, tokens: tokens, configuration: training, run: run,
                                           tokenizer: tokenizer, corpusName: corpus)
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)
-        return (run, state)
+        return (run, checkpoint?.url, state)
     }
 }

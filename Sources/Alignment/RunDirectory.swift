@@ -10,21 +10,10 @@
 // leaves either the previous checkpoint or the new one, never half of one.
 
 import Foundation
+import NN
 
-/// A run's error: the path and what is wrong.
-public struct RunError: Error, CustomStringConvertible {
-    /// The file or folder at fault.
-    public let path: String
-    /// What is wrong.
-    public let message: String
-    /// An error about `path`.
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-    /// "<path>: <message>".
-    public var description: String { "\(path): \(message)" }
-}
+/// A run's error: the file or folder and what is wrong.
+public typealias RunError = FileError
 
 /// The folder of one training run and the files in it.
 public struct RunDirectory: Sendable {

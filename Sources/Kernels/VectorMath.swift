@@ -97,16 +97,6 @@ public func vectorSigmoid(_ x: FloatVector) -> FloatVector {
     return 1 / (1 + vectorExp(-clamped))
 }
 
-/// Applies `vector` to each 16-lane block of `0..<count` and `scalar` to the tail.
-@inlinable @inline(__always)
-public func forEachVector(
-    _ count: Int, vector: (Int) -> Void, scalar: (Int) -> Void
-) {
-    var i = 0
-    while i + 16 <= count { vector(i); i += 16 }
-    while i < count { scalar(i); i += 1 }
-}
-
 extension UnsafePointer where Pointee == Float {
     /// Loads 16 floats starting at element `offset` (no alignment needed).
     @inlinable @inline(__always)

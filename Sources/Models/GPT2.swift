@@ -193,13 +193,12 @@ public final class GPT2LMHeadModel: Module {
     /// HF's causal-LM loss: mean cross-entropy of logits[:, :-1] against labels[:, 1:], ignoring
     /// labels equal to −100.
     public func loss(logits: Tensor, labels: IndexTensor) -> Tensor {
-        let (B, T, V) = (logits.shape[0], logits.shape[1], logits.shape[2])
+        let (B, T) = (logits.shape[0], logits.shape[1])
         require(labels.shape == [B, T], "GPT2LMHeadModel.loss: labels \(labels.shape), expected [\(B), \(T)]")
         let shiftedLogits = logits.slice(axis: 1, 0..<(T - 1))
         var shifted: [Int32] = []
         shifted.reserveCapacity(B * (T - 1))
         for b in 0..<B { shifted += labels.values[(b * T + 1)..<((b + 1) * T)] }
-        _ = V
         return crossEntropy(shiftedLogits, targets: IndexTensor(shape: [B, T - 1], values: shifted))
     }
 }

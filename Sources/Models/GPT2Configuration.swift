@@ -1,23 +1,10 @@
 // GPT-2's hyper-parameters, read from and written to a Hugging Face `config.json`.
 
 import Foundation
+import NN
 
 /// A checkpoint directory or file that cannot be used, with the file and the field or tensor.
-public struct CheckpointError: Error, CustomStringConvertible {
-    /// The file (or directory) at fault.
-    public let path: String
-    /// What is wrong and what was expected.
-    public let message: String
-
-    /// An error about `path`.
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    /// "<path>: <message>".
-    public var description: String { "\(path): \(message)" }
-}
+public typealias CheckpointError = FileError
 
 /// The configuration of a GPT-2 model, with Hugging Face's `GPT2Config` field names in JSON.
 public struct GPT2Configuration: Codable, Equatable, Sendable {

@@ -114,9 +114,9 @@ public func generate(
             for b in 0..<B where active[b] {
                 let row = UnsafeBufferPointer(start: logits.data + b * V, count: V)
                 let banned = step < configuration.minNewTokens ? endOfSequence : nil
-                let token = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &generator)
+                let (token, logProbability) = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &generator)
                 sequences[b].tokens.append(token)
-                sequences[b].logProbabilities.append(tokenLogProbability(row, token: token, temperature: configuration.sampling.temperature))
+                sequences[b].logProbabilities.append(logProbability)
                 chosen[b] = Int32(token)
                 if configuration.stopAtEndOfSequence && token == endOfSequence {
                     sequences[b].finishReason = .endOfSequence

@@ -1,6 +1,7 @@
 // Choosing the next token from a row of logits: greedy, temperature, top-k, top-p (nucleus).
 
 import Foundation
+import Kernels
 import Tensors
 
 /// How the next token is chosen. Temperature 0 is greedy decoding.
@@ -38,18 +39,11 @@ public struct GenerationError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// log softmax(logits / temperature)[token] in Double (temperature 0 counts as 1): the
-/// log-probability a training pass recomputes for a sampled token.
-public func tokenLogProbability(_ logits: UnsafeBufferPointer<Float>, token: Int, temperature: Float) -> Float {
-    let t = Double(temperature > 0 ? temperature : 1)
-    var maximum = -Double.infinity
-    for value in logits { maximum = max(maximum, Double(value) / t) }
-    var total = 0.0
-    for value in logits { total += Foundation.exp(Double(value) / t - maximum) }
-    return Float(Double(logits[token]) / t - maximum - Foundation.log(total))
-}
-
-/// Picks a token from one row of logits.
+/// Picks a token from one row of logits and returns it with its log-probability.
+///
+/// The log-probability is log softmax(logits / temperature)[token] over the full vocabulary
+/// (temperature 0 counts as 1; top-k, top-p and `banned` do not change it): what a training
+/// pass over the same sequence recomputes. One vectorized exp pass serves both.
 ///
 /// - Parameters:
 ///   - logits: V scores.
@@ -57,48 +51,59 @@ public func tokenLogProbability(_ logits: UnsafeBufferPointer<Float>, token: Int
 public func sampleToken(
     _ logits: UnsafeBufferPointer<Float>, configuration: SamplingConfiguration, banned: Int? = nil,
     generator: inout RandomGenerator
-) -> Int {
+) -> (token: Int, logProbability: Float) {
     let V = logits.count
-    if configuration.temperature == 0 {
+    let temperature = configuration.temperature > 0 ? configuration.temperature : 1
+    var probabilities = [Float](repeating: 0, count: V)
+    let lse: Float = probabilities.withUnsafeMutableBufferPointer { buffer in
+        let scaled = buffer.baseAddress!
+        affineForward(logits.baseAddress!, scaled, count: V, scale: 1 / temperature, shift: 0)
+        let lse = logSumExp(scaled, count: V)
+        _ = sumExponentials(scaled, count: V, shift: lse, storeInto: scaled)  // now p_i
+        return lse
+    }
+    func result(_ token: Int) -> (token: Int, logProbability: Float) {
+        (token, logits[token] / temperature - lse)
+    }
+    func mostLikely() -> Int {
         var best = -1
-        var bestValue = -Float.infinity
-        for i in 0..<V where i != banned && (best < 0 || logits[i] > bestValue) { best = i; bestValue = logits[i] }
+        for i in 0..<V where i != banned && (best < 0 || logits[i] > logits[best]) { best = i }
         return best
     }
-    let inverse = 1 / Double(configuration.temperature)
-    var scores = [Double](repeating: 0, count: V)
-    for i in 0..<V { scores[i] = Double(logits[i]) * inverse }
-    if let banned { scores[banned] = -.infinity }
-    var candidates: [Int]? = nil  // nil: the whole vocabulary
+    if configuration.temperature == 0 { return result(mostLikely()) }
+    if let banned { probabilities[banned] = 0 }
+    var pool: [Int]? = nil  // nil: the whole vocabulary
     let k = configuration.topK ?? 0
     if (k > 0 && k < V) || configuration.topP < 1 {
         var order = Array(0..<V)
-        order.sort { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        order.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
         if k > 0 && k < V { order.removeSubrange(k...) }
         if configuration.topP < 1 {
-            let maximum = scores[order[0]]
-            let weights = order.map { Foundation.exp(scores[$0] - maximum) }
-            let total = weights.reduce(0, +)
-            var cumulative = 0.0
-            var keep = 0
+            // The nucleus of the (top-k) distribution, renormalized as Hugging Face's warpers do.
+            let mass = order.reduce(0.0) { $0 + Double(probabilities[$1]) }
+            var cumulative = 0.0, keep = 0
             while keep < order.count {
-                cumulative += weights[keep] / total
+                cumulative += Double(probabilities[order[keep]]) / mass
                 keep += 1
                 if cumulative >= Double(configuration.topP) { break }
             }
             order.removeSubrange(keep...)
         }
-        candidates = order
+        pool = order
     }
-    let pool = candidates ?? Array(0..<V)
-    var maximum = -Double.infinity
-    for i in pool { maximum = max(maximum, scores[i]) }
-    var total = 0.0
-    for i in pool { total += Foundation.exp(scores[i] - maximum) }
+    let total = (pool ?? Array(0..<V)).reduce(0.0) { $0 + Double(probabilities[$1]) }
+    guard total > 0 else { return result(mostLikely()) }
     var threshold = generator.nextDouble() * total
-    for i in pool {
-        threshold -= Foundation.exp(scores[i] - maximum)
-        if threshold < 0 { return i }
+    if let pool {
+        for i in pool {
+            threshold -= Double(probabilities[i])
+            if threshold < 0 { return result(i) }
+        }
+        return result(pool.last { probabilities[$0] > 0 } ?? pool[0])
     }
-    return pool.last { scores[$0] > -.infinity } ?? pool[0]
+    for i in 0..<V {
+        threshold -= Double(probabilities[i])
+        if threshold < 0 { return result(i) }
+    }
+    return result((0..<V).last { probabilities[$0] > 0 } ?? mostLikely())
 }

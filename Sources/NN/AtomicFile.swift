@@ -7,22 +7,6 @@ import Musl
 import Darwin
 #endif
 
-/// An I/O failure while writing a file atomically: which file, which step failed and why.
-public struct AtomicFileError: Error, CustomStringConvertible {
-    /// The destination file.
-    public let path: String
-    /// What failed, including the system's error text.
-    public let message: String
-
-    /// Creates an error for the destination `path` with a human-readable `message`.
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    /// The error as `<path>: <message>`.
-    public var description: String { "\(path): \(message)" }
-}
 
 /// Replaces files atomically: readers see either the old file or the complete new one, never a
 /// partial write, even if the process or the machine dies mid-write.

@@ -1,6 +1,7 @@
 // `rlhf generate`, `rlhf tokenize`, `rlhf logprobs`: the model and tokenizer from the command line.
 
 import ArgumentParser
+import Datasets
 import Foundation
 import Models
 import Tensors
@@ -85,21 +86,14 @@ struct LogProbs: ParsableCommand {
         let directory = URL(fileURLWithPath: model)
         let network = try GPT2LMHeadModel.load(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
-        try forEachLine(of: input) { line, number in
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { return }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw ValidationError("\(input):\(number): not a JSON object")
-            }
-            guard let text = object["text"] as? String else {
-                throw ValidationError("\(input):\(number): field \"text\" is missing or not a string")
-            }
-            let tokens = tokenizer.encode(text)
+        for record in try JSONLines.read(URL(fileURLWithPath: input)).records {
+            let tokens = tokenizer.encode(try record.string("text"))
             let values: [Float]
             do { values = try sequenceLogProbabilities(network, tokens: tokens) } catch {
-                throw ValidationError("\(input):\(number): \(error)")
+                throw record.error(field: "text", "\(error)")
             }
             let result: [String: Any] = [
-                "line": number, "tokens": tokens, "logprobs": values.map(Double.init),
+                "line": record.line, "tokens": tokens, "logprobs": values.map(Double.init),
                 "sum": values.reduce(0.0) { $0 + Double($1) },
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))

@@ -25,7 +25,7 @@ struct Pretrain: ParsableCommand {
     func run() throws {
         let (job, training, mapping) = try PretrainJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
         let started = Date()
-        let (run, state) = try job.run(training: training, mapping: mapping, resume: resume) { progress in
+        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume) { progress in
             let elapsed = Date().timeIntervalSince(started)
             let remaining = elapsed / Double(max(progress.step, 1)) * Double(progress.maxSteps - progress.step)
             var line = String(format: "\rstep %d/%d  loss %.4f", progress.step, progress.maxSteps, progress.loss)
@@ -34,6 +34,7 @@ struct Pretrain: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
+        if let resumedFrom { print("resumed from \(resumedFrom.path)") }
         let best = state.bestValidLoss.map { String(format: ", best valid loss %.4f at step %d", $0, state.bestStep ?? 0) } ?? ""
         print("finished at step \(state.step)\(best); final checkpoint: \(run.finalURL.path)")
     }

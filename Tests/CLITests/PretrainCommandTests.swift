@@ -40,6 +40,7 @@ struct PretrainCommandTests {
         let (again, resumedOut, resumedErr) = try runTool(["pretrain", "--config", config.path, "--max_steps", "6", "--resume"])
         #expect(again == 0, "\(resumedErr)")
         #expect(resumedOut.contains("finished at step 6"))
+        #expect(resumedOut.contains("resumed from \(run.appendingPathComponent("checkpoints/step-4").path)"))
         let steps = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
             .split(separator: "\n").compactMap { line in
                 (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["step"] as? Int

@@ -103,13 +103,13 @@ struct GenerationTests {
         var generator = RandomGenerator(seed: 9)
         var ones = 0
         logits.withUnsafeBufferPointer { row in
-            for _ in 0..<20_000 { ones += sampleToken(row, configuration: SamplingConfiguration(), generator: &generator) }
+            for _ in 0..<20_000 { ones += sampleToken(row, configuration: SamplingConfiguration(), generator: &generator).token }
         }
         #expect(abs(Double(ones) / 20_000 - 0.75) < 0.015)
         // top-p 0.5 over (0.1, 0.6, 0.3) keeps only the 0.6 token.
         let three: [Float] = [0.1, 0.6, 0.3].map { Float(Foundation.log($0)) }
         three.withUnsafeBufferPointer { row in
-            for _ in 0..<100 { #expect(sampleToken(row, configuration: SamplingConfiguration(topP: 0.5), generator: &generator) == 1) }
+            for _ in 0..<100 { #expect(sampleToken(row, configuration: SamplingConfiguration(topP: 0.5), generator: &generator).token == 1) }
         }
     }
 
