@@ -10,7 +10,7 @@ import Tensors
 import Tokenizers
 
 /// Pretraining hyper-parameters. JSON/YAML names are snake_case.
-public struct PretrainConfiguration: Codable, Equatable, Sendable {
+public struct PretrainConfiguration: Codable, Equatable, Sendable, LanguageModelLoopSettings {
     /// Tokens per training window (T).
     public var blockSize = 256
     /// Windows per micro-batch (B).
@@ -64,15 +64,9 @@ public struct PretrainConfiguration: Codable, Equatable, Sendable {
     /// Defaults as nanoGPT's Shakespeare-char config where they apply.
     public init() {}
 
-    /// The schedule named by `schedule`; an unknown name is an error naming the field.
-    public func learningRateSchedule() throws -> LearningRateSchedule {
-        switch schedule {
-        case "cosine": return .cosine(warmupSteps: warmupSteps, totalSteps: maxSteps, minimumRatio: minimumLearningRateRatio)
-        case "linear": return .linear(warmupSteps: warmupSteps, totalSteps: maxSteps, minimumRatio: minimumLearningRateRatio)
-        case "noam": return .noam(warmupSteps: max(warmupSteps, 1))
-        case "constant": return .constant
-        default: throw RunError(path: "config", message: "field 'schedule' is '\(schedule)'; expected cosine, linear, noam or constant")
-        }
+    /// The schedule named by `schedule` over `totalSteps` updates; an unknown name is an error naming the field.
+    public func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule {
+        try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
     }
 }
 

@@ -139,12 +139,20 @@ public struct SFTExample: Sendable, Hashable, Codable {
     /// - Throws: ``DatasetError`` for an unknown shape (always), or a bad record unless skipping.
     public static func read(_ url: URL, shape: SFTRecordShape? = nil,
                             skipBadRecords: Bool = false) throws(DatasetError) -> ReadReport<SFTExample> {
+        let located = try readLocated(url, shape: shape, skipBadRecords: skipBadRecords)
+        return ReadReport(records: located.records.map(\.example), skipped: located.skipped)
+    }
+
+    /// Reads an SFT file like ``read(_:shape:skipBadRecords:)``, keeping each example's location
+    /// so that later checks (such as a response too long for the model) can name its line.
+    public static func readLocated(_ url: URL, shape: SFTRecordShape? = nil, skipBadRecords: Bool = false)
+        throws(DatasetError) -> ReadReport<(location: RecordLocation, example: SFTExample)> {
         let raw = try RecordFile.read(url, skipBadRecords: skipBadRecords)
         guard let first = raw.records.first else { return ReadReport(records: [], skipped: raw.skipped) }
         let resolved: SFTRecordShape
         if let shape { resolved = shape } else { resolved = try SFTRecordShape.detect(first) }
         return try raw.compactMapRecords(skipBadRecords: skipBadRecords) { (record) throws(DatasetError) in
-            try SFTExample(record: record, shape: resolved)
+            (record.location, try SFTExample(record: record, shape: resolved))
         }
     }
 }

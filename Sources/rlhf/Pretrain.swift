@@ -24,18 +24,9 @@ struct Pretrain: ParsableCommand {
 
     func run() throws {
         let (job, training, mapping) = try PretrainJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
-        let started = Date()
-        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume) { progress in
-            let elapsed = Date().timeIntervalSince(started)
-            let remaining = elapsed / Double(max(progress.step, 1)) * Double(progress.maxSteps - progress.step)
-            var line = String(format: "\rstep %d/%d  loss %.4f", progress.step, progress.maxSteps, progress.loss)
-            if let valid = progress.validLoss { line += String(format: "  valid %.4f", valid) }
-            line += String(format: "  %.0f tok/s  ETA %dm%02ds ", progress.tokensPerSecond, Int(remaining) / 60, Int(remaining) % 60)
-            FileHandle.standardError.write(Data(line.utf8))
-        }
-        FileHandle.standardError.write(Data("\n".utf8))
-        if let resumedFrom { print("resumed from \(resumedFrom.path)") }
-        let best = state.bestValidLoss.map { String(format: ", best valid loss %.4f at step %d", $0, state.bestStep ?? 0) } ?? ""
-        print("finished at step \(state.step)\(best); final checkpoint: \(run.finalURL.path)")
+        let line = ProgressLine()
+        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume, progress: line.show)
+        line.finish()
+        print(ProgressLine.summary(state: state, run: run, resumedFrom: resumedFrom))
     }
 }

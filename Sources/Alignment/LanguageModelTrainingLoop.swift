@@ -1,0 +1,173 @@
+// The optimisation loop shared by the causal-LM trainers (pretraining, SFT): micro-batches with
+// token-weighted gradient accumulation, clipping, AdamW on a schedule, metric lines, evaluation,
+// early stopping keeping the best checkpoint, atomic checkpoints and exact resume.
+
+import Foundation
+import Models
+import NN
+import Tensors
+import Tokenizers
+
+/// The settings the shared loop reads; each trainer's configuration provides them.
+public protocol LanguageModelLoopSettings {
+    /// Peak learning rate.
+    var learningRate: Float { get }
+    /// AdamW β₁, β₂ and decoupled weight decay (matrices only).
+    var beta1: Float { get }
+    var beta2: Float { get }
+    var weightDecay: Float { get }
+    /// Global gradient-norm clip (0: none).
+    var gradientClip: Float { get }
+    /// Steps between metric lines, evaluations (0: only at the end), and checkpoints.
+    var logInterval: Int { get }
+    var evalInterval: Int { get }
+    var checkpointInterval: Int { get }
+    /// Stop after this many evaluations without a better valid loss (nil: never).
+    var earlyStoppingPatience: Int? { get }
+    /// Newest checkpoints kept (the best one is kept as well).
+    var keepCheckpoints: Int { get }
+    /// Seed of the trainer's random stream (batch order or windows).
+    var seed: UInt64 { get }
+    /// The learning-rate schedule for a run of `totalSteps` updates.
+    func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule
+}
+
+/// One micro-batch: inputs and next-token targets, (B, T); targets of −100 are not trained on.
+public struct LanguageModelBatch: Sendable {
+    /// Token ids fed to the model, (B, T).
+    public var inputs: IndexTensor
+    /// The token each position must predict, (B, T); −100 where nothing is predicted.
+    public var targets: IndexTensor
+    /// Real (non-padding) input tokens, for the tokens-per-second figure.
+    public var tokenCount: Int
+
+    /// A micro-batch; `tokenCount` defaults to every input position.
+    public init(inputs: IndexTensor, targets: IndexTensor, tokenCount: Int? = nil) {
+        self.inputs = inputs
+        self.targets = targets
+        self.tokenCount = tokenCount ?? inputs.count
+    }
+
+    /// Positions with a target (not −100).
+    public var targetCount: Int { targets.values.reduce(0) { $0 + ($1 == -100 ? 0 : 1) } }
+}
+
+/// The loop itself; a trainer supplies each step's micro-batches and its validation loss.
+struct LanguageModelTrainingLoop<Settings: LanguageModelLoopSettings> {
+    let model: GPT2LMHeadModel
+    let settings: Settings
+    let run: RunDirectory
+    let tokenizer: (any Tokenizer)?
+    let maxSteps: Int
+
+    /// Trains until `maxSteps` or early stopping. With `resume`, first restores the newest
+    /// checkpoint (weights, optimizer moments, trainer state and dropout stream).
+    /// - Parameters:
+    ///   - evaluateAtStart: log `valid/loss` at step 0 (before any update) on a fresh start.
+    ///   - nextStep: the micro-batches of the next optimizer step; it advances the state's data
+    ///     stream (generator, epoch, position).
+    ///   - validLoss: the validation loss in evaluation mode, or nil without a validation set.
+    /// - Returns: the final state (also written to final/).
+    func train(resume: Bool, evaluateAtStart: Bool,
+               nextStep: (inout TrainerState) throws -> [LanguageModelBatch],
+               validLoss: () -> Float?,
+               progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
+        let schedule = try settings.learningRateSchedule(totalSteps: maxSteps)
+        let optimizer = AdamW(parameters: model.namedParameters(), configuration: AdamWConfiguration(
+            learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2, weightDecay: settings.weightDecay))
+        var state = TrainerState(generator: RandomGenerator(seed: settings.seed), dropoutGenerator: model.source.generator)
+        if resume, let checkpoint = run.newestCheckpoint() {
+            try model.loadSafeTensors(from: checkpoint.url.appendingPathComponent("model.safetensors"), strict: false)
+            try optimizer.loadState(from: checkpoint.url.appendingPathComponent("optimizer.safetensors"))
+            state = try TrainerState.load(from: checkpoint.url)
+            if let dropout = state.dropoutGenerator { model.source.generator = dropout }
+        }
+        // A fresh start empties metrics.jsonl; a resumed one keeps the lines up to its checkpoint.
+        let log = try MetricsLog(url: run.metricsURL, resumeStep: state.step > 0 ? state.step : -1)
+        if evaluateAtStart && state.step == 0, let value = validLoss() {
+            log.append(step: 0, ["valid/loss": Double(value)])
+        }
+        model.setTraining(true)
+        while state.step < maxSteps {
+            let step = state.step + 1
+            let started = DispatchTime.now().uptimeNanoseconds
+            let batches = try nextStep(&state)
+            // Token-weighted mean over the whole step: each micro-batch's mean is scaled by its
+            // share of the step's targets, so accumulation equals one big batch.
+            let targets = max(batches.reduce(0) { $0 + $1.targetCount }, 1)
+            var lossSum: Double = 0, tokens = 0
+            for batch in batches {
+                let count = batch.targetCount
+                tokens += batch.tokenCount
+                guard count > 0 else { continue }
+                let loss = crossEntropy(model(batch.inputs), targets: batch.targets)
+                lossSum += Double(loss.item) * Double(count)
+                (loss * (Float(count) / Float(targets))).backward()
+            }
+            if settings.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: settings.gradientClip) }
+            let learningRate = schedule.learningRate(base: settings.learningRate, step: step)
+            optimizer.step(learningRate: learningRate)
+            optimizer.zeroGrad()
+            state.step = step
+            let trainLoss = Float(lossSum / Double(targets))
+            var metrics: [String: Double] = [:]
+            if step % max(settings.logInterval, 1) == 0 || step == maxSteps {
+                metrics["train/loss"] = Double(trainLoss)
+                metrics["train/learning_rate"] = Double(learningRate)
+            }
+            var evaluated: Float?
+            var improved = false, stop = false
+            if (settings.evalInterval > 0 && step % settings.evalInterval == 0) || step == maxSteps {
+                evaluated = validLoss()
+                if let value = evaluated {
+                    metrics["valid/loss"] = Double(value)
+                    if state.bestValidLoss.map({ Double(value) < $0 }) ?? true {
+                        state.bestValidLoss = Double(value)
+                        state.bestStep = step
+                        state.evaluationsWithoutImprovement = 0
+                        improved = true
+                    } else {
+                        state.evaluationsWithoutImprovement += 1
+                        if let patience = settings.earlyStoppingPatience, state.evaluationsWithoutImprovement >= patience { stop = true }
+                    }
+                }
+            }
+            if !metrics.isEmpty { log.append(step: step, metrics) }
+            if step % max(settings.checkpointInterval, 1) == 0 || improved || stop || step == maxSteps {
+                state.dropoutGenerator = model.source.generator
+                try saveCheckpoint(to: run.checkpointURL(step: step), state: state, optimizer: optimizer)
+                run.pruneCheckpoints(keepingNewest: max(settings.keepCheckpoints, 1), alsoKeeping: Set([state.bestStep].compactMap { $0 }))
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            try progress?(TrainingProgress(step: step, maxSteps: maxSteps, loss: trainLoss, validLoss: evaluated,
+                                           tokensPerSecond: Double(tokens) / max(seconds, 1e-9)))
+            if stop { break }
+        }
+        state.dropoutGenerator = model.source.generator
+        try saveCheckpoint(to: run.finalURL, state: state, optimizer: optimizer)
+        return state
+    }
+
+    /// Writes weights, tokenizer, optimizer state and trainer state into `folder`, atomically.
+    func saveCheckpoint(to folder: URL, state: TrainerState, optimizer: AdamW) throws {
+        try run.writeAtomically(to: folder) { temporary in
+            try model.save(to: temporary, tokenizer: tokenizer)
+            try optimizer.saveState(to: temporary.appendingPathComponent("optimizer.safetensors"))
+            try state.save(in: temporary)
+        }
+    }
+}
+
+extension LearningRateSchedule {
+    /// The schedule a config's `schedule` field names: "cosine", "linear", "noam" or "constant";
+    /// any other name is an error naming the field.
+    public static func named(_ name: String, warmupSteps: Int, totalSteps: Int, minimumRatio: Float) throws -> LearningRateSchedule {
+        switch name {
+        case "cosine": return .cosine(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumRatio)
+        case "linear": return .linear(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumRatio)
+        case "noam": return .noam(warmupSteps: max(warmupSteps, 1))
+        case "constant": return .constant
+        default: throw RunError(path: "config", message: "field 'schedule' is '\(name)'; expected cosine, linear, noam or constant")
+        }
+    }
+}

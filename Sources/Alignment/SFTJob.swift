@@ -1,0 +1,77 @@
+// The `rlhf sft` job: a flat YAML/command-line configuration, the data file in any SFT record
+// shape, the model and tokenizer it names, and the run.
+
+import Datasets
+import Foundation
+import Models
+import Tensors
+import Tokenizers
+import Yams
+
+/// What `rlhf sft` needs besides the training hyper-parameters (which share its mapping).
+public struct SFTJob: Codable, Equatable, Sendable {
+    /// The run's name: it writes `<runs_dir>/<name>/`.
+    public var name = "sft"
+    /// Where runs go.
+    public var runsDirectory = "runs"
+    /// The SFT file: JSONL, JSON array or CSV/TSV (gzip allowed), any shape of DESIGN.md.
+    public var data = ""
+    /// The record shape (promptCompletion, messages, anthropicHH, alpaca); nil: detected from the first record.
+    public var shape: SFTRecordShape?
+    /// Count and leave out malformed records instead of stopping at the first.
+    public var skipBadRecords = false
+    /// The checkpoint directory to fine-tune.
+    public var model = ""
+    /// A tokenizer directory; nil: the model's own.
+    public var tokenizer: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, runsDirectory = "runs_dir", data, shape, skipBadRecords = "skip_bad_records", model, tokenizer
+    }
+
+    /// Defaults: no data or model yet (both are required).
+    public init() {}
+
+    /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
+    public static func resolve(file: URL?, overrides: [String]) throws -> (job: SFTJob, training: SFTConfiguration, mapping: Node.Mapping) {
+        var defaults = try JobConfiguration.mapping(of: SFTJob())
+        for (key, value) in try JobConfiguration.mapping(of: SFTConfiguration()) { defaults[key] = value }
+        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["shape", "tokenizer", "max_steps", "early_stopping_patience"],
+                                                   file: file, overrides: overrides)
+        let source = file?.path ?? "command line"
+        let job = try JobConfiguration.decode(SFTJob.self, from: mapping, source: source)
+        let training = try JobConfiguration.decode(SFTConfiguration.self, from: mapping, source: source)
+        guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (an SFT file)") }
+        guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (a checkpoint directory)") }
+        return (job, training, mapping)
+    }
+
+    /// Reads and tokenizes the data, writes config.yaml, and trains (resuming when asked and a
+    /// checkpoint exists). `prepared` hears how the examples fared before training starts.
+    public func run(training: SFTConfiguration, mapping: Node.Mapping, resume: Bool,
+                    prepared: ((SFTPreparationReport) -> Void)? = nil,
+                    progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
+        let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        let checkpoint = resume ? run.newestCheckpoint() : nil
+        let modelURL = checkpoint?.url ?? URL(fileURLWithPath: model)
+        let model = try GPT2LMHeadModel.load(from: modelURL)
+        let tokenizer = try loadTokenizer(from: checkpoint?.url ?? URL(fileURLWithPath: self.tokenizer ?? self.model))
+        guard let endOfSequence = tokenizer.endOfTextTokenId ?? model.configuration.eosTokenId else {
+            throw RunError(path: modelURL.path, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token")
+        }
+        guard training.maxLength >= 2, training.maxLength <= model.configuration.positions + 1 else {
+            throw RunError(path: "config", message: "field 'max_length' is \(training.maxLength); it must be in 2...\(model.configuration.positions + 1) (n_positions + 1)")
+        }
+        let read = try SFTExample.readLocated(URL(fileURLWithPath: data), shape: shape, skipBadRecords: skipBadRecords)
+        guard !read.records.isEmpty else { throw RunError(path: data, message: "no SFT records in the file") }
+        var (sequences, report) = try SFTSequenceBuilder.build(read.records, tokenizer: tokenizer, endOfSequence: Int32(endOfSequence),
+                                                               maxLength: training.maxLength, policy: training.longResponses)
+        report.badRecordsSkipped = read.skippedCount
+        prepared?(report)
+        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        let trainer = try SFTTrainer(model: model, sequences: sequences, configuration: training, run: run, tokenizer: tokenizer, dataName: data)
+        sequences = []
+        let state = try trainer.train(resume: checkpoint != nil, progress: progress)
+        return (run, checkpoint?.url, state)
+    }
+}

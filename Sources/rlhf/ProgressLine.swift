@@ -1,0 +1,39 @@
+// The live terminal line every training command shows: step, loss, valid loss, tokens/s, ETA.
+
+import Alignment
+import Foundation
+
+/// On a terminal, rewrites one stderr line per step (`\r`); into a pipe or file, writes a line at
+/// evaluations, at the last step and at most every 10 seconds otherwise.
+final class ProgressLine {
+    private let started = Date()
+    private let terminal = isatty(2) != 0
+    private var lastWritten = Date.distantPast
+
+    /// Shows `progress`.
+    func show(_ progress: TrainingProgress) {
+        if !terminal {
+            guard progress.validLoss != nil || progress.step == progress.maxSteps || Date().timeIntervalSince(lastWritten) >= 10 else { return }
+            lastWritten = Date()
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        let remaining = elapsed / Double(max(progress.step, 1)) * Double(max(progress.maxSteps - progress.step, 0))
+        var line = String(format: "\rstep %d/%d  loss %.4f", progress.step, progress.maxSteps, progress.loss)
+        if let valid = progress.validLoss { line += String(format: "  valid %.4f", valid) }
+        line += String(format: "  %.0f tok/s  ETA %dm%02ds ", progress.tokensPerSecond, Int(remaining) / 60, Int(remaining) % 60)
+        if !terminal { line = String(line.dropFirst()) + "\n" }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// Ends the line.
+    func finish() { if terminal { FileHandle.standardError.write(Data("\n".utf8)) } }
+
+    /// The closing message: the final step, the best valid loss, where the final checkpoint is.
+    static func summary(state: TrainerState, run: RunDirectory, resumedFrom: URL?) -> String {
+        var lines: [String] = []
+        if let resumedFrom { lines.append("resumed from \(resumedFrom.path)") }
+        let best = state.bestValidLoss.map { String(format: ", best valid loss %.4f at step %d", $0, state.bestStep ?? 0) } ?? ""
+        lines.append("finished at step \(state.step)\(best); final checkpoint: \(run.finalURL.path)")
+        return lines.joined(separator: "\n")
+    }
+}

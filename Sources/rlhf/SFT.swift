@@ -1,0 +1,39 @@
+// `rlhf sft`: supervised fine-tuning with the loss on response tokens only.
+
+import Alignment
+import ArgumentParser
+import Foundation
+
+/// Fine-tunes a GPT-2 checkpoint on an SFT file into runs/<name>/.
+struct SFT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Supervised fine-tuning on prompt/response data; loss on response tokens (and end-of-sequence) only.",
+        discussion: """
+        Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
+          rlhf sft --data hh.jsonl.gz --model runs/base/final --name hh-sft --max_length 256 --epochs 2
+        Record shapes (detected from the first record, or set with --shape): promptCompletion {"prompt","completion"};
+        messages {"messages":[{"role","content"}]} rendered as <|role|>\\ncontent\\n with the prompt ending in
+        <|assistant|>\\n; anthropicHH {"chosen"} split at the last "\\n\\nAssistant:"; alpaca {"instruction","input","output"}
+        with the Alpaca prompt template. The end-of-sequence token is appended to every response. A prompt too long for
+        max_length loses tokens from its start (counted and reported); a response that does not fit is an error unless
+        long_responses is truncate or skip.
+        Fields: name, runs_dir, data, shape, skip_bad_records, model, tokenizer, max_length, long_responses (error |
+        truncate | skip), batch_size, gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule, warmup_steps,
+        min_lr_ratio, weight_decay, beta1, beta2, grad_clip, valid_fraction, eval_interval, log_interval,
+        checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
+        """)
+
+    @Option(help: "A YAML file of settings.") var config: String?
+    @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+    @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
+
+    func run() throws {
+        let (job, training, mapping) = try SFTJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
+        let line = ProgressLine()
+        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume,
+                                                    prepared: { print("data: \($0.summary)") }, progress: line.show)
+        line.finish()
+        print(ProgressLine.summary(state: state, run: run, resumedFrom: resumedFrom))
+    }
+}
