@@ -83,7 +83,10 @@ public struct PretrainJob: Codable, Equatable, Sendable {
                 model = GPT2LMHeadModel(configuration, seed: training.seed)
             }
         }
-        let tokens = tokenizer.encode(text).map { Int32($0) }
+        let tokens: [Int32]
+        do { tokens = try tokenizer.encodeChecked(text).map { Int32($0) } } catch {
+            throw RunError(path: corpus, message: "the tokenizer cannot encode the corpus: \(error)")
+        }
         let trainer = try PretrainTrainer(model: model, tokens: tokens, configuration: training, run: run,
                                           tokenizer: tokenizer, corpusName: corpus)
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)

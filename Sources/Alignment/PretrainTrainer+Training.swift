@@ -15,7 +15,7 @@ extension PretrainTrainer {
     /// each new best valid loss, and at the end), and final/.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let loop = LanguageModelTrainingLoop(model: model, settings: configuration, run: run, tokenizer: tokenizer,
+        let loop = TrainingLoop<PretrainConfiguration, GPT2LMHeadModel, LanguageModelBatch>(model: model, settings: configuration, run: run, tokenizer: tokenizer,
                                              maxSteps: configuration.maxSteps)
         let accumulation = max(configuration.gradientAccumulationSteps, 1)
         return try loop.train(resume: resume, evaluateAtStart: false, nextStep: { state in

@@ -10,7 +10,7 @@ import Tensors
 import Tokenizers
 
 /// Pretraining hyper-parameters. JSON/YAML names are snake_case.
-public struct PretrainConfiguration: Codable, Equatable, Sendable, LanguageModelLoopSettings {
+public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings {
     /// Tokens per training window (T).
     public var blockSize = 256
     /// Windows per micro-batch (B).

@@ -81,8 +81,13 @@ public enum SFTSequenceBuilder {
         var report = SFTPreparationReport()
         sequences.reserveCapacity(examples.count)
         for (location, example) in examples {
-            var prompt = tokenizer.encode(example.prompt).map { Int32($0) }
-            var response = tokenizer.encode(example.response).map { Int32($0) } + [endOfSequence]
+            var prompt: [Int32], response: [Int32]
+            do {
+                prompt = try tokenizer.encodeChecked(example.prompt).map { Int32($0) }
+                response = try tokenizer.encodeChecked(example.response).map { Int32($0) } + [endOfSequence]
+            } catch {
+                throw location.error("cannot tokenize: \(error)")
+            }
             let minimumPrompt = min(prompt.count, 1)
             if minimumPrompt + response.count > maxLength {
                 switch policy {

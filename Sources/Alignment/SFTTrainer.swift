@@ -10,7 +10,7 @@ import Tensors
 import Tokenizers
 
 /// SFT hyper-parameters. JSON/YAML names are snake_case.
-public struct SFTConfiguration: Codable, Equatable, Sendable, LanguageModelLoopSettings {
+public struct SFTConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings {
     /// Longest sequence, prompt + response + end-of-sequence (≤ n_positions + 1, since the last
     /// token is only a target).
     public var maxLength = 512
@@ -175,7 +175,7 @@ public final class SFTTrainer {
     /// first; with `resume`, continues exactly from the newest checkpoint. Returns the final state.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let loop = LanguageModelTrainingLoop(model: model, settings: configuration, run: run, tokenizer: tokenizer, maxSteps: totalSteps)
+        let loop = TrainingLoop<SFTConfiguration, GPT2LMHeadModel, LanguageModelBatch>(model: model, settings: configuration, run: run, tokenizer: tokenizer, maxSteps: totalSteps)
         return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, validLoss: validLoss, progress: progress)
     }
 }

@@ -145,7 +145,7 @@ public struct RawRecord: @unchecked Sendable {
     }
 
     /// `"a", "b"` or `no fields`.
-    static func describe(keys: [String]) -> String {
+    public static func describe(keys: [String]) -> String {
         keys.isEmpty ? "no fields" : "fields " + keys.map { "\"\($0)\"" }.joined(separator: ", ")
     }
 }

@@ -72,6 +72,8 @@ public func geluReferenceDerivative(_ x: Float) -> Float {
 /// The unary elementwise functions with a kernel pair.
 public enum UnaryFunction: Sendable {
     case relu, tanh, sigmoid, exp, log, negate, square, sqrt, abs
+    /// log σ(x) = min(x, 0) − log(1 + e^{−|x|}), finite for every finite x.
+    case logSigmoid
 
     /// The scalar value, the reference for the vector path.
     @inlinable
@@ -86,6 +88,7 @@ public enum UnaryFunction: Sendable {
         case .square: return x * x
         case .sqrt: return x.squareRoot()
         case .abs: return Swift.abs(x)
+        case .logSigmoid: return Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x)))
         }
     }
 
@@ -102,6 +105,7 @@ public enum UnaryFunction: Sendable {
         case .square: return 2 * x
         case .sqrt: return 0.5 / y
         case .abs: return x > 0 ? 1 : (x < 0 ? -1 : 0)
+        case .logSigmoid: return 1 / (1 + Foundation.exp(x))  // σ(−x)
         }
     }
 
@@ -116,7 +120,7 @@ public enum UnaryFunction: Sendable {
         case .square: return x * x
         case .sqrt: return vectorSquareRoot(x)
         case .abs: return x.replacing(with: -x, where: x .< 0)
-        case .log: return nil
+        case .log, .logSigmoid: return nil
         }
     }
 }
@@ -127,7 +131,7 @@ public func unaryForward(
 ) {
     parallelElements(count) { range in
         var i = range.lowerBound
-        if function != .log {  // log has no vector form
+        if function != .log && function != .logSigmoid {  // these have no vector form
             while i + 16 <= range.upperBound {
                 y.storeVector(function.vectorValue(x.vector(at: i))!, at: i)
                 i += 16

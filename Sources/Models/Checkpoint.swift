@@ -101,6 +101,8 @@ extension GPT2ForSequenceClassification {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = transformer.configuration
         configuration.labelCount = score.weight.shape[0]
+        // transformers reads each row at its last non-pad token and needs a pad id to batch.
+        if configuration.padTokenId == nil { configuration.padTokenId = configuration.eosTokenId }
         try configuration.save(to: directory.appendingPathComponent("config.json"), architecture: "GPT2ForSequenceClassification")
         try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
         try tokenizer?.save(to: directory)

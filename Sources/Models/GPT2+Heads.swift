@@ -56,14 +56,29 @@ public final class GPT2ForSequenceClassification: Module {
     public var transformer: GPT2Model
     /// (num_labels, C).
     public var score: Linear
+    /// Where dropout masks come from; save `source.generator` to resume a run exactly.
+    public let source: RandomSource
 
-    /// A classifier over `labels` outputs; the score weight is N(0, std²), std defaulting to
-    /// 1/√(C + 1) (openai/lm-human-preferences' reward-head init).
-    public init(_ configuration: GPT2Configuration, labels: Int = 1, standardDeviation: Float? = nil, seed: UInt64 = 0) {
+    /// A classifier over `labels` outputs with a new trunk; the score weight is N(0, std²), std
+    /// defaulting to 1/√(C + 1) (openai/lm-human-preferences' reward-head init).
+    public convenience init(_ configuration: GPT2Configuration, labels: Int = 1, standardDeviation: Float? = nil, seed: UInt64 = 0) {
         var generator = RandomGenerator(seed: seed)
         let source = RandomSource(seed: seed ^ 0x5EED)
-        transformer = GPT2Model(configuration, generator: &generator, source: source)
-        let C = configuration.embeddingDimension
+        let transformer = GPT2Model(configuration, generator: &generator, source: source)
+        self.init(transformer: transformer, source: source, labels: labels, standardDeviation: standardDeviation, generator: &generator)
+    }
+
+    /// A classifier on an existing trunk (e.g. a causal LM's `transformer`, whose dropout layers
+    /// draw from `source`); the new score weight is N(0, std²), std defaulting to 1/√(C + 1).
+    public convenience init(transformer: GPT2Model, source: RandomSource, labels: Int = 1, standardDeviation: Float? = nil, seed: UInt64) {
+        var generator = RandomGenerator(seed: seed)
+        self.init(transformer: transformer, source: source, labels: labels, standardDeviation: standardDeviation, generator: &generator)
+    }
+
+    init(transformer: GPT2Model, source: RandomSource, labels: Int, standardDeviation: Float?, generator: inout RandomGenerator) {
+        self.transformer = transformer
+        self.source = source
+        let C = transformer.configuration.embeddingDimension
         score = Linear(inputs: C, outputs: labels, bias: false,
                        standardDeviation: standardDeviation ?? 1 / Float(C + 1).squareRoot(), generator: &generator)
     }

@@ -89,6 +89,8 @@ extension Tensor {
     public func sqrt() -> Tensor { unary(.sqrt) }
     /// |x|.
     public func abs() -> Tensor { unary(.abs) }
+    /// log σ(x), computed stably (no overflow for large |x|); −logσ(x) is the softplus of −x.
+    public func logSigmoid() -> Tensor { unary(.logSigmoid) }
 
     /// GELU in Hugging Face's `gelu_new` (tanh approximation) form.
     public func gelu() -> Tensor {

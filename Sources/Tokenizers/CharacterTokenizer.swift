@@ -100,6 +100,30 @@ public final class CharacterTokenizer: Tokenizer {
         return ids
     }
 
+    /// `text` with what this vocabulary lacks approximated: typographic quotes, dashes and
+    /// ellipses become their ASCII forms, letters lose diacritics (è → e), and any character
+    /// still unknown is dropped. Returns the text and how many characters were changed or dropped.
+    /// - Parameter text: any text.
+    public func folding(_ text: String) -> (text: String, changed: Int) {
+        let replacements: [Unicode.Scalar: String] = ["\u{2018}": "'", "\u{2019}": "'", "\u{201C}": "\"", "\u{201D}": "\"",
+                                                      "\u{2013}": "-", "\u{2014}": "--", "\u{2026}": "...", "\u{00A0}": " "]
+        var result = String.UnicodeScalarView()
+        var changed = 0
+        func known(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII ? asciiIds[Int(scalar.value)] >= 0 : idForScalar[scalar.value] != nil
+        }
+        for scalar in text.unicodeScalars {
+            if known(scalar) { result.append(scalar); continue }
+            changed += 1
+            var candidate = replacements[scalar] ?? String(scalar).folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
+            if candidate.unicodeScalars.contains(where: { !known($0) }) {
+                candidate = String(String.UnicodeScalarView(candidate.unicodeScalars.filter(known)))
+            }
+            result.append(contentsOf: candidate.unicodeScalars)
+        }
+        return (String(result), changed)
+    }
+
     /// The text of `ids`, one scalar each; ids outside `0..<vocabularySize` are skipped.
     /// - Parameter ids: token ids.
     public func decode(_ ids: [Int]) -> String {

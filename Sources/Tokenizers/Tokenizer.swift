@@ -20,6 +20,12 @@ public protocol Tokenizer: AnyObject, Sendable {
     /// - Returns: ids in `0..<vocabularySize`.
     func encode(_ text: String) -> [Int]
 
+    /// The token ids of `text`, or a ``TokenizerError`` when the text holds something this
+    /// tokenizer cannot represent (a character outside a character vocabulary). Byte-level BPE
+    /// represents every text and never throws.
+    /// - Parameter text: any string.
+    func encodeChecked(_ text: String) throws -> [Int]
+
     /// The text of `ids`: `decodeBytes(ids)` read as UTF-8, each ill-formed byte sequence replaced by
     /// U+FFFD (as Hugging Face's `decode` and tiktoken's `decode(errors="replace")` do).
     /// Ids that are no token of this tokenizer are skipped, as in Hugging Face.
@@ -59,6 +65,9 @@ public protocol Tokenizer: AnyObject, Sendable {
 }
 
 extension Tokenizer {
+    /// `encode(text)`: tokenizers that represent every text never fail.
+    public func encodeChecked(_ text: String) throws -> [Int] { encode(text) }
+
     /// Encodes the texts one after another (`texts.map(encode)`); tokenizers that can do better
     /// override it.
     public func encodeBatch(_ texts: [String]) -> [[Int]] {

@@ -6,9 +6,11 @@ import Foundation
 /// On a terminal, rewrites one stderr line per step (`\r`); into a pipe or file, writes a line at
 /// evaluations, at the last step and at most every 10 seconds otherwise.
 final class ProgressLine {
-    private let started = Date()
     private let terminal = isatty(2) != 0
     private var lastWritten = Date.distantPast
+    /// The first report's time and step: the ETA extrapolates from the steps after it, so setup
+    /// (data, step-0 evaluation, a resumed run's earlier steps) does not distort it.
+    private var first: (time: Date, step: Int)?
 
     /// Shows `progress`.
     func show(_ progress: TrainingProgress) {
@@ -16,8 +18,11 @@ final class ProgressLine {
             guard progress.validLoss != nil || progress.step == progress.maxSteps || Date().timeIntervalSince(lastWritten) >= 10 else { return }
             lastWritten = Date()
         }
-        let elapsed = Date().timeIntervalSince(started)
-        let remaining = elapsed / Double(max(progress.step, 1)) * Double(max(progress.maxSteps - progress.step, 0))
+        let now = Date()
+        if first == nil { first = (now, progress.step) }
+        let (time, step) = first!
+        let perStep = progress.step > step ? now.timeIntervalSince(time) / Double(progress.step - step) : 0
+        let remaining = perStep * Double(max(progress.maxSteps - progress.step, 0))
         var line = String(format: "\rstep %d/%d  loss %.4f", progress.step, progress.maxSteps, progress.loss)
         if let valid = progress.validLoss { line += String(format: "  valid %.4f", valid) }
         line += String(format: "  %.0f tok/s  ETA %dm%02ds ", progress.tokensPerSecond, Int(remaining) / 60, Int(remaining) % 60)

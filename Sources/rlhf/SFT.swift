@@ -32,7 +32,7 @@ struct SFT: ParsableCommand {
         let (job, training, mapping) = try SFTJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
         let line = ProgressLine()
         let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume,
-                                                    prepared: { print("data: \($0.summary)") }, progress: line.show)
+                                                    prepared: { print("data: \($0.summary)"); fflush(nil) }, progress: line.show)
         line.finish()
         print(ProgressLine.summary(state: state, run: run, resumedFrom: resumedFrom))
     }

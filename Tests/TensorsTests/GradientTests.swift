@@ -66,6 +66,7 @@ struct GradientTests {
         checkGradients("square", inputs: [x]) { $0[0].squared() }
         checkGradients("sqrt", inputs: [positive]) { $0[0].sqrt() }
         checkGradients("abs", inputs: [awayFromZero]) { $0[0].abs() }
+        checkGradients("logSigmoid", inputs: [randomTensor([3, 17], seed: 8, low: -8, high: 8)]) { $0[0].logSigmoid() }
         checkGradients("negate", inputs: [x]) { -$0[0] }
     }
 

@@ -1,5 +1,5 @@
-// The optimisation loop shared by the causal-LM trainers (pretraining, SFT): micro-batches with
-// token-weighted gradient accumulation, clipping, AdamW on a schedule, metric lines, evaluation,
+// The optimisation loop shared by the supervised trainers (pretraining, SFT, reward models):
+// micro-batches with weighted gradient accumulation, clipping, AdamW on a schedule, metric lines, evaluation,
 // early stopping keeping the best checkpoint, atomic checkpoints and exact resume.
 
 import Foundation
@@ -9,7 +9,7 @@ import Tensors
 import Tokenizers
 
 /// The settings the shared loop reads; each trainer's configuration provides them.
-public protocol LanguageModelLoopSettings {
+public protocol TrainingLoopSettings {
     /// Peak learning rate.
     var learningRate: Float { get }
     /// AdamW β₁, β₂ and decoupled weight decay (matrices only).
@@ -52,25 +52,46 @@ public struct LanguageModelBatch: Sendable {
     public var targetCount: Int { targets.values.reduce(0) { $0 + ($1 == -100 ? 0 : 1) } }
 }
 
-/// The loop itself; a trainer supplies each step's micro-batches and its validation loss.
-struct LanguageModelTrainingLoop<Settings: LanguageModelLoopSettings> {
-    let model: GPT2LMHeadModel
+/// A model the loop can train and checkpoint: parameters, a dropout stream, an HF save.
+public protocol TrainableModel: Module {
+    /// Where dropout masks come from (saved with each checkpoint for exact resume).
+    var source: RandomSource { get }
+    /// Writes an HF checkpoint directory (config.json, model.safetensors, tokenizer files).
+    func save(to directory: URL, tokenizer: (any Tokenizer)?) throws
+}
+
+extension GPT2LMHeadModel: TrainableModel {}
+extension GPT2ForSequenceClassification: TrainableModel {}
+
+/// The loop itself, over any model and any kind of micro-batch; a trainer supplies each step's
+/// micro-batches, the loss of one, and its evaluation.
+struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch> {
+    let model: Model
     let settings: Settings
     let run: RunDirectory
     let tokenizer: (any Tokenizer)?
     let maxSteps: Int
+    /// Writes files besides the model's into each checkpoint folder (e.g. reward normalization).
+    var saveExtras: ((URL) throws -> Void)? = nil
 
     /// Trains until `maxSteps` or early stopping. With `resume`, first restores the newest
     /// checkpoint (weights, optimizer moments, trainer state and dropout stream).
     /// - Parameters:
-    ///   - evaluateAtStart: log `valid/loss` at step 0 (before any update) on a fresh start.
+    ///   - evaluateAtStart: log the evaluation at step 0 (before any update) on a fresh start.
     ///   - nextStep: the micro-batches of the next optimizer step; it advances the state's data
     ///     stream (generator, epoch, position).
-    ///   - validLoss: the validation loss in evaluation mode, or nil without a validation set.
+    ///   - weight: a micro-batch's share of its step (targets, pairs, examples): losses and
+    ///     metrics are averaged with these weights, so accumulation equals one big batch.
+    ///   - tokens: a micro-batch's real tokens, for the tokens-per-second figure.
+    ///   - loss: a micro-batch's mean loss (to differentiate) and its metrics (means over the batch).
+    ///   - evaluate: held-out metrics in evaluation mode (`valid/loss` drives early stopping and
+    ///     the best checkpoint); empty without a held-out set.
     /// - Returns: the final state (also written to final/).
     func train(resume: Bool, evaluateAtStart: Bool,
-               nextStep: (inout TrainerState) throws -> [LanguageModelBatch],
-               validLoss: () -> Float?,
+               nextStep: (inout TrainerState) throws -> [Batch],
+               weight: (Batch) -> Int, tokens: (Batch) -> Int,
+               loss: (Batch) -> (loss: Tensor, metrics: [String: Double]),
+               evaluate: () -> [String: Double],
                progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
         let schedule = try settings.learningRateSchedule(totalSteps: maxSteps)
         let optimizer = AdamW(parameters: model.namedParameters(), configuration: AdamWConfiguration(
@@ -84,45 +105,47 @@ struct LanguageModelTrainingLoop<Settings: LanguageModelLoopSettings> {
         }
         // A fresh start empties metrics.jsonl; a resumed one keeps the lines up to its checkpoint.
         let log = try MetricsLog(url: run.metricsURL, resumeStep: state.step > 0 ? state.step : -1)
-        if evaluateAtStart && state.step == 0, let value = validLoss() {
-            log.append(step: 0, ["valid/loss": Double(value)])
+        if evaluateAtStart && state.step == 0 {
+            let metrics = evaluate()
+            if !metrics.isEmpty { log.append(step: 0, metrics) }
         }
         model.setTraining(true)
         while state.step < maxSteps {
             let step = state.step + 1
             let started = DispatchTime.now().uptimeNanoseconds
             let batches = try nextStep(&state)
-            // Token-weighted mean over the whole step: each micro-batch's mean is scaled by its
-            // share of the step's targets, so accumulation equals one big batch.
-            let targets = max(batches.reduce(0) { $0 + $1.targetCount }, 1)
-            var lossSum: Double = 0, tokens = 0
+            let total = max(batches.reduce(0) { $0 + weight($1) }, 1)
+            var sums: [String: Double] = [:]
+            var tokenCount = 0
             for batch in batches {
-                let count = batch.targetCount
-                tokens += batch.tokenCount
-                guard count > 0 else { continue }
-                let loss = crossEntropy(model(batch.inputs), targets: batch.targets)
-                lossSum += Double(loss.item) * Double(count)
-                (loss * (Float(count) / Float(targets))).backward()
+                let share = weight(batch)
+                tokenCount += tokens(batch)
+                guard share > 0 else { continue }
+                let (value, metrics) = loss(batch)
+                sums["train/loss", default: 0] += Double(value.item) * Double(share)
+                for (name, metric) in metrics { sums[name, default: 0] += metric * Double(share) }
+                (value * (Float(share) / Float(total))).backward()
             }
             if settings.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: settings.gradientClip) }
             let learningRate = schedule.learningRate(base: settings.learningRate, step: step)
             optimizer.step(learningRate: learningRate)
             optimizer.zeroGrad()
             state.step = step
-            let trainLoss = Float(lossSum / Double(targets))
+            let trainLoss = Float((sums["train/loss"] ?? 0) / Double(total))
             var metrics: [String: Double] = [:]
             if step % max(settings.logInterval, 1) == 0 || step == maxSteps {
-                metrics["train/loss"] = Double(trainLoss)
+                for (name, sum) in sums { metrics[name] = sum / Double(total) }
                 metrics["train/learning_rate"] = Double(learningRate)
             }
             var evaluated: Float?
             var improved = false, stop = false
             if (settings.evalInterval > 0 && step % settings.evalInterval == 0) || step == maxSteps {
-                evaluated = validLoss()
-                if let value = evaluated {
-                    metrics["valid/loss"] = Double(value)
-                    if state.bestValidLoss.map({ Double(value) < $0 }) ?? true {
-                        state.bestValidLoss = Double(value)
+                let results = evaluate()
+                metrics.merge(results) { _, new in new }
+                if let value = results["valid/loss"] {
+                    evaluated = Float(value)
+                    if state.bestValidLoss.map({ value < $0 }) ?? true {
+                        state.bestValidLoss = value
                         state.bestStep = step
                         state.evaluationsWithoutImprovement = 0
                         improved = true
@@ -140,7 +163,7 @@ struct LanguageModelTrainingLoop<Settings: LanguageModelLoopSettings> {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             try progress?(TrainingProgress(step: step, maxSteps: maxSteps, loss: trainLoss, validLoss: evaluated,
-                                           tokensPerSecond: Double(tokens) / max(seconds, 1e-9)))
+                                           tokensPerSecond: Double(tokenCount) / max(seconds, 1e-9)))
             if stop { break }
         }
         state.dropoutGenerator = model.source.generator
@@ -148,13 +171,26 @@ struct LanguageModelTrainingLoop<Settings: LanguageModelLoopSettings> {
         return state
     }
 
-    /// Writes weights, tokenizer, optimizer state and trainer state into `folder`, atomically.
+    /// Writes weights, tokenizer, extras, optimizer state and trainer state into `folder`, atomically.
     func saveCheckpoint(to folder: URL, state: TrainerState, optimizer: AdamW) throws {
         try run.writeAtomically(to: folder) { temporary in
             try model.save(to: temporary, tokenizer: tokenizer)
+            try saveExtras?(temporary)
             try optimizer.saveState(to: temporary.appendingPathComponent("optimizer.safetensors"))
             try state.save(in: temporary)
         }
+    }
+}
+
+extension TrainingLoop where Model == GPT2LMHeadModel, Batch == LanguageModelBatch {
+    /// The causal-LM case: loss is the mean cross-entropy over a batch's targets, weighted by
+    /// their count; the evaluation is `valid/loss`.
+    func train(resume: Bool, evaluateAtStart: Bool, nextStep: (inout TrainerState) throws -> [LanguageModelBatch],
+               validLoss: () -> Float?, progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
+        return try train(resume: resume, evaluateAtStart: evaluateAtStart, nextStep: nextStep,
+                         weight: \.targetCount, tokens: \.tokenCount,
+                         loss: { (crossEntropy(model($0.inputs), targets: $0.targets), [:]) },
+                         evaluate: { validLoss().map { ["valid/loss": Double($0)] } ?? [:] }, progress: progress)
     }
 }
 

@@ -1,0 +1,214 @@
+// Reward functions: what PPO (and evaluation) call to score a batch of responses. A learned
+// reward model, programmatic rewards, a classifier's label probability, and an external HTTP
+// scorer all answer the same question.
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Models
+import Tensors
+import Tokenizers
+
+/// Scores responses to prompts: one reward per (prompt, response) pair, higher is better.
+public protocol RewardFunction {
+    /// The rewards of `responses[i]` given `prompts[i]`; both arrays have the same length.
+    func rewards(prompts: [String], responses: [String]) throws -> [Float]
+}
+
+/// A learned reward model (normalization applied): it reads `prompt + response`.
+public struct LearnedReward: RewardFunction {
+    /// The model.
+    public let model: RewardModel
+    /// Texts per forward pass.
+    public var batchSize: Int
+
+    /// Wraps a loaded reward model.
+    public init(model: RewardModel, batchSize: Int = 16) {
+        self.model = model
+        self.batchSize = batchSize
+    }
+
+    /// Loads a reward-model checkpoint directory.
+    public init(checkpoint: URL, batchSize: Int = 16) throws {
+        self.init(model: try RewardModel.load(from: checkpoint), batchSize: batchSize)
+    }
+
+    public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        try checkCounts(prompts, responses)
+        return model.rewards(for: zip(prompts, responses).map { $0 + $1 }, batchSize: batchSize)
+    }
+}
+
+/// The fraction of the response's letters that are uppercase (0 for a response without letters):
+/// the "answer in uppercase" task's reward.
+public struct UppercaseFractionReward: RewardFunction {
+    /// Creates the reward.
+    public init() {}
+
+    public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        try checkCounts(prompts, responses)
+        return responses.map { response in
+            let letters = response.unicodeScalars.filter { $0.properties.isAlphabetic && ($0.properties.isUppercase || $0.properties.isLowercase) }
+            guard !letters.isEmpty else { return 0 }
+            return Float(letters.filter(\.properties.isUppercase).count) / Float(letters.count)
+        }
+    }
+}
+
+/// `match` when the response matches a regular expression, else `noMatch`.
+public struct RegexReward: RewardFunction {
+    /// The pattern (NSRegularExpression syntax).
+    public let pattern: String
+    /// Rewards for a match and for none.
+    public var match: Float, noMatch: Float
+    private let expression: NSRegularExpression
+
+    /// Compiles `pattern`; an invalid pattern is an error that shows it.
+    public init(pattern: String, match: Float = 1, noMatch: Float = 0) throws {
+        do { expression = try NSRegularExpression(pattern: pattern) } catch {
+            throw RunError(path: "reward", message: "invalid regular expression '\(pattern)': \(error.localizedDescription)")
+        }
+        self.pattern = pattern
+        self.match = match
+        self.noMatch = noMatch
+    }
+
+    public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        try checkCounts(prompts, responses)
+        return responses.map { response in
+            let range = NSRange(response.startIndex..., in: response)
+            return expression.firstMatch(in: response, range: range) != nil ? match : noMatch
+        }
+    }
+}
+
+/// −|length − target| / target: 0 at the target length, lower the further away. Length counts
+/// tokens when a tokenizer is given, else characters.
+public struct TargetLengthReward: RewardFunction {
+    /// The length that scores best.
+    public let target: Int
+    /// Counts tokens when given.
+    public let tokenizer: (any Tokenizer)?
+
+    /// A reward for responses of `target` tokens (or characters without a tokenizer).
+    public init(target: Int, tokenizer: (any Tokenizer)? = nil) throws {
+        guard target > 0 else { throw RunError(path: "reward", message: "the target length must be positive, got \(target)") }
+        self.target = target
+        self.tokenizer = tokenizer
+    }
+
+    public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        try checkCounts(prompts, responses)
+        return responses.map { response in
+            let length = tokenizer.map { $0.encode(response).count } ?? response.count
+            return -Float(abs(length - target)) / Float(target)
+        }
+    }
+}
+
+/// A sequence classifier's probability of one label for `prompt + response` (for example an
+/// emotion classifier's "joy"): a GPT-2 classifier checkpoint here; BERT encoders later.
+public struct ClassifierLabelReward: RewardFunction {
+    /// The classifier.
+    public let classifier: GPT2ForSequenceClassification
+    /// Its tokenizer.
+    public let tokenizer: any Tokenizer
+    /// The output whose probability is the reward.
+    public let label: Int
+    /// Whether the prompt is scored with the response (else the response alone).
+    public var includePrompt: Bool
+
+    /// Loads a classifier checkpoint; `label` must be one of its outputs.
+    public init(checkpoint: URL, label: Int, includePrompt: Bool = false) throws {
+        classifier = try GPT2ForSequenceClassification.load(from: checkpoint)
+        tokenizer = try loadTokenizer(from: checkpoint)
+        let K = classifier.score.weight.shape[0]
+        guard K >= 2, (0..<K).contains(label) else {
+            throw RunError(path: checkpoint.path, message: "label \(label) is not one of the classifier's \(K) outputs (a label probability needs ≥ 2)")
+        }
+        self.label = label
+        self.includePrompt = includePrompt
+    }
+
+    public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        try checkCounts(prompts, responses)
+        let configuration = classifier.transformer.configuration
+        let texts = zip(prompts, responses).map { includePrompt ? $0 + $1 : $1 }
+        let sequences = texts.map { text -> [Int32] in
+            let ids = tokenizer.encode(text).suffix(configuration.positions).map { Int32($0) }
+            return ids.isEmpty ? [Int32(configuration.eosTokenId ?? 0)] : ids
+        }
+        let (ids, lengths) = rightPadded(sequences, padding: Int32(configuration.padTokenId ?? configuration.eosTokenId ?? 0))
+        let probabilities = withNoGrad { classifier.outputs(ids, lengths: lengths).softmax() }
+        let K = classifier.score.weight.shape[0]
+        return (0..<texts.count).map { probabilities.scalars[$0 * K + label] }
+    }
+}
+
+/// An external scorer reached over HTTP: POST `{"prompts":[…],"responses":[…]}` as JSON, answer
+/// `{"rewards":[…]}` (or `{"scores":[…]}`) with one number per pair.
+public struct HTTPReward: RewardFunction {
+    /// The endpoint.
+    public let url: URL
+    /// Seconds to wait for an answer.
+    public var timeout: TimeInterval
+
+    /// A scorer at `url`.
+    public init(url: URL, timeout: TimeInterval = 30) {
+        self.url = url
+        self.timeout = timeout
+    }
+
+    public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        try checkCounts(prompts, responses)
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["prompts": prompts, "responses": responses])
+        let (data, response, failure) = synchronousRequest(request)
+        let where_ = url.absoluteString
+        if let failure {
+            throw RunError(path: where_, message: "the reward server did not answer within \(timeout) s or failed: \(failure.localizedDescription)")
+        }
+        if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+            throw RunError(path: where_, message: "the reward server answered HTTP \(http.statusCode): \(String(decoding: (data ?? Data()).prefix(300), as: UTF8.self))")
+        }
+        guard let data, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let values = (object["rewards"] ?? object["scores"]) as? [Any] else {
+            throw RunError(path: where_, message: "expected a JSON object {\"rewards\": [numbers]}, got: \(String(decoding: (data ?? Data()).prefix(300), as: UTF8.self))")
+        }
+        let numbers = values.compactMap { ($0 as? NSNumber).map { Float(truncating: $0) } }
+        guard numbers.count == values.count, numbers.count == prompts.count else {
+            throw RunError(path: where_, message: "expected \(prompts.count) numeric rewards, got \(values.count) values (\(numbers.count) numeric)")
+        }
+        return numbers
+    }
+
+    private func synchronousRequest(_ request: URLRequest) -> (Data?, URLResponse?, Error?) {
+        final class Box: @unchecked Sendable { var result: (Data?, URLResponse?, Error?) = (nil, nil, nil) }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        let session = URLSession(configuration: configuration)
+        session.dataTask(with: request) { data, response, error in
+            box.result = (data, response, error)
+            done.signal()
+        }.resume()
+        if done.wait(timeout: .now() + timeout + 5) == .timedOut {
+            session.invalidateAndCancel()
+            return (nil, nil, RunError(path: url.absoluteString, message: "no answer within \(timeout) s"))
+        }
+        session.finishTasksAndInvalidate()
+        return box.result
+    }
+}
+
+/// Prompts and responses must pair up.
+func checkCounts(_ prompts: [String], _ responses: [String]) throws {
+    guard prompts.count == responses.count else {
+        throw RunError(path: "reward", message: "\(prompts.count) prompts but \(responses.count) responses; they must pair up")
+    }
+}

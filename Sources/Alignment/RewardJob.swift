@@ -1,0 +1,214 @@
+// The `rlhf reward` job: a flat YAML/command-line configuration; preference pairs, labelled texts
+// or best-of-N labels; a reward model on the backbone of any checkpoint; optional normalization
+// before and after training.
+
+import Datasets
+import Foundation
+import Models
+import Tensors
+import Tokenizers
+import Yams
+
+/// What `rlhf reward` needs besides the training hyper-parameters (which share its mapping).
+public struct RewardJob: Codable, Equatable, Sendable {
+    /// The run's name: it writes `<runs_dir>/<name>/`.
+    public var name = "reward"
+    /// Where runs go.
+    public var runsDirectory = "runs"
+    /// Pairs `{"prompt","chosen","rejected"}` / HH `{"chosen","rejected"}`, labelled `{"text","label"}`,
+    /// or best-of-N `{"query","samples","best"}` (JSONL, JSON, CSV/TSV; gzip allowed).
+    public var data = ""
+    /// "auto" (from the first record's keys), "pairwise", "labelled" or "best_of_n".
+    public var objective = "auto"
+    /// Count and leave out malformed records instead of stopping at the first.
+    public var skipBadRecords = false
+    /// The checkpoint whose trunk the reward model starts from (an LM, or a reward model to continue).
+    public var model = ""
+    /// A tokenizer directory; nil: the model's own.
+    public var tokenizer: String?
+    /// The policy sampled for normalization; nil: `model`.
+    public var normalizationPolicy: String?
+    /// Prompts for normalization samples (a prompts file); nil: the data's prompts.
+    public var normalizationPrompts: String?
+    /// Labelled data: the fields holding the text and the label (e.g. `sample`, `sentiment`).
+    public var textField = "text", labelField = "label"
+    /// Characters a character tokenizer lacks: "error" (naming the record), or "fold" (typographic
+    /// quotes to ASCII, diacritics removed, the rest dropped; counted and reported).
+    public var unknownCharacters = "error"
+
+    enum CodingKeys: String, CodingKey {
+        case name, runsDirectory = "runs_dir", data, objective, skipBadRecords = "skip_bad_records", model, tokenizer
+        case normalizationPolicy = "normalization_policy", normalizationPrompts = "normalization_prompts"
+        case textField = "text_field", labelField = "label_field", unknownCharacters = "unknown_characters"
+    }
+
+    /// Defaults: no data or model yet (both are required).
+    public init() {}
+
+    /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
+    public static func resolve(file: URL?, overrides: [String]) throws -> (job: RewardJob, training: RewardConfiguration, mapping: Node.Mapping) {
+        var defaults = try JobConfiguration.mapping(of: RewardJob())
+        for (key, value) in try JobConfiguration.mapping(of: RewardConfiguration()) { defaults[key] = value }
+        let optional: Set<String> = ["tokenizer", "normalization_policy", "normalization_prompts", "max_steps", "early_stopping_patience", "label_rewards"]
+        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: optional, file: file, overrides: overrides)
+        let source = file?.path ?? "command line"
+        let job = try JobConfiguration.decode(RewardJob.self, from: mapping, source: source)
+        let training = try JobConfiguration.decode(RewardConfiguration.self, from: mapping, source: source)
+        guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (pairs, labelled texts or best-of-N labels)") }
+        guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (a checkpoint directory)") }
+        _ = try training.normalizationTimes()
+        return (job, training, mapping)
+    }
+
+    /// The data as tokenized examples, the objective, and texts usable as normalization prompts.
+    public func examples(tokenizer: any Tokenizer, configuration: RewardConfiguration) throws
+        -> (examples: [RewardExample], objective: RewardObjective, labels: [String]?, prompts: [String], truncated: Int, folded: Int, skipped: Int) {
+        let url = URL(fileURLWithPath: data)
+        let objective: RewardObjective
+        if self.objective == "auto" {
+            let raw = try RecordFile.read(url, skipBadRecords: skipBadRecords)
+            guard let first = raw.records.first else { throw RunError(path: data, message: "no records in the file") }
+            if first.has("samples") && first.has("best") { objective = .bestOfN }
+            else if first.has("chosen") && first.has("rejected") { objective = .pairwise }
+            else if first.has(labelField) { objective = .labelled }
+            else {
+                throw first.error("cannot tell the reward data's kind from keys \(RawRecord.describe(keys: first.keys)); expected "
+                    + #"{"prompt","chosen","rejected"} or {"chosen","rejected"} (pairs), {"text","label"} (labelled; see text_field, label_field), {"query","samples","best"} (best-of-N), or set objective"#)
+            }
+        } else {
+            guard let named = RewardObjective(rawValue: self.objective) else {
+                throw RunError(path: "config", message: "field 'objective' is '\(self.objective)'; expected auto, pairwise, labelled or best_of_n")
+            }
+            objective = named
+        }
+        guard ["error", "fold"].contains(unknownCharacters) else {
+            throw RunError(path: "config", message: "field 'unknown_characters' is '\(unknownCharacters)'; expected error or fold")
+        }
+        var truncated = 0, folded = 0
+        func encode(_ text: String, record: Int) throws -> [Int32] {
+            var text = text
+            if unknownCharacters == "fold", let characters = tokenizer as? CharacterTokenizer {
+                let result = characters.folding(text)
+                text = result.text
+                if result.changed > 0 { folded += 1 }
+            }
+            let ids: [Int]
+            do { ids = try tokenizer.encodeChecked(text) } catch {
+                throw RunError(path: data, message: "record \(record): cannot tokenize: \(error) (set unknown_characters: fold to approximate or drop such characters)")
+            }
+            if ids.count > configuration.maxLength { truncated += 1 }
+            let kept = ids.suffix(configuration.maxLength).map { Int32($0) }
+            return kept.isEmpty ? [Int32(tokenizer.endOfTextTokenId ?? 0)] : kept
+        }
+        switch objective {
+        case .pairwise:
+            let read = try PreferencePair.read(url, skipBadRecords: skipBadRecords)
+            let examples = try read.records.enumerated().map { index, pair in
+                RewardExample.pair(chosen: try encode(pair.prompt + pair.chosen, record: index + 1), rejected: try encode(pair.prompt + pair.rejected, record: index + 1))
+            }
+            return (examples, objective, nil, read.records.map(\.prompt), truncated, folded, read.skippedCount)
+        case .labelled:
+            let read = try LabelledText.read(url, textField: textField, labelField: labelField, skipBadRecords: skipBadRecords)
+            let labels = LabelledText.labels(in: read.records)
+            guard labels.count >= 2 else { throw RunError(path: data, message: "labelled data needs at least 2 labels, found \(labels)") }
+            if let map = configuration.labelRewards {
+                try LabelRewardMap(map).validate(read.records)
+            }
+            let ordered = labelOrder(labels, rewards: configuration.labelRewards)
+            let index = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+            let examples = try read.records.enumerated().map { index_, record in
+                RewardExample.labelled(tokens: try encode(record.text, record: index_ + 1), label: index[record.label]!)
+            }
+            let prompts = examples.map { example -> String in
+                guard case let .labelled(tokens, _) = example else { return "" }
+                return tokenizer.decode(tokens.prefix(configuration.normalizationPromptLength).map(Int.init))
+            }
+            return (examples, objective, ordered, prompts, truncated, folded, read.skippedCount)
+        case .bestOfN:
+            let read = try BestOfN.read(url, skipBadRecords: skipBadRecords)
+            guard let N = read.records.first?.samples.count, read.records.allSatisfy({ $0.samples.count == N }) else {
+                throw RunError(path: data, message: "every best-of-N record must have the same number of samples")
+            }
+            let examples = try read.records.enumerated().map { index, record in
+                RewardExample.bestOf(samples: try record.samples.map { try encode(record.query + $0, record: index + 1) }, best: record.best)
+            }
+            return (examples, objective, nil, read.records.map(\.query), truncated, folded, read.skippedCount)
+        }
+    }
+
+    /// Labels in head order: binary puts the lower-reward label first (index 1 is positive);
+    /// without a map, sorted names.
+    func labelOrder(_ labels: [String], rewards: [String: Float]?) -> [String] {
+        guard let rewards else { return labels }
+        return labels.sorted { (rewards[$0] ?? 0, $0) < (rewards[$1] ?? 0, $1) }
+    }
+
+    /// Reads the data, builds the reward model, normalizes and trains as configured. `report`
+    /// hears progress messages (data counts, normalization results).
+    public func run(training: RewardConfiguration, mapping: Node.Mapping, resume: Bool,
+                    report: ((String) -> Void)? = nil,
+                    progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState, model: RewardModel) {
+        let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        let checkpoint = resume ? run.newestCheckpoint() : nil
+        let modelURL = URL(fileURLWithPath: model)
+        let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer ?? model))
+        let data = try examples(tokenizer: tokenizer, configuration: training)
+        report?("data: \(data.examples.count) \(data.objective.rawValue) examples; \(data.truncated) texts truncated to their last \(training.maxLength) tokens"
+                + (data.folded > 0 ? "; \(data.folded) texts had unknown characters folded or dropped" : "")
+                + (data.skipped > 0 ? "; \(data.skipped) bad records skipped" : ""))
+        let reward: RewardModel
+        if let checkpoint {
+            reward = try RewardModel.load(from: checkpoint.url)
+        } else {
+            reward = try makeRewardModel(from: modelURL, tokenizer: tokenizer, labels: data.labels, configuration: training)
+        }
+        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        let times = try training.normalizationTimes()
+        func normalize(_ when: String) throws {
+            let policyURL = URL(fileURLWithPath: normalizationPolicy ?? model)
+            let policy = try GPT2LMHeadModel.load(from: policyURL)
+            let policyTokenizer = try loadTokenizer(from: policyURL)
+            let prompts = try normalizationPrompts.map { try PromptSet.read(URL(fileURLWithPath: $0)).records } ?? data.prompts
+            let (mean, std) = try RewardNormalizer.fit(reward, policy: policy, policyTokenizer: policyTokenizer, prompts: prompts,
+                                                       samples: training.normalizationSamples, responseLength: training.normalizationResponseLength,
+                                                       seed: training.seed)
+            report?(String(format: "normalization %@ training: %d samples, raw mean %.4f std %.4f → gain %.4f bias %.4f",
+                           when, training.normalizationSamples, mean, std, reward.head.gain, reward.head.bias))
+        }
+        if times.before && checkpoint == nil { try normalize("before") }
+        let trainer = try RewardTrainer(model: reward, examples: data.examples, objective: data.objective, configuration: training,
+                                        run: run, dataName: self.data)
+        let state = try trainer.train(resume: checkpoint != nil, progress: progress)
+        if times.after {
+            try normalize("after")
+            try reward.saveHead(in: run.finalURL)
+        }
+        return (run, checkpoint?.url, state, reward)
+    }
+
+    /// A reward model on the trunk of the checkpoint at `url`: an existing reward model is
+    /// continued; a causal LM gets a new head (scalar, or K outputs for K > 2 labels).
+    func makeRewardModel(from url: URL, tokenizer: any Tokenizer, labels: [String]?, configuration: RewardConfiguration) throws -> RewardModel {
+        let positions = try GPT2Configuration.load(from: url.appendingPathComponent("config.json")).positions
+        guard configuration.maxLength >= 1, configuration.maxLength <= positions else {
+            throw RunError(path: "config", message: "field 'max_length' is \(configuration.maxLength); it must be in 1...\(positions) (n_positions)")
+        }
+        let outputs = (labels?.count ?? 0) > 2 ? labels!.count : 1
+        let labelRewards: [Float]? = outputs > 1 ? labels!.enumerated().map { index, label in
+            configuration.labelRewards?[label] ?? (index == labels!.count - 1 ? 1 : 0)
+        } : nil
+        let head = RewardHead(maxLength: configuration.maxLength, labels: labels, labelRewards: labelRewards)
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent(RewardHead.fileName).path) {
+            let existing = try RewardModel.load(from: url)
+            guard existing.classifier.score.weight.shape[0] == outputs else {
+                throw RunError(path: url.path, message: "this reward model has \(existing.classifier.score.weight.shape[0]) outputs; the data needs \(outputs)")
+            }
+            existing.head.maxLength = configuration.maxLength
+            existing.classifier.setTraining(true)
+            return RewardModel(classifier: existing.classifier, tokenizer: tokenizer, head: existing.head)
+        }
+        let lm = try GPT2LMHeadModel.load(from: url)
+        let classifier = GPT2ForSequenceClassification(transformer: lm.transformer, source: lm.source, labels: outputs, seed: configuration.seed)
+        return RewardModel(classifier: classifier, tokenizer: tokenizer, head: head)
+    }
+}

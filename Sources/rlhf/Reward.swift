@@ -1,0 +1,88 @@
+// `rlhf reward`: train a reward model; `rlhf score`: score texts with one.
+
+import Alignment
+import ArgumentParser
+import Datasets
+import Foundation
+import Models
+
+/// Trains a reward model into runs/<name>/.
+struct Reward: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a reward model: pairwise preferences, labelled texts, or best-of-N labels.",
+        discussion: """
+        Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
+          rlhf reward --data hh.jsonl.gz --model runs/sft/final --name hh-rm --max_length 256 --epochs 1
+          rlhf reward --data snippets.jsonl --model runs/shakespeare/final --label_rewards '{happy: 1, sad: 0}'
+        The data kind comes from the first record: {"prompt","chosen","rejected"} or HH {"chosen","rejected"} (pairwise,
+        −log σ(r_chosen − r_rejected − margin)); {"text","label"} (labelled: 2 labels train a scalar logistic head with
+        the higher-reward label positive, more labels a K-class head whose reward is Σ p·label_reward); {"query","samples",
+        "best"} (best-of-N softmax). Each checkpoint is a transformers GPT2ForSequenceClassification directory with
+        reward_model.json (gain, bias, label rewards). normalize: none | before | after | both fits gain and bias so
+        that rewards of normalization_samples responses sampled from normalization_policy (default: model) have
+        mean 0 and std 1.
+        Fields: name, runs_dir, data, objective (auto | pairwise | labelled | best_of_n), skip_bad_records, model,
+        tokenizer, normalization_policy, normalization_prompts, max_length, margin, label_rewards, batch_size,
+        gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule, warmup_steps, min_lr_ratio,
+        weight_decay, beta1, beta2, grad_clip, valid_fraction, eval_interval, log_interval, checkpoint_interval,
+        early_stopping_patience, keep_checkpoints, seed, normalize, normalization_samples,
+        normalization_response_length, normalization_prompt_length.
+        """)
+
+    @Option(help: "A YAML file of settings.") var config: String?
+    @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+    @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
+
+    func run() throws {
+        let (job, training, mapping) = try RewardJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
+        let line = ProgressLine()
+        let (run, resumedFrom, state, _) = try job.run(training: training, mapping: mapping, resume: resume,
+                                                       report: { print($0); fflush(nil) }, progress: line.show)
+        line.finish()
+        if let last = try MetricsLog.read(run.metricsURL).last(where: { $0["valid/accuracy"] != nil }),
+           let accuracy = last["valid/accuracy"] as? Double {
+            print(String(format: "held-out accuracy %.4f at step %d", accuracy, last["step"] as? Int ?? 0))
+        }
+        print(ProgressLine.summary(state: state, run: run, resumedFrom: resumedFrom))
+    }
+}
+
+/// Scores each line of a JSONL file with a reward model.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score {\"text\"} or {\"prompt\",\"response\"} lines with a reward model (normalization applied).",
+        discussion: "Writes each input line's fields plus \"score\" as JSON Lines, in input order, to --output or stdout.")
+
+    @Option(help: "A reward-model checkpoint directory.") var model: String
+    @Option(help: "A JSONL (or JSON/CSV) file of {\"text\"} or {\"prompt\",\"response\"} records.") var input: String
+    @Option(help: "Where to write the scored lines (default: stdout).") var output: String?
+    @Option(help: "Texts per forward pass.") var batchSize = 16
+
+    func run() throws {
+        let reward = try RewardModel.load(from: URL(fileURLWithPath: model))
+        let records = try RecordFile.read(URL(fileURLWithPath: input)).records
+        var texts: [String] = []
+        for record in records {
+            if record.has("text") {
+                texts.append(try record.string("text"))
+            } else if record.has("prompt") || record.has("response") {
+                texts.append(try record.string("prompt") + record.string("response"))
+            } else {
+                throw record.error("expected {\"text\"} or {\"prompt\",\"response\"}, found \(RawRecord.describe(keys: record.keys))")
+            }
+        }
+        let scores = reward.rewards(for: texts, batchSize: batchSize)
+        var lines = ""
+        for (record, score) in zip(records, scores) {
+            var object = record.object
+            object["score"] = Double(score)
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            lines += String(decoding: data, as: UTF8.self) + "\n"
+        }
+        if let output {
+            try Data(lines.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } else {
+            FileHandle.standardOutput.write(Data(lines.utf8))
+        }
+    }
+}

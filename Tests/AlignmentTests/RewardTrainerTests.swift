@@ -1,0 +1,167 @@
+// Reward models: each objective overfits a tiny set to accuracy 1.0, normalization gives mean 0
+// and std 1 on its fitting set, a saved checkpoint reloads with identical scores, resume is exact.
+
+import Datasets
+import Foundation
+import Alignment
+import Models
+import NN
+import Tensors
+import Testing
+import Tokenizers
+
+/// A fresh reward model on the tiny GPT-2 (vocabulary 12, characters " abcdefghij").
+func tinyRewardModel(labels: Int = 1, labelRewards: [Float]? = nil, dropout: Float = 0) -> RewardModel {
+    let lm = tinyModel(dropout: dropout)
+    let classifier = GPT2ForSequenceClassification(transformer: lm.transformer, source: lm.source, labels: labels, seed: 7)
+    return RewardModel(classifier: classifier, tokenizer: letters,
+                       head: RewardHead(maxLength: 16, labels: labels > 1 ? (0..<labels).map { "l\($0)" } : nil, labelRewards: labelRewards))
+}
+
+func encoded(_ text: String) -> [Int32] { letters.encode(text).map { Int32($0) } }
+
+/// Eight pairs where the chosen text is in alphabetical order and the rejected one reversed.
+let orderedPairs: [RewardExample] = ["abc", "bcd", "cde", "def", "efg", "fgh", "ghi", "hij"].map {
+    .pair(chosen: encoded($0), rejected: encoded(String($0.reversed())))
+}
+
+func rewardConfiguration(steps: Int) -> RewardConfiguration {
+    var configuration = RewardConfiguration()
+    configuration.maxLength = 16
+    configuration.batchSize = 8
+    configuration.maxSteps = steps
+    configuration.learningRate = 1e-2
+    configuration.schedule = "constant"
+    configuration.validFraction = 0
+    configuration.evalInterval = 0
+    configuration.logInterval = 1
+    configuration.checkpointInterval = 1000
+    return configuration
+}
+
+@Suite("Reward trainer")
+struct RewardTrainerTests {
+    @Test("pairwise: 8 pairs overfit to accuracy 1.0")
+    func overfitPairs() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let model = tinyRewardModel()
+        let trainer = try RewardTrainer(model: model, examples: orderedPairs, objective: .pairwise, configuration: rewardConfiguration(steps: 60), run: run)
+        try trainer.train()
+        let metrics = withNoGrad { trainer.loss(orderedPairs) }.metrics
+        #expect(metrics["rewards/accuracies"] == 1.0)
+        #expect(metrics["rewards/margins"]! > 1)
+        let lines = try MetricsLog.read(run.metricsURL)
+        #expect(lines.last?["train/accuracy"] as? Double == 1.0)
+        #expect(lines.last?["rewards/margins"] != nil && lines.last?["rewards/chosen"] != nil)
+    }
+
+    @Test("labelled: binary (scalar head) and 3-class (expected label reward) overfit to accuracy 1.0",
+          arguments: [1, 3])
+    func overfitLabels(outputs: Int) throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let texts = ["abc", "bcd", "cde", "hij", "ghi", "fgh", "aaa", "bbb", "jjj"]
+        let labels = outputs == 1 ? [1, 1, 1, 0, 0, 0, 1, 1, 0] : [0, 0, 0, 1, 1, 1, 2, 2, 2]
+        let examples = zip(texts, labels).map { RewardExample.labelled(tokens: encoded($0), label: $1) }
+        let model = tinyRewardModel(labels: outputs, labelRewards: outputs == 1 ? nil : [-1, 0, 1])
+        let trainer = try RewardTrainer(model: model, examples: examples, objective: .labelled, configuration: rewardConfiguration(steps: 80), run: run)
+        try trainer.train()
+        #expect(withNoGrad { trainer.loss(examples) }.metrics["train/accuracy"] == 1.0)
+        let rewards = model.rewards(for: texts)
+        if outputs == 3 {
+            // Σ p·reward over labels −1, 0, 1: the label-2 texts score highest, the label-0 ones lowest.
+            #expect(rewards[6...].min()! > rewards[3..<6].max()! && rewards[3..<6].min()! > rewards[..<3].max()!)
+        } else {
+            #expect(rewards[..<3].allSatisfy { $0 > 0 } && rewards[3..<6].allSatisfy { $0 < 0 })
+        }
+    }
+
+    @Test("best-of-4: the labelled best sample ends up with the highest reward in every query")
+    func overfitBestOfN() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let examples: [RewardExample] = (0..<6).map { i in
+            let samples = ["aj", "bi", "ch", "dg"].map { encoded(String("abcdef".dropFirst(i).prefix(2)) + $0) }
+            return .bestOf(samples: samples, best: i % 4)
+        }
+        let trainer = try RewardTrainer(model: tinyRewardModel(), examples: examples, objective: .bestOfN, configuration: rewardConfiguration(steps: 80), run: run)
+        try trainer.train()
+        #expect(withNoGrad { trainer.loss(examples) }.metrics["train/accuracy"] == 1.0)
+    }
+
+    @Test("normalization: rewards of the fitting set get mean 0 and std 1 within 1e-3; a saved checkpoint reloads with identical scores")
+    func normalizationAndReload() throws {
+        let model = tinyRewardModel()
+        let alphabet: [Character] = Array("abcdefghij ")
+        var texts: [String] = []
+        for i in 0..<40 {
+            let length = 3 + i % 7
+            let characters: [Character] = (0..<length).map { (j: Int) -> Character in alphabet[(i * 7 + j * 3) % 11] }
+            texts.append(String(characters))
+        }
+        let fitted: (mean: Double, standardDeviation: Double) = try RewardNormalizer.fit(model, texts: texts)
+        #expect(fitted.standardDeviation > 0)
+        let rewards: [Double] = model.rewards(for: texts).map { Double($0) }
+        let fittedMean: Double = rewards.reduce(0, +) / Double(rewards.count)
+        let squares: Double = rewards.reduce(0) { (sum: Double, x: Double) in sum + (x - fittedMean) * (x - fittedMean) }
+        let fittedStd: Double = (squares / Double(rewards.count)).squareRoot()
+        #expect(abs(fittedMean) < 1e-3 && abs(fittedStd - 1) < 1e-3)
+        let expectedBias: Double = -fitted.mean / fitted.standardDeviation
+        #expect(abs(Double(model.head.bias) - expectedBias) < 1e-6)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try model.save(to: directory)
+        let reloaded = try RewardModel.load(from: directory)
+        #expect(reloaded.head == model.head)
+        #expect(reloaded.rewards(for: texts) == model.rewards(for: texts))
+        let config = try String(contentsOf: directory.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("GPT2ForSequenceClassification") && config.contains("\"num_labels\" : 1"))
+    }
+
+    @Test("normalization from policy samples: every sample is scored and the head records them")
+    func normalizationFromPolicy() throws {
+        let model = tinyRewardModel()
+        let policy = tinyModel()
+        let (_, std) = try RewardNormalizer.fit(model, policy: policy, policyTokenizer: letters, prompts: ["ab", "cd", "e"],
+                                                samples: 20, responseLength: 6, seed: 3)
+        #expect(std > 0 && model.head.normalizationSamples == 20 && model.head.gain > 0)
+    }
+
+    @Test("a crash and a resume give the uninterrupted metrics.jsonl")
+    func resume() throws {
+        let whole = try temporaryRun(), crashed = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: whole.root); try? FileManager.default.removeItem(at: crashed.root) }
+        var configuration = rewardConfiguration(steps: 8)
+        configuration.batchSize = 3
+        configuration.validFraction = 0.25
+        configuration.evalInterval = 3
+        configuration.checkpointInterval = 3
+        try RewardTrainer(model: tinyRewardModel(dropout: 0.1), examples: orderedPairs, objective: .pairwise, configuration: configuration, run: whole).train()
+        struct Crash: Error {}
+        #expect(throws: Crash.self) {
+            try RewardTrainer(model: tinyRewardModel(dropout: 0.1), examples: orderedPairs, objective: .pairwise, configuration: configuration, run: crashed)
+                .train { if $0.step == 5 { throw Crash() } }
+        }
+        try RewardTrainer(model: tinyRewardModel(dropout: 0.1), examples: orderedPairs, objective: .pairwise, configuration: configuration, run: crashed)
+            .train(resume: true)
+        let expected = try String(contentsOf: whole.metricsURL, encoding: .utf8)
+        #expect(expected.contains("\"valid/accuracy\"") && expected.split(separator: "\n").count == 9)
+        #expect(try String(contentsOf: crashed.metricsURL, encoding: .utf8) == expected)
+    }
+
+    @Test("examples of another kind and empty splits are errors")
+    func errors() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        #expect(throws: RunError.self) {
+            try RewardTrainer(model: tinyRewardModel(), examples: orderedPairs, objective: .labelled, configuration: rewardConfiguration(steps: 1), run: run)
+        }
+        var configuration = rewardConfiguration(steps: 1)
+        configuration.validFraction = 0.01
+        do {
+            _ = try RewardTrainer(model: tinyRewardModel(), examples: orderedPairs, objective: .pairwise, configuration: configuration, run: run, dataName: "p.jsonl")
+            Issue.record("expected an error")
+        } catch { #expect("\(error)".contains("p.jsonl") && "\(error)".contains("too few")) }
+    }
+}

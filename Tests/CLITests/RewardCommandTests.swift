@@ -1,0 +1,56 @@
+// `rlhf reward` and `rlhf score` end to end: pairwise training with normalization before and after,
+// the checkpoint layout, scores written per line, and bad input named by file and line.
+
+import Foundation
+import Testing
+
+@Suite("rlhf reward and score")
+struct RewardCommandTests {
+    @Test("trains on pairs with normalization, then scores {text} and {prompt,response} lines; the checkpoint scores identically after reload")
+    func rewardAndScore() throws {
+        let directory = try scratchFolder("reward")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try tinyCheckpoint(in: directory)
+        let pairs = directory.appendingPathComponent("pairs.jsonl")
+        try (0..<12).map { i in
+            #"{"prompt":"Human: hello \#(i). Assistant:","chosen":" hi, how can I help?","rejected":" go away."}"#
+        }.joined(separator: "\n").write(to: pairs, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs")
+        let (status, out, err) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--name", "rm",
+                                              "--max_length", "48", "--batch_size", "4", "--max_steps", "6", "--learning_rate", "1e-3",
+                                              "--valid_fraction", "0.25", "--eval_interval", "3", "--log_interval", "1",
+                                              "--normalize", "both", "--normalization_samples", "8", "--normalization_response_length", "4"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("data: 12 pairwise examples; 0 texts truncated"))
+        #expect(out.contains("normalization before training: 8 samples") && out.contains("normalization after training: 8 samples"))
+        #expect(out.contains("held-out accuracy"))
+        let final = runs.appendingPathComponent("rm/final")
+        for name in ["config.json", "model.safetensors", "reward_model.json", "trainer_state.json", "optimizer.safetensors", "tokenizer.json"] {
+            #expect(FileManager.default.fileExists(atPath: final.appendingPathComponent(name).path), "\(name)")
+        }
+        let metrics = try jsonLines(String(contentsOf: runs.appendingPathComponent("rm/metrics.jsonl"), encoding: .utf8))
+        #expect(metrics.first?["step"] as? Int == 0 && metrics.first?["valid/accuracy"] != nil)
+        #expect(metrics.last?["rewards/accuracies"] != nil && metrics.last?["valid/rewards/margins"] != nil)
+
+        let input = directory.appendingPathComponent("score.jsonl")
+        try "{\"text\":\"Human: hello. Assistant: hi\"}\n{\"prompt\":\"Human: hello.\",\"response\":\" Assistant: go away.\",\"id\":7}\n"
+            .write(to: input, atomically: true, encoding: .utf8)
+        let (scoreStatus, scored, scoreErr) = try runTool(["score", "--model", final.path, "--input", input.path])
+        #expect(scoreStatus == 0, "\(scoreErr)")
+        let lines = try jsonLines(scored)
+        #expect(lines.count == 2 && lines[1]["id"] as? Int == 7)
+        let scores = lines.compactMap { $0["score"] as? Double }
+        #expect(scores.count == 2 && scores.allSatisfy(\.isFinite))
+        let (_, again, _) = try runTool(["score", "--model", final.path, "--input", input.path])
+        #expect(again == scored)
+
+        let bad = directory.appendingPathComponent("bad.jsonl")
+        try "{\"text\":\"a\"}\n{\"question\":\"b\"}\n".write(to: bad, atomically: true, encoding: .utf8)
+        let (badStatus, _, badErr) = try runTool(["score", "--model", final.path, "--input", bad.path])
+        #expect(badStatus != 0 && badErr.contains("bad.jsonl:2"))
+        let (kindStatus, _, kindErr) = try runTool(["reward", "--data", bad.path, "--model", model.path, "--runs_dir", runs.path])
+        #expect(kindStatus != 0 && kindErr.contains("bad.jsonl:1") && kindErr.contains("cannot tell"))
+        let (normStatus, _, normErr) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--normalize", "sometimes"])
+        #expect(normStatus != 0 && normErr.contains("field 'normalize'"))
+    }
+}
