@@ -36,7 +36,7 @@ public struct LearnedReward: RewardFunction {
 
     public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
         try checkCounts(prompts, responses)
-        return model.rewards(for: zip(prompts, responses).map { $0 + $1 }, batchSize: batchSize)
+        return try model.rewards(for: zip(prompts, responses).map { $0 + $1 }, batchSize: batchSize)
     }
 }
 
@@ -100,8 +100,8 @@ public struct TargetLengthReward: RewardFunction {
 
     public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
         try checkCounts(prompts, responses)
-        return responses.map { response in
-            let length = tokenizer.map { $0.encode(response).count } ?? response.count
+        return try responses.map { response in
+            let length = try tokenizer.map { try $0.encodeChecked(response).count } ?? response.count
             return -Float(abs(length - target)) / Float(target)
         }
     }
@@ -135,8 +135,8 @@ public struct ClassifierLabelReward: RewardFunction {
         try checkCounts(prompts, responses)
         let configuration = classifier.transformer.configuration
         let texts = zip(prompts, responses).map { includePrompt ? $0 + $1 : $1 }
-        let sequences = texts.map { text -> [Int32] in
-            let ids = tokenizer.encode(text).suffix(configuration.positions).map { Int32($0) }
+        let sequences = try texts.map { text -> [Int32] in
+            let ids = try tokenizer.encodeChecked(text).suffix(configuration.positions).map { Int32($0) }
             return ids.isEmpty ? [Int32(configuration.eosTokenId ?? 0)] : ids
         }
         let (ids, lengths) = rightPadded(sequences, padding: Int32(configuration.padTokenId ?? configuration.eosTokenId ?? 0))
@@ -154,8 +154,9 @@ public struct HTTPReward: RewardFunction {
     /// Seconds to wait for an answer.
     public var timeout: TimeInterval
 
-    /// A scorer at `url`.
-    public init(url: URL, timeout: TimeInterval = 30) {
+    /// A scorer at `url`; `timeout` must be positive and finite.
+    public init(url: URL, timeout: TimeInterval = 30) throws {
+        guard timeout > 0, timeout.isFinite else { throw RunError(path: url.absoluteString, message: "the timeout must be a positive number of seconds, got \(timeout)") }
         self.url = url
         self.timeout = timeout
     }
@@ -174,13 +175,14 @@ public struct HTTPReward: RewardFunction {
         if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
             throw RunError(path: where_, message: "the reward server answered HTTP \(http.statusCode): \(String(decoding: (data ?? Data()).prefix(300), as: UTF8.self))")
         }
-        guard let data, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let values = (object["rewards"] ?? object["scores"]) as? [Any] else {
-            throw RunError(path: where_, message: "expected a JSON object {\"rewards\": [numbers]}, got: \(String(decoding: (data ?? Data()).prefix(300), as: UTF8.self))")
+        struct Answer: Decodable { var rewards: [Double]?; var scores: [Double]? }
+        let text = String(decoding: (data ?? Data()).prefix(300), as: UTF8.self)
+        guard let data, let answer = try? JSONDecoder().decode(Answer.self, from: data), let values = answer.rewards ?? answer.scores else {
+            throw RunError(path: where_, message: "expected a JSON object {\"rewards\": [numbers]}, got: \(text)")
         }
-        let numbers = values.compactMap { ($0 as? NSNumber).map { Float(truncating: $0) } }
-        guard numbers.count == values.count, numbers.count == prompts.count else {
-            throw RunError(path: where_, message: "expected \(prompts.count) numeric rewards, got \(values.count) values (\(numbers.count) numeric)")
+        let numbers = values.map { Float($0) }
+        guard numbers.count == prompts.count, numbers.allSatisfy(\.isFinite) else {
+            throw RunError(path: where_, message: "expected \(prompts.count) finite numeric rewards, got \(values.count): \(text)")
         }
         return numbers
     }

@@ -85,6 +85,10 @@ public struct RewardJob: Codable, Equatable, Sendable {
             throw RunError(path: "config", message: "field 'unknown_characters' is '\(unknownCharacters)'; expected error or fold")
         }
         var truncated = 0, folded = 0
+        func foldIfAsked(_ text: String) -> String {
+            guard unknownCharacters == "fold", let characters = tokenizer as? CharacterTokenizer else { return text }
+            return characters.folding(text).text
+        }
         func encode(_ text: String, record: Int) throws -> [Int32] {
             var text = text
             if unknownCharacters == "fold", let characters = tokenizer as? CharacterTokenizer {
@@ -106,7 +110,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
             let examples = try read.records.enumerated().map { index, pair in
                 RewardExample.pair(chosen: try encode(pair.prompt + pair.chosen, record: index + 1), rejected: try encode(pair.prompt + pair.rejected, record: index + 1))
             }
-            return (examples, objective, nil, read.records.map(\.prompt), truncated, folded, read.skippedCount)
+            return (examples, objective, nil, read.records.map { foldIfAsked($0.prompt) }, truncated, folded, read.skippedCount)
         case .labelled:
             let read = try LabelledText.read(url, textField: textField, labelField: labelField, skipBadRecords: skipBadRecords)
             let labels = LabelledText.labels(in: read.records)
@@ -132,7 +136,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
             let examples = try read.records.enumerated().map { index, record in
                 RewardExample.bestOf(samples: try record.samples.map { try encode(record.query + $0, record: index + 1) }, best: record.best)
             }
-            return (examples, objective, nil, read.records.map(\.query), truncated, folded, read.skippedCount)
+            return (examples, objective, nil, read.records.map { foldIfAsked($0.query) }, truncated, folded, read.skippedCount)
         }
     }
 
@@ -182,6 +186,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
         if times.after {
             try normalize("after")
             try reward.saveHead(in: run.finalURL)
+            report?("the normalized head is in \(run.finalURL.path); checkpoints/step-N keep the head they were trained with")
         }
         return (run, checkpoint?.url, state, reward)
     }

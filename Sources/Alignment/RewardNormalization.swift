@@ -19,7 +19,7 @@ public enum RewardNormalizer {
         let saved = (model.head.gain, model.head.bias)
         model.head.gain = 1
         model.head.bias = 0
-        let raw = model.rewards(for: texts, batchSize: batchSize).map(Double.init)
+        let raw = try model.rewards(for: texts, batchSize: batchSize).map(Double.init)
         let mean = raw.reduce(0, +) / Double(raw.count)
         let variance = raw.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(raw.count)
         let standardDeviation = variance.squareRoot()

@@ -146,6 +146,26 @@ public final class RewardTrainer {
             }
             guard matches else { throw RunError(path: dataName, message: "an example does not fit the \(objective.rawValue) objective") }
         }
+        let modelConfiguration = model.classifier.transformer.configuration
+        for example in examples {
+            let sequences: [[Int32]]
+            switch example {
+            case let .pair(c, r): sequences = [c, r]
+            case let .labelled(t, _): sequences = [t]
+            case let .bestOf(s, _): sequences = s
+            }
+            for sequence in sequences {
+                guard !sequence.isEmpty, sequence.count <= modelConfiguration.positions else {
+                    throw RunError(path: dataName, message: "a text has \(sequence.count) tokens; it must have 1...\(modelConfiguration.positions) (n_positions); lower max_length")
+                }
+                if let bad = sequence.first(where: { $0 < 0 || Int($0) >= modelConfiguration.vocabularySize }) {
+                    throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(modelConfiguration.vocabularySize) (does the tokenizer belong to this model?)")
+                }
+            }
+            if case let .labelled(_, label) = example, label >= max(model.classifier.score.weight.shape[0], 2) {
+                throw RunError(path: dataName, message: "label index \(label) does not fit the head's \(model.classifier.score.weight.shape[0]) outputs")
+            }
+        }
         let (train, valid) = Datasets.Split.trainValidation(examples, validationFraction: configuration.validFraction, seed: configuration.seed)
         guard !train.isEmpty else { throw RunError(path: dataName, message: "no training examples (\(examples.count) in all, valid_fraction \(configuration.validFraction))") }
         if configuration.validFraction > 0 && valid.isEmpty {

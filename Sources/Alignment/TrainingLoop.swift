@@ -110,7 +110,9 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
             if !metrics.isEmpty { log.append(step: 0, metrics) }
         }
         model.setTraining(true)
-        while state.step < maxSteps {
+        // A run that already stopped early stays stopped when resumed.
+        let alreadyStopped = settings.earlyStoppingPatience.map { state.evaluationsWithoutImprovement >= $0 } ?? false
+        while state.step < maxSteps && !alreadyStopped {
             let step = state.step + 1
             let started = DispatchTime.now().uptimeNanoseconds
             let batches = try nextStep(&state)

@@ -109,6 +109,10 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         labelCount = try c.decodeIfPresent(Int.self, forKey: .labelCount)
         // Attention variants HF GPT-2 offers that this implementation does not compute.
         let variants = try decoder.container(keyedBy: VariantKeys.self)
+        // transformers writes id2label (not always num_labels) for sequence classifiers.
+        if labelCount == nil, let labels = try? variants.decodeIfPresent([String: String].self, forKey: .idToLabel) {
+            labelCount = labels.count
+        }
         if try variants.decodeIfPresent(Bool.self, forKey: .scaleWeights) == false {
             throw DecodingError.dataCorrupted(.init(codingPath: [VariantKeys.scaleWeights], debugDescription: "only scale_attn_weights = true is supported"))
         }
@@ -119,7 +123,7 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
 
     private enum VariantKeys: String, CodingKey {
         case scaleWeights = "scale_attn_weights", inverseLayerScale = "scale_attn_by_inverse_layer_idx"
-        case reorderAndUpcast = "reorder_and_upcast_attn"
+        case reorderAndUpcast = "reorder_and_upcast_attn", idToLabel = "id2label"
     }
 
     /// The MLP's hidden width.
@@ -181,6 +185,10 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         object["n_ctx"] = positions
         object["scale_attn_weights"] = true
         object["use_cache"] = true
+        if let labelCount {
+            object["id2label"] = Dictionary(uniqueKeysWithValues: (0..<labelCount).map { ("\($0)", "LABEL_\($0)") })
+            object["label2id"] = Dictionary(uniqueKeysWithValues: (0..<labelCount).map { ("LABEL_\($0)", $0) })
+        }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: url, options: .atomic)
     }

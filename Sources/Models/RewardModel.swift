@@ -114,8 +114,9 @@ public final class RewardModel {
     }
 
     /// The tokens the model reads for `text`: its encoding, keeping the last `max_length` tokens.
-    public func tokens(for text: String) -> [Int32] {
-        let ids = tokenizer.encode(text)
+    /// - Throws: the tokenizer's error for text it cannot encode (a character tokenizer's unknown character).
+    public func tokens(for text: String) throws -> [Int32] {
+        let ids = try tokenizer.encodeChecked(text)
         return ids.suffix(head.maxLength).map { Int32($0) }
     }
 
@@ -133,14 +134,15 @@ public final class RewardModel {
     /// - Parameters:
     ///   - texts: the full texts (prompt + response).
     ///   - batchSize: texts per forward pass.
-    public func rewards(for texts: [String], batchSize: Int = 16) -> [Float] {
+    /// - Throws: the tokenizer's error for a text it cannot encode.
+    public func rewards(for texts: [String], batchSize: Int = 16) throws -> [Float] {
         let wasTraining = classifier.modules().contains { ($0 as? TrainingModeSettable)?.isTraining == true }
         classifier.setTraining(false)
         defer { if wasTraining { classifier.setTraining(true) } }
         var result: [Float] = []
         result.reserveCapacity(texts.count)
         for start in stride(from: 0, to: texts.count, by: max(batchSize, 1)) {
-            let batch = texts[start..<min(start + max(batchSize, 1), texts.count)].map { tokens(for: $0) }
+            let batch = try texts[start..<min(start + max(batchSize, 1), texts.count)].map { try tokens(for: $0) }
             let raw = withNoGrad { rawRewards(batch.map { $0.isEmpty ? [padding] : $0 }) }.scalars
             result += raw.map { head.gain * $0 + head.bias }
         }

@@ -71,7 +71,7 @@ struct Score: ParsableCommand {
                 throw record.error("expected {\"text\"} or {\"prompt\",\"response\"}, found \(RawRecord.describe(keys: record.keys))")
             }
         }
-        let scores = reward.rewards(for: texts, batchSize: batchSize)
+        let scores = try reward.rewards(for: texts, batchSize: batchSize)
         var lines = ""
         for (record, score) in zip(records, scores) {
             var object = record.object

@@ -96,7 +96,7 @@ struct RewardFunctionTests {
         let rewards = try LearnedReward(model: model).rewards(prompts: ["ab", "c"], responses: ["c", "de"])
         model.head.gain = 1
         model.head.bias = 0
-        let raw = model.rewards(for: ["abc", "cde"])
+        let raw = try model.rewards(for: ["abc", "cde"])
         #expect(zip(rewards, raw).allSatisfy { abs($0 - (2 * $1 + 1)) < 1e-6 })
     }
 
@@ -114,16 +114,19 @@ struct RewardFunctionTests {
             do { _ = try reward.rewards(prompts: ["a", "b"], responses: ["c", "d"]); return "" } catch { return "\(error)" }
         }
         let short = try OneShotHTTPServer(body: #"{"rewards": [1]}"#)
-        #expect(message(HTTPReward(url: short.url, timeout: 10)).contains("expected 2 numeric rewards"))
+        #expect(message(try HTTPReward(url: short.url, timeout: 10)).contains("expected 2 finite numeric rewards"))
+        let boolean = try OneShotHTTPServer(body: #"{"rewards": [true, 1]}"#)
+        #expect(message(try HTTPReward(url: boolean.url, timeout: 10)).contains("expected a JSON object"))
         let failing = try OneShotHTTPServer(status: 500, body: "boom")
-        #expect(message(HTTPReward(url: failing.url, timeout: 10)).contains("HTTP 500"))
+        #expect(message(try HTTPReward(url: failing.url, timeout: 10)).contains("HTTP 500"))
         let closed = try OneShotHTTPServer(body: nil)
         let port = closed.port
         close(closed.descriptor)
-        #expect(message(HTTPReward(url: URL(string: "http://127.0.0.1:\(port)/")!, timeout: 5)).contains("did not answer"))
+        #expect(message(try HTTPReward(url: URL(string: "http://127.0.0.1:\(port)/")!, timeout: 5)).contains("did not answer"))
         let silent = try OneShotHTTPServer(body: nil)
         let started = Date()
-        #expect(message(HTTPReward(url: silent.url, timeout: 1)).contains("within 1.0 s"))
+        #expect(message(try HTTPReward(url: silent.url, timeout: 1)).contains("within 1.0 s"))
         #expect(Date().timeIntervalSince(started) < 10)
+        #expect(throws: RunError.self) { try HTTPReward(url: silent.url, timeout: 0) }
     }
 }

@@ -68,7 +68,7 @@ struct RewardTrainerTests {
         let trainer = try RewardTrainer(model: model, examples: examples, objective: .labelled, configuration: rewardConfiguration(steps: 80), run: run)
         try trainer.train()
         #expect(withNoGrad { trainer.loss(examples) }.metrics["train/accuracy"] == 1.0)
-        let rewards = model.rewards(for: texts)
+        let rewards = try model.rewards(for: texts)
         if outputs == 3 {
             // Σ p·reward over labels −1, 0, 1: the label-2 texts score highest, the label-0 ones lowest.
             #expect(rewards[6...].min()! > rewards[3..<6].max()! && rewards[3..<6].min()! > rewards[..<3].max()!)
@@ -102,7 +102,7 @@ struct RewardTrainerTests {
         }
         let fitted: (mean: Double, standardDeviation: Double) = try RewardNormalizer.fit(model, texts: texts)
         #expect(fitted.standardDeviation > 0)
-        let rewards: [Double] = model.rewards(for: texts).map { Double($0) }
+        let rewards: [Double] = try model.rewards(for: texts).map { Double($0) }
         let fittedMean: Double = rewards.reduce(0, +) / Double(rewards.count)
         let squares: Double = rewards.reduce(0) { (sum: Double, x: Double) in sum + (x - fittedMean) * (x - fittedMean) }
         let fittedStd: Double = (squares / Double(rewards.count)).squareRoot()
@@ -114,7 +114,7 @@ struct RewardTrainerTests {
         try model.save(to: directory)
         let reloaded = try RewardModel.load(from: directory)
         #expect(reloaded.head == model.head)
-        #expect(reloaded.rewards(for: texts) == model.rewards(for: texts))
+        #expect(try reloaded.rewards(for: texts) == model.rewards(for: texts))
         let config = try String(contentsOf: directory.appendingPathComponent("config.json"), encoding: .utf8)
         #expect(config.contains("GPT2ForSequenceClassification") && config.contains("\"num_labels\" : 1"))
     }

@@ -17,7 +17,7 @@ struct RewardModelParityTests {
         let expected = try #require(reference["scores"] as? [Double])
         let model = try RewardModel.load(from: Self.fixture)
         #expect(model.head.gain != 1 && model.head.bias != 0)  // the normalization is part of what is compared
-        let scores = model.rewards(for: texts, batchSize: 2)
+        let scores = try model.rewards(for: texts, batchSize: 2)
         #expect(scores.count == expected.count)
         for (ours, theirs) in zip(scores, expected) {
             #expect(abs(Double(ours) - theirs) < 1e-4, "\(ours) vs \(theirs)")
