@@ -47,6 +47,14 @@ public final class MetricsLog {
         try? handle.synchronize()
     }
 
+    /// One JSON object as a line (keys sorted); flushed to disk. For samples.jsonl, whose lines
+    /// carry text; the object must have an integer "step" for resume truncation.
+    public func append(object: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        handle.write(data + Data("\n".utf8))
+        try? handle.synchronize()
+    }
+
     /// Every line's metrics, for reports and tests.
     public static func read(_ url: URL) throws -> [[String: Any]] {
         let text = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)

@@ -27,12 +27,14 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var bestStep: Int?
     /// Evaluations in a row without improvement (early stopping's patience counter).
     public var evaluationsWithoutImprovement: Int
+    /// PPO's running score moments (count, mean, sum of squared deviations) for `scale_reward: running`.
+    public var scoreMoments: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, dataPosition = "data_position", generator = "rng_state"
         case dropoutGenerator = "dropout_rng_state", klCoefficient = "kl_coefficient"
         case bestValidLoss = "best_valid_loss", bestStep = "best_step"
-        case evaluationsWithoutImprovement = "evaluations_without_improvement"
+        case evaluationsWithoutImprovement = "evaluations_without_improvement", scoreMoments = "score_moments"
     }
 
     /// A state at step 0.

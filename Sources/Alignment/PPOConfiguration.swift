@@ -1,0 +1,139 @@
+// PPO's settings, named as trlX's PPOConfig and openai/lm-human-preferences name them, with a
+// preset for lm-human-preferences' sentiment task.
+
+import Foundation
+import NN
+
+/// Everything PPO needs besides the models, the prompts and the reward. YAML names are snake_case.
+public struct PPOConfiguration: Codable, Equatable, Sendable {
+    /// Optimisation iterations (each: rollouts, scoring, `ppo_epochs` of updates).
+    public var iterations = 100
+    /// Rollouts per iteration (trlX `num_rollouts`; lm-human-preferences `batch_size`).
+    public var numRollouts = 64
+    /// Prompts generated together (trlX `chunk_size`).
+    public var chunkSize = 16
+    /// Passes over each iteration's rollouts (lm-human-preferences `noptepochs`).
+    public var ppoEpochs = 4
+    /// Minibatches per pass (lm-human-preferences `nminibatches`); freshly shuffled each pass.
+    public var numMiniBatches = 4
+    /// Initial KL coefficient β (`init_kl_coef`).
+    public var initKLCoefficient = 0.15
+    /// Adaptive KL target per sequence (`target`); nil: a fixed β.
+    public var target: Double? = 6
+    /// Adaptive KL horizon in rollouts (`horizon`).
+    public var horizon = 10_000.0
+    /// Discount γ and GAE λ.
+    public var gamma: Float = 1
+    public var lambda: Float = 0.95
+    /// Policy ratio clip ε (`cliprange`) and value clip (`cliprange_value`).
+    public var clipRange: Float = 0.2
+    public var clipRangeValue: Float = 0.2
+    /// Weight of the value loss (`vf_coef`) and of an entropy bonus (`ent_coef`, 0: none).
+    public var valueCoefficient: Float = 0.1
+    public var entropyCoefficient: Float = 0
+    /// Whiten per-token rewards before GAE, keeping their mean (`whiten_rewards`).
+    public var whitenRewards = true
+    /// Scores divided by a running standard deviation ("running") or not ("none") (`scale_reward`).
+    public var scaleReward = "none"
+    /// Scores clipped to ±this before use (`cliprange_reward`; 0: none).
+    public var clipRangeReward: Float = 10
+    /// Sampling temperature (log-probabilities use the same temperature), top-k (0: off), top-p.
+    public var temperature: Float = 1
+    public var topK = 0
+    public var topP: Float = 1
+    /// New tokens per response, at most and at least.
+    public var maxNewTokens = 24
+    public var minNewTokens = 0
+    /// Generation stops at these strings (their tokens are kept), and at EOS.
+    public var stop: [String] = []
+    /// lm-human-preferences truncation: a response is cut after the first `truncate_token` found
+    /// at index ≥ `truncate_after`; the reward sees the cut text (log-probs and updates use the
+    /// whole response), and a response without one scores `penalty_reward`. nil: no truncation.
+    public var truncateToken: String?
+    public var truncateAfter = 16
+    public var penaltyReward: Float = -1
+    /// A value head on the policy trunk ("shared", TRL's names) or a separate value model ("separate").
+    public var valueModel = "shared"
+    /// Adam: learning rate, schedule ("linear" decays to 0 over the run, as lm-human-preferences),
+    /// warmup iterations, β₁, β₂, ε and where ε goes ("pytorch" or "tensorflow").
+    public var learningRate: Float = 1e-5
+    public var schedule = "linear"
+    public var warmupSteps = 0
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var adamEpsilon: Float = 1e-5
+    public var epsilonPlacement = "pytorch"
+    /// Global gradient-norm clip per minibatch (0: none, as lm-human-preferences).
+    public var gradientClip: Float = 0
+    /// Iterations between evaluations on the eval prompts (samples.jsonl), between checkpoints.
+    public var evalInterval = 10
+    public var checkpointInterval = 10
+    /// Newest checkpoints kept.
+    public var keepCheckpoints = 2
+    /// Seed of the prompt order, the sampling and the minibatch shuffles.
+    public var seed: UInt64 = 0
+
+    enum CodingKeys: String, CodingKey {
+        case iterations, numRollouts = "num_rollouts", chunkSize = "chunk_size", ppoEpochs = "ppo_epochs"
+        case numMiniBatches = "num_mini_batches", initKLCoefficient = "init_kl_coef", target, horizon, gamma, lambda = "lam"
+        case clipRange = "cliprange", clipRangeValue = "cliprange_value", valueCoefficient = "vf_coef", entropyCoefficient = "ent_coef"
+        case whitenRewards = "whiten_rewards", scaleReward = "scale_reward", clipRangeReward = "cliprange_reward"
+        case temperature, topK = "top_k", topP = "top_p", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens", stop
+        case truncateToken = "truncate_token", truncateAfter = "truncate_after", penaltyReward = "penalty_reward"
+        case valueModel = "value_model", learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", beta1, beta2
+        case adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement", gradientClip = "grad_clip"
+        case evalInterval = "eval_interval", checkpointInterval = "checkpoint_interval", keepCheckpoints = "keep_checkpoints", seed
+    }
+
+    /// trlX-like defaults with lm-human-preferences' reward shaping.
+    public init() {}
+
+    /// openai/lm-human-preferences' sentiment run: 512 rollouts per iteration (here in 8
+    /// minibatches of 64 to bound memory), lr 1e-5 decayed linearly, temperature 0.7, 24 response
+    /// tokens, β₀ 0.15 adapted to a KL target of 6 over a 10,000-rollout horizon, vf_coef 0.1,
+    /// γ 1, λ 0.95, clip 0.2, 4 epochs, whitened rewards, TensorFlow-style Adam ε 1e-5.
+    public static var lmHumanPreferencesSentiment: PPOConfiguration {
+        var c = PPOConfiguration()
+        c.numRollouts = 512
+        c.chunkSize = 64
+        c.numMiniBatches = 8
+        c.ppoEpochs = 4
+        c.learningRate = 1e-5
+        c.schedule = "linear"
+        c.temperature = 0.7
+        c.maxNewTokens = 24
+        c.minNewTokens = 24
+        c.initKLCoefficient = 0.15
+        c.target = 6
+        c.horizon = 10_000
+        c.valueCoefficient = 0.1
+        c.gamma = 1
+        c.lambda = 0.95
+        c.clipRange = 0.2
+        c.clipRangeValue = 0.2
+        c.whitenRewards = true
+        c.epsilonPlacement = "tensorflow"
+        c.adamEpsilon = 1e-5
+        return c
+    }
+
+    /// The KL controller the settings describe.
+    public var klController: KLController { target.map { .adaptive(target: $0, horizon: horizon) } ?? .fixed }
+
+    /// Checks ranges and names; the error names the field.
+    public func validate() throws {
+        func fail(_ field: String, _ message: String) throws -> Never { throw RunError(path: "config", message: "field '\(field)' \(message)") }
+        if iterations < 0 { try fail("iterations", "must be ≥ 0") }
+        if numRollouts < 1 { try fail("num_rollouts", "must be ≥ 1") }
+        if chunkSize < 1 { try fail("chunk_size", "must be ≥ 1") }
+        if numMiniBatches < 1 || numMiniBatches > numRollouts { try fail("num_mini_batches", "must be in 1...num_rollouts (\(numRollouts))") }
+        if ppoEpochs < 1 { try fail("ppo_epochs", "must be ≥ 1") }
+        if maxNewTokens < 1 { try fail("max_new_tokens", "must be ≥ 1") }
+        if !["shared", "separate"].contains(valueModel) { try fail("value_model", "is '\(valueModel)'; expected shared or separate") }
+        if !["none", "running"].contains(scaleReward) { try fail("scale_reward", "is '\(scaleReward)'; expected none or running") }
+        if !["pytorch", "tensorflow"].contains(epsilonPlacement) { try fail("eps_placement", "is '\(epsilonPlacement)'; expected pytorch or tensorflow") }
+        if let target, target <= 0 { try fail("target", "must be positive (or null for a fixed β)") }
+        if horizon <= 0 { try fail("horizon", "must be positive") }
+        _ = try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: iterations, minimumRatio: 0)
+    }
+}

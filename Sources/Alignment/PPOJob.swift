@@ -1,0 +1,144 @@
+// The trlX-style library entry point `train(model:rewardFunction:prompts:evalPrompts:config:)`,
+// and the `rlhf ppo` job over it: prompts from a file, a reward named by a spec, a preset.
+
+import Datasets
+import Foundation
+import Models
+import Tokenizers
+import Yams
+
+/// trlX's `trlx.train`: PPO from the checkpoint at `model` against `rewardFunction` on `prompts`.
+/// - Parameters:
+///   - model: an HF GPT-2 checkpoint (a value head is read when present, else created).
+///   - rewardFunction: scores (prompt, response) pairs.
+///   - prompts: training prompts; `evalPrompts`: sampled at each evaluation into samples.jsonl.
+///   - config: the PPO settings.
+///   - runDirectory: where metrics, samples and checkpoints go.
+///   - resume: continue from the run's newest checkpoint.
+/// - Returns: the trained policy with its value head.
+@discardableResult
+public func train(model: URL, rewardFunction: any RewardFunction, prompts: [String], evalPrompts: [String] = [],
+                  config: PPOConfiguration, runDirectory: URL, resume: Bool = false,
+                  progress: ((PPOProgress) throws -> Void)? = nil) throws -> GPT2WithValueHead {
+    let policy = try GPT2WithValueHead.load(from: model, seed: config.seed)
+    let reference = try GPT2LMHeadModel.load(from: model)
+    let valueModel = config.valueModel == "separate" ? try GPT2WithValueHead.load(from: model, seed: config.seed ^ 0x7A1E) : nil
+    let tokenizer = try loadTokenizer(from: model)
+    let trainer = try PPOTrainer(policy: policy, valueModel: valueModel, reference: reference, tokenizer: tokenizer,
+                                 reward: rewardFunction, prompts: prompts, evalPrompts: evalPrompts, configuration: config,
+                                 run: try RunDirectory(root: runDirectory))
+    try trainer.train(resume: resume, progress: progress)
+    return policy
+}
+
+/// A reward function named by a string, for configs and the command line.
+public enum RewardSpecification {
+    /// `model:DIR` (a reward model), `uppercase`, `regex:PATTERN`, `length:N` (tokens), `classifier:DIR:LABEL`
+    /// (a classifier's probability of output LABEL), or `http:URL` / `https:URL` (an external scorer).
+    public static func make(_ specification: String, tokenizer: any Tokenizer) throws -> any RewardFunction {
+        let parts = specification.split(separator: ":", maxSplits: 1).map(String.init)
+        let argument = parts.count > 1 ? parts[1] : ""
+        switch parts.first ?? "" {
+        case "model": return try LearnedReward(checkpoint: URL(fileURLWithPath: argument))
+        case "uppercase": return UppercaseFractionReward()
+        case "regex": return try RegexReward(pattern: argument)
+        case "length":
+            guard let target = Int(argument) else { throw RunError(path: "config", message: "field 'reward': length needs a number, e.g. length:24") }
+            return try TargetLengthReward(target: target, tokenizer: tokenizer)
+        case "classifier":
+            guard let colon = argument.lastIndex(of: ":"), let label = Int(argument[argument.index(after: colon)...]) else {
+                throw RunError(path: "config", message: "field 'reward': expected classifier:DIR:LABEL")
+            }
+            return try ClassifierLabelReward(checkpoint: URL(fileURLWithPath: String(argument[..<colon])), label: label)
+        case "http", "https":
+            guard let url = URL(string: specification) else { throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL") }
+            return try HTTPReward(url: url)
+        default:
+            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected model:DIR, uppercase, regex:PATTERN, length:N, classifier:DIR:LABEL or http(s)://URL")
+        }
+    }
+}
+
+/// What `rlhf ppo` needs besides the PPO settings (which share its mapping).
+public struct PPOJob: Codable, Equatable, Sendable {
+    /// The run's name: it writes `<runs_dir>/<name>/`.
+    public var name = "ppo"
+    /// Where runs go.
+    public var runsDirectory = "runs"
+    /// The policy's starting checkpoint.
+    public var model = ""
+    /// Prompts: `{"prompt"}` JSONL/JSON, a `.txt` with one per line, or a CSV column (`prompt_field`).
+    public var prompts = ""
+    /// The field or column holding each prompt.
+    public var promptField = "prompt"
+    /// With K > 0: each prompt is the first K words of its line/record (the trlX notebook's way).
+    public var promptWords = 0
+    /// Evaluation prompts: a file like `prompts`; nil: the first `num_eval_prompts` training prompts.
+    public var evalPrompts: String?
+    /// Eval prompts taken from the training prompts when `eval_prompts` is not given.
+    public var numEvalPrompts = 8
+    /// The reward (see ``RewardSpecification``).
+    public var reward = ""
+    /// "none" or "lm_human_preferences_sentiment" (defaults under the file and overrides).
+    public var preset = "none"
+
+    enum CodingKeys: String, CodingKey {
+        case name, runsDirectory = "runs_dir", model, prompts, promptField = "prompt_field", promptWords = "prompt_words"
+        case evalPrompts = "eval_prompts", numEvalPrompts = "num_eval_prompts", reward, preset
+    }
+
+    /// Defaults: model, prompts and reward are required.
+    public init() {}
+
+    /// Job and PPO settings: the preset's defaults, then the file, then overrides.
+    public static func resolve(file: URL?, overrides: [String]) throws -> (job: PPOJob, ppo: PPOConfiguration, mapping: Node.Mapping) {
+        func mapping(preset: PPOConfiguration) throws -> Node.Mapping {
+            var defaults = try JobConfiguration.mapping(of: PPOJob())
+            for (key, value) in try JobConfiguration.mapping(of: preset) { defaults[key] = value }
+            return try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["eval_prompts", "target", "truncate_token"],
+                                                file: file, overrides: overrides)
+        }
+        let source = file?.path ?? "command line"
+        var resolved = try mapping(preset: PPOConfiguration())
+        let first = try JobConfiguration.decode(PPOJob.self, from: resolved, source: source)
+        switch first.preset {
+        case "none": break
+        case "lm_human_preferences_sentiment": resolved = try mapping(preset: .lmHumanPreferencesSentiment)
+        default: throw RunError(path: source, message: "field 'preset' is '\(first.preset)'; expected none or lm_human_preferences_sentiment")
+        }
+        let job = try JobConfiguration.decode(PPOJob.self, from: resolved, source: source)
+        let ppo = try JobConfiguration.decode(PPOConfiguration.self, from: resolved, source: source)
+        for (field, value) in [("model", job.model), ("prompts", job.prompts), ("reward", job.reward)] where value.isEmpty {
+            throw RunError(path: source, message: "field '\(field)' is required")
+        }
+        try ppo.validate()
+        return (job, ppo, resolved)
+    }
+
+    /// Reads prompts from `path` (first `prompt_words` words of each when K > 0).
+    func readPrompts(_ path: String) throws -> [String] {
+        let url = URL(fileURLWithPath: path)
+        var prompts = try PromptSet.read(url, field: promptField).records
+        if promptWords > 0 {
+            prompts = prompts.map { $0.split(whereSeparator: \.isWhitespace).prefix(promptWords).joined(separator: " ") }
+        }
+        prompts = prompts.filter { !$0.isEmpty }
+        guard !prompts.isEmpty else { throw RunError(path: path, message: "no prompts in the file") }
+        return prompts
+    }
+
+    /// Writes config.yaml and runs PPO.
+    public func run(ppo: PPOConfiguration, mapping: Node.Mapping, resume: Bool,
+                    progress: ((PPOProgress) throws -> Void)? = nil) throws -> RunDirectory {
+        let runDirectory = URL(fileURLWithPath: runsDirectory).appendingPathComponent(name)
+        let run = try RunDirectory(root: runDirectory)
+        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        let trainPrompts = try readPrompts(prompts)
+        let evaluation = try evalPrompts.map(readPrompts) ?? Array(trainPrompts.prefix(numEvalPrompts))
+        let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: model))
+        let rewardFunction = try RewardSpecification.make(reward, tokenizer: tokenizer)
+        try train(model: URL(fileURLWithPath: model), rewardFunction: rewardFunction, prompts: trainPrompts, evalPrompts: evaluation,
+                  config: ppo, runDirectory: runDirectory, resume: resume && run.newestCheckpoint() != nil, progress: progress)
+        return run
+    }
+}

@@ -1,0 +1,368 @@
+// PPO for language models, detail by detail as openai/lm-human-preferences (train_policy.py):
+// rollouts → per-token KL-shaped rewards → per-minibatch reward whitening (mean kept), GAE,
+// advantage whitening → clipped policy and value losses over `ppo_epochs` freshly shuffled passes
+// → adaptive KL update; its metric names; checkpoints with exact resume.
+
+import Datasets
+import Foundation
+import Models
+import NN
+import Tensors
+import Tokenizers
+
+/// A PPO iteration's report to a progress display.
+public struct PPOProgress: Sendable {
+    /// The iteration just finished, and the last one.
+    public var iteration: Int, iterations: Int
+    /// objective/score, objective/kl, objective/kl_coef.
+    public var score: Double, kl: Double, klCoefficient: Double
+    /// Wall time of the iteration.
+    public var seconds: Double
+}
+
+/// Trains a policy with PPO against a reward function, in a run directory.
+public final class PPOTrainer {
+    /// The policy with its value head (TRL's names), and the separate value model when asked.
+    public let policy: GPT2WithValueHead
+    public let valueModel: GPT2WithValueHead?
+    /// The frozen reference policy.
+    public let reference: GPT2LMHeadModel
+    /// The policy's tokenizer.
+    public let tokenizer: any Tokenizer
+    /// What the responses are scored by.
+    public let reward: any RewardFunction
+    /// Training and evaluation prompts.
+    public let prompts: [String], evalPrompts: [String]
+    /// Settings.
+    public let configuration: PPOConfiguration
+    /// Where checkpoints, metrics.jsonl and samples.jsonl go.
+    public let run: RunDirectory
+    /// The first minibatch of the first epoch of the last iteration: max |π/π_old − 1| and approx KL
+    /// (both 0 up to rounding, since nothing has been updated yet).
+    public private(set) var firstMinibatchCheck: (maxRatioDeviation: Float, approxKL: Float)?
+
+    let models: PPOModels
+    let optimizer: AdamW
+    let truncateTokenId: Int32?
+    let endOfSequence: Int?
+
+    /// Sets up PPO. `policy` is trained in place; `reference` must be a separate, frozen copy.
+    /// - Throws: ``RunError`` for bad settings, no prompts, or a truncate token that is not one token.
+    public init(policy: GPT2WithValueHead, valueModel: GPT2WithValueHead? = nil, reference: GPT2LMHeadModel, tokenizer: any Tokenizer,
+                reward: any RewardFunction, prompts: [String], evalPrompts: [String] = [], configuration: PPOConfiguration,
+                run: RunDirectory) throws {
+        try configuration.validate()
+        guard !prompts.isEmpty else { throw RunError(path: "prompts", message: "no training prompts") }
+        guard configuration.maxNewTokens < policy.model.configuration.positions else {
+            throw RunError(path: "config", message: "field 'max_new_tokens' is \(configuration.maxNewTokens); it must be below n_positions \(policy.model.configuration.positions)")
+        }
+        if let token = configuration.truncateToken {
+            let ids = try tokenizer.encodeChecked(token)
+            guard ids.count == 1 else { throw RunError(path: "config", message: "field 'truncate_token' '\(token)' is \(ids.count) tokens; it must be exactly one") }
+            truncateTokenId = Int32(ids[0])
+        } else {
+            truncateTokenId = nil
+        }
+        self.policy = policy
+        self.valueModel = valueModel
+        self.reference = reference
+        self.tokenizer = tokenizer
+        self.reward = reward
+        self.prompts = prompts
+        self.evalPrompts = evalPrompts
+        self.configuration = configuration
+        self.run = run
+        endOfSequence = tokenizer.endOfTextTokenId ?? policy.model.configuration.eosTokenId
+        // No dropout anywhere in PPO (as lm-human-preferences and TRL): π_old is recomputed exactly.
+        policy.setTraining(false)
+        valueModel?.setTraining(false)
+        reference.setTraining(false)
+        reference.setRequiresGrad(false)
+        models = PPOModels(policy: policy, valueModel: valueModel, reference: reference, temperature: configuration.temperature)
+        var parameters = policy.namedParameters()
+        if let valueModel { parameters += valueModel.namedParameters().map { ("value_model." + $0.name, $0.tensor) } }
+        optimizer = AdamW(parameters: parameters, configuration: AdamWConfiguration(
+            learningRate: configuration.learningRate, beta1: configuration.beta1, beta2: configuration.beta2,
+            epsilon: configuration.adamEpsilon, weightDecay: 0,
+            epsilonPlacement: configuration.epsilonPlacement == "tensorflow" ? .tensorflow : .pytorch))
+    }
+
+    // MARK: Rollouts
+
+    /// Prompt tokens that leave room for `max_new_tokens` (the end of a long prompt is kept).
+    func promptTokens(_ prompt: String) throws -> [Int32] {
+        let budget = policy.model.configuration.positions - configuration.maxNewTokens
+        var ids: [Int]
+        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError(path: "prompts", message: "cannot tokenize a prompt: \(error)") }
+        ids = Array(ids.suffix(budget))
+        if ids.isEmpty { ids = [endOfSequence ?? policy.model.configuration.bosTokenId ?? 0] }
+        return ids.map { Int32($0) }
+    }
+
+    /// Samples responses for `prompts` in chunks of `chunk_size`; returns tokens and the text to score.
+    func sample(_ prompts: [String], generator: inout RandomGenerator) throws -> (promptTokens: [[Int32]], responseTokens: [[Int32]], texts: [String], truncatedAt: [Int?]) {
+        let generation = GenerationConfiguration(
+            maxNewTokens: configuration.maxNewTokens, minNewTokens: configuration.minNewTokens,
+            sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
+            stopStrings: configuration.stop, endOfSequenceTokenId: endOfSequence)
+        var promptIds: [[Int32]] = [], responses: [[Int32]] = [], texts: [String] = [], cuts: [Int?] = []
+        for start in stride(from: 0, to: prompts.count, by: configuration.chunkSize) {
+            let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map(promptTokens)
+            let generated = try generate(policy.model, prompts: chunk.map { $0.map(Int.init) }, configuration: generation,
+                                         generator: &generator, decode: { [tokenizer] in tokenizer.decode($0) })
+            for (prompt, sequence) in zip(chunk, generated) {
+                let tokens = sequence.tokens.map { Int32($0) }
+                var visible = sequence.finishReason == .endOfSequence ? Array(tokens.dropLast()) : tokens
+                var cut: Int?
+                if let truncateTokenId {
+                    (visible, cut) = PPOTrainer.truncate(visible, after: configuration.truncateAfter, at: truncateTokenId)
+                }
+                promptIds.append(prompt)
+                responses.append(tokens)
+                texts.append(truncating(tokenizer.decode(visible.map(Int.init)), atFirstOf: configuration.stop))
+                cuts.append(cut)
+            }
+        }
+        return (promptIds, responses, texts, cuts)
+    }
+
+    /// lm-human-preferences' response truncation: the tokens up to and including the first
+    /// `token` at index ≥ `after`, and that index; or the tokens unchanged and −1 when there is
+    /// none (the response then gets the penalty score).
+    public static func truncate(_ tokens: [Int32], after: Int, at token: Int32) -> (tokens: [Int32], cut: Int) {
+        guard let index = tokens.indices.first(where: { $0 >= after && tokens[$0] == token }) else { return (tokens, -1) }
+        return (Array(tokens[...index]), index)
+    }
+
+    /// Scores, with the truncation penalty, clipping and optional running scaling.
+    func score(prompts: [String], responses: [String], truncatedAt: [Int?], state: inout TrainerState) throws -> (used: [Float], raw: [Float]) {
+        let raw = try reward.rewards(prompts: prompts, responses: responses)
+        guard raw.count == prompts.count else { throw RunError(path: "reward", message: "the reward function returned \(raw.count) scores for \(prompts.count) responses") }
+        var used = zip(raw, truncatedAt).map { score, cut in cut == -1 ? configuration.penaltyReward : score }
+        if configuration.scaleReward == "running" {
+            var moments = state.scoreMoments ?? [0, 0, 0]
+            for value in used {  // Welford
+                moments[0] += 1
+                let delta = Double(value) - moments[1]
+                moments[1] += delta / moments[0]
+                moments[2] += delta * (Double(value) - moments[1])
+            }
+            state.scoreMoments = moments
+            let std = moments[0] > 1 ? (moments[2] / moments[0]).squareRoot() : 1
+            used = used.map { Float(Double($0) / max(std, 1e-8)) }
+        }
+        if configuration.clipRangeReward > 0 {
+            used = used.map { min(max($0, -configuration.clipRangeReward), configuration.clipRangeReward) }
+        }
+        return (used, raw)
+    }
+
+    /// Samples, scores and evaluates one batch of prompts; rewards use β = `klCoefficient`.
+    public func rollout(_ batch: [String], klCoefficient: Double, state: inout TrainerState) throws -> PPORollouts {
+        let (promptIds, responses, texts, cuts) = try sample(batch, generator: &state.generator)
+        let (scores, raw) = try score(prompts: batch, responses: texts, truncatedAt: cuts, state: &state)
+        var logProbabilities: [[Float]] = [], referenceLogProbabilities: [[Float]] = [], values: [[Float]] = []
+        for start in stride(from: 0, to: batch.count, by: configuration.chunkSize) {
+            let range = start..<min(start + configuration.chunkSize, batch.count)
+            let grid = SequenceGrid(prompts: Array(promptIds[range]), responses: Array(responses[range]), padding: Int32(endOfSequence ?? 0))
+            let pass = withNoGrad { models.policyPass(grid, entropyToo: false) }
+            logProbabilities += grid.gather(pass.logProbabilities)
+            values += grid.gather(pass.values)
+            referenceLogProbabilities += grid.gather(models.referencePass(grid))
+        }
+        let beta = Float(klCoefficient)
+        let rewards = (0..<batch.count).map { b -> [Float] in
+            var r = zip(logProbabilities[b], referenceLogProbabilities[b]).map { -beta * ($0 - $1) }
+            r[r.count - 1] += scores[b]
+            return r
+        }
+        return PPORollouts(prompts: batch, promptTokens: promptIds, responseTokens: responses, responses: texts, scores: scores,
+                           rawScores: raw, logProbabilities: logProbabilities, referenceLogProbabilities: referenceLogProbabilities,
+                           values: values, rewards: rewards)
+    }
+
+    // MARK: Updates
+
+    /// `ppo_epochs` passes of `num_mini_batches` freshly shuffled minibatches over the rollouts;
+    /// returns the ppo/* statistics averaged over all minibatches.
+    public func update(_ rollouts: PPORollouts, learningRate: Float, generator: inout RandomGenerator) -> [String: Double] {
+        let N = rollouts.prompts.count
+        let M = configuration.numMiniBatches
+        var sums: [String: Double] = [:]
+        var count = 0
+        firstMinibatchCheck = nil
+        for epoch in 0..<configuration.ppoEpochs {
+            var order = Array(0..<N)
+            generator.shuffle(&order)
+            for m in 0..<M {
+                let rows = Array(order[(m * N / M)..<((m + 1) * N / M)])
+                guard !rows.isEmpty else { continue }
+                let grid = SequenceGrid(prompts: rows.map { rollouts.promptTokens[$0] }, responses: rows.map { rollouts.responseTokens[$0] },
+                                        padding: Int32(endOfSequence ?? 0))
+                // Rewards whitened over the minibatch's tokens, mean kept; GAE per row; advantages whitened.
+                var rewards = rows.map { rollouts.rewards[$0] }
+                if configuration.whitenRewards { rewards = reshape(whiten(rewards.flatMap { $0 }, shiftMean: false), like: rewards) }
+                let oldValues = rows.map { rollouts.values[$0] }
+                var advantages: [[Float]] = [], returns: [[Float]] = []
+                for (r, v) in zip(rewards, oldValues) {
+                    let (a, R) = generalizedAdvantageEstimation(rewards: r, values: v, gamma: configuration.gamma, lambda: configuration.lambda)
+                    advantages.append(a)
+                    returns.append(R)
+                }
+                advantages = reshape(whiten(advantages.flatMap { $0 }, shiftMean: true), like: advantages)
+                let pass = models.policyPass(grid, entropyToo: true)
+                let oldLogProbabilities = grid.scatter(rows.map { rollouts.logProbabilities[$0] })
+                let policy = ppoPolicyLoss(logProbabilities: pass.logProbabilities, oldLogProbabilities: oldLogProbabilities,
+                                           advantages: grid.scatter(advantages), mask: grid.mask, clipRange: configuration.clipRange)
+                let value = ppoValueLoss(values: pass.values, oldValues: grid.scatter(oldValues), returns: grid.scatter(returns),
+                                         mask: grid.mask, clipRange: configuration.clipRangeValue)
+                let meanEntropy = maskedMean(pass.entropy!, mask: grid.mask)
+                var total = policy.policyLoss + configuration.valueCoefficient * value.valueLoss
+                if configuration.entropyCoefficient != 0 { total = total - configuration.entropyCoefficient * meanEntropy }
+                if epoch == 0 && m == 0 {
+                    let new = grid.gather(pass.logProbabilities), old = rows.map { rollouts.logProbabilities[$0] }
+                    let deviation = zip(new.flatMap { $0 }, old.flatMap { $0 }).map { abs(Foundation.exp($0 - $1) - 1) }.max() ?? 0
+                    firstMinibatchCheck = (deviation, policy.approxKL)
+                }
+                let totalValue = total.item, policyValue = policy.policyLoss.item, valueValue = value.valueLoss.item, entropyValue = meanEntropy.item
+                total.backward()
+                if configuration.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: configuration.gradientClip) }
+                optimizer.step(learningRate: learningRate)
+                optimizer.zeroGrad()
+                let flatReturns = returns.flatMap { $0 }, flatValues = oldValues.flatMap { $0 }
+                let returnsVariance = variance(flatReturns)
+                let stats: [String: Double] = [
+                    "ppo/loss/policy": Double(policyValue), "ppo/loss/value": Double(valueValue), "ppo/loss/total": Double(totalValue),
+                    "ppo/policy/entropy": Double(entropyValue), "ppo/policy/approxkl": Double(policy.approxKL),
+                    "ppo/policy/clipfrac": Double(policy.clipFraction), "ppo/returns/mean": mean(flatReturns), "ppo/returns/var": returnsVariance,
+                    "ppo/val/vpred": Double(value.meanPrediction), "ppo/val/error": Double(value.error), "ppo/val/clipfrac": Double(value.clipFraction),
+                    "ppo/val/mean": mean(flatValues), "ppo/val/var": variance(flatValues),
+                    "ppo/val/var_explained": 1 - variance(zip(flatReturns, flatValues).map { $0 - $1 }) / max(returnsVariance, 1e-12),
+                ]
+                for (name, value) in stats { sums[name, default: 0] += value }
+                count += 1
+            }
+        }
+        return sums.mapValues { $0 / Double(max(count, 1)) }
+    }
+
+    // MARK: The loop
+
+    /// Runs `iterations` PPO iterations (continuing from the newest checkpoint with `resume`):
+    /// metrics.jsonl gets one line per iteration with lm-human-preferences' names, samples.jsonl
+    /// the eval prompts' responses and scores before training and every `eval_interval`
+    /// iterations; checkpoints hold the policy (with `v_head.*`), the value model, the optimizer
+    /// and the trainer state (KL coefficient, RNG, prompt position).
+    @discardableResult
+    public func train(resume: Bool = false, progress: ((PPOProgress) throws -> Void)? = nil) throws -> TrainerState {
+        let schedule = try LearningRateSchedule.named(configuration.schedule, warmupSteps: configuration.warmupSteps,
+                                                      totalSteps: configuration.iterations, minimumRatio: 0)
+        var state = TrainerState(generator: RandomGenerator(seed: configuration.seed), klCoefficient: configuration.initKLCoefficient)
+        if resume, let checkpoint = run.newestCheckpoint() {
+            try policy.loadSafeTensors(from: checkpoint.url.appendingPathComponent("model.safetensors"), strict: false)
+            if let valueModel {
+                try valueModel.loadSafeTensors(from: checkpoint.url.appendingPathComponent("value_model/model.safetensors"), strict: false)
+            }
+            try optimizer.loadState(from: checkpoint.url.appendingPathComponent("optimizer.safetensors"))
+            state = try TrainerState.load(from: checkpoint.url)
+        }
+        let resumeStep = state.step > 0 ? state.step : -1
+        let log = try MetricsLog(url: run.metricsURL, resumeStep: resumeStep)
+        let samples = try MetricsLog(url: run.samplesURL, resumeStep: resumeStep)
+        if state.step == 0 && !evalPrompts.isEmpty { log.append(step: 0, ["eval/score": try evaluate(step: 0, samples: samples)]) }
+        while state.step < configuration.iterations {
+            let iteration = state.step + 1
+            let started = DispatchTime.now().uptimeNanoseconds
+            let beta = state.klCoefficient ?? configuration.initKLCoefficient
+            let batch = nextPrompts(&state)
+            let rollouts = try rollout(batch, klCoefficient: beta, state: &state)
+            let learningRate = schedule.learningRate(base: configuration.learningRate, step: iteration)
+            var metrics = update(rollouts, learningRate: learningRate, generator: &state.generator)
+            let kl = rollouts.klPerSequence.map(Double.init)
+            let meanKL = kl.reduce(0, +) / Double(kl.count)
+            let scores = rollouts.scores.map(Double.init)
+            let meanScore = scores.reduce(0, +) / Double(scores.count)
+            metrics["objective/score"] = meanScore
+            metrics["objective/kl"] = meanKL
+            metrics["objective/kl_coef"] = beta
+            metrics["objective/entropy"] = rollouts.logProbabilities.map { -$0.reduce(0, +) }.map(Double.init).reduce(0, +) / Double(kl.count)
+            metrics["objective/score_total"] = zip(scores, kl).map { $0 - beta * $1 }.reduce(0, +) / Double(kl.count)
+            metrics["ppo/learning_rate"] = Double(learningRate)
+            state.klCoefficient = configuration.klController.updated(beta, kl: meanKL, steps: batch.count)
+            state.step = iteration
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            if !evalPrompts.isEmpty && configuration.evalInterval > 0 && (iteration % configuration.evalInterval == 0 || iteration == configuration.iterations) {
+                metrics["eval/score"] = try evaluate(step: iteration, samples: samples)
+            }
+            // Wall time is kept out of metrics.jsonl so a resumed run's file equals an uninterrupted one's.
+            log.append(step: iteration, metrics)
+            if iteration % max(configuration.checkpointInterval, 1) == 0 || iteration == configuration.iterations {
+                try saveCheckpoint(to: run.checkpointURL(step: iteration), state: state)
+                run.pruneCheckpoints(keepingNewest: max(configuration.keepCheckpoints, 1))
+            }
+            try progress?(PPOProgress(iteration: iteration, iterations: configuration.iterations, score: meanScore, kl: meanKL,
+                                      klCoefficient: beta, seconds: seconds))
+        }
+        try saveCheckpoint(to: run.finalURL, state: state)
+        return state
+    }
+
+    /// The next `num_rollouts` prompts of a per-epoch seeded shuffle (continuing across epochs).
+    func nextPrompts(_ state: inout TrainerState) -> [String] {
+        var batch: [String] = []
+        var order = Datasets.Split.shuffled(Array(prompts.indices), seed: configuration.seed &+ UInt64(state.epoch))
+        while batch.count < configuration.numRollouts {
+            if state.dataPosition >= order.count {
+                state.epoch += 1
+                state.dataPosition = 0
+                order = Datasets.Split.shuffled(Array(prompts.indices), seed: configuration.seed &+ UInt64(state.epoch))
+            }
+            batch.append(prompts[order[state.dataPosition]])
+            state.dataPosition += 1
+        }
+        return batch
+    }
+
+    /// Generates for the eval prompts with a fixed seed, scores them, writes samples.jsonl lines,
+    /// and returns the mean score (`eval/score`).
+    func evaluate(step: Int, samples: MetricsLog) throws -> Double {
+        var generator = RandomGenerator(seed: configuration.seed ^ 0xE7A1)
+        var scratch = TrainerState(generator: generator)
+        let (_, _, texts, cuts) = try sample(evalPrompts, generator: &generator)
+        let (scores, _) = try score(prompts: evalPrompts, responses: texts, truncatedAt: cuts, state: &scratch)
+        for (prompt, (text, score)) in zip(evalPrompts, zip(texts, scores)) {
+            try samples.append(object: ["step": step, "prompt": prompt, "response": text, "score": Double(score)])
+        }
+        return scores.map(Double.init).reduce(0, +) / Double(max(scores.count, 1))
+    }
+
+    /// Writes the policy (LM + v_head), the value model, the optimizer and the state, atomically.
+    func saveCheckpoint(to folder: URL, state: TrainerState) throws {
+        try run.writeAtomically(to: folder) { temporary in
+            try policy.save(to: temporary, tokenizer: tokenizer)
+            if let valueModel {
+                let subfolder = temporary.appendingPathComponent("value_model")
+                try valueModel.save(to: subfolder, tokenizer: nil)
+            }
+            try optimizer.saveState(to: temporary.appendingPathComponent("optimizer.safetensors"))
+            try state.save(in: temporary)
+        }
+    }
+}
+
+/// `flat` cut into rows of the lengths of `like`.
+func reshape(_ flat: [Float], like rows: [[Float]]) -> [[Float]] {
+    var index = 0
+    return rows.map { row in
+        defer { index += row.count }
+        return Array(flat[index..<(index + row.count)])
+    }
+}
+
+func mean(_ values: [Float]) -> Double { values.isEmpty ? 0 : values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
+
+/// The biased variance.
+func variance(_ values: [Float]) -> Double {
+    let m = mean(values)
+    return values.isEmpty ? 0 : values.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(values.count)
+}
