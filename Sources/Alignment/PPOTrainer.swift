@@ -40,6 +40,9 @@ public final class PPOTrainer {
     /// The first minibatch of the first epoch of the last iteration: max |π/π_old − 1| and approx KL
     /// (both 0 up to rounding, since nothing has been updated yet).
     public private(set) var firstMinibatchCheck: (maxRatioDeviation: Float, approxKL: Float)?
+    /// Seconds of the last iteration's phases: generate, score, forward (policy, value and
+    /// reference passes over the rollouts), update (all epochs).
+    public private(set) var lastTimings: [String: Double] = [:]
 
     let models: PPOModels
     let optimizer: AdamW
@@ -159,8 +162,16 @@ public final class PPOTrainer {
 
     /// Samples, scores and evaluates one batch of prompts; rewards use β = `klCoefficient`.
     public func rollout(_ batch: [String], klCoefficient: Double, state: inout TrainerState) throws -> PPORollouts {
+        var clock = DispatchTime.now().uptimeNanoseconds
+        func lap(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            lastTimings[name] = Double(now - clock) / 1e9
+            clock = now
+        }
         let (promptIds, responses, texts, cuts) = try sample(batch, generator: &state.generator)
+        lap("generate")
         let (scores, raw) = try score(prompts: batch, responses: texts, truncatedAt: cuts, state: &state)
+        lap("score")
         var logProbabilities: [[Float]] = [], referenceLogProbabilities: [[Float]] = [], values: [[Float]] = []
         for start in stride(from: 0, to: batch.count, by: configuration.chunkSize) {
             let range = start..<min(start + configuration.chunkSize, batch.count)
@@ -170,6 +181,7 @@ public final class PPOTrainer {
             values += grid.gather(pass.values)
             referenceLogProbabilities += grid.gather(models.referencePass(grid))
         }
+        lap("forward")
         let beta = Float(klCoefficient)
         let rewards = (0..<batch.count).map { b -> [Float] in
             var r = zip(logProbabilities[b], referenceLogProbabilities[b]).map { -beta * ($0 - $1) }
@@ -277,7 +289,9 @@ public final class PPOTrainer {
             let batch = nextPrompts(&state)
             let rollouts = try rollout(batch, klCoefficient: beta, state: &state)
             let learningRate = schedule.learningRate(base: configuration.learningRate, step: iteration)
+            let updateStarted = DispatchTime.now().uptimeNanoseconds
             var metrics = update(rollouts, learningRate: learningRate, generator: &state.generator)
+            lastTimings["update"] = Double(DispatchTime.now().uptimeNanoseconds - updateStarted) / 1e9
             let kl = rollouts.klPerSequence.map(Double.init)
             let meanKL = kl.reduce(0, +) / Double(kl.count)
             let scores = rollouts.scores.map(Double.init)

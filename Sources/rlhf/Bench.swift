@@ -1,5 +1,6 @@
 // `rlhf bench`: kernel speed as JSON lines, against rooflines measured in the same run.
 
+import Alignment
 import ArgumentParser
 import Foundation
 import Kernels
@@ -35,7 +36,7 @@ struct Bench: ParsableCommand {
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
     }
 
-    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + ["tokenizer"] }
+    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + ["ppo_iteration", "tokenizer"] }
 
     var selected: Set<String>? {
         let names = only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -55,7 +56,19 @@ struct Bench: ParsableCommand {
         }
         ModelBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
         ModelBenchmarks.runTraining(only: chosen, tiny: tiny, emit: emit)
+        if chosen == nil || chosen!.contains("ppo_iteration") { emit(ppoRecord()) }
         if chosen == nil || chosen!.contains("tokenizer") { emit(tokenizerRecord()) }
+    }
+
+    /// Seconds per PPO iteration at the fixed tiny shape (needs the GPT-2 tokenizer).
+    func ppoRecord() -> BenchmarkRecord {
+        let tokenizerPath = tokenizer ?? "../shared/data/gpt2"
+        guard let loaded = try? loadTokenizer(from: URL(fileURLWithPath: tokenizerPath)) else {
+            return BenchmarkRecord(name: "ppo_iteration", fields: [("skipped", .text("needs the GPT-2 tokenizer: --tokenizer DIR (tried \(tokenizerPath))"))])
+        }
+        do { return try PPOBenchmark.run(tokenizer: loaded, tiny: tiny) } catch {
+            return BenchmarkRecord(name: "ppo_iteration", fields: [("error", .text("\(error)"))])
+        }
     }
 
     /// Single-threaded encoding speed of a tokenizer over a corpus (GPT-2 on Shakespeare by default).
