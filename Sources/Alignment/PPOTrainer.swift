@@ -308,7 +308,9 @@ public final class PPOTrainer {
             if !evalPrompts.isEmpty && configuration.evalInterval > 0 && (iteration % configuration.evalInterval == 0 || iteration == configuration.iterations) {
                 metrics["eval/score"] = try evaluate(step: iteration, samples: samples)
             }
-            // Wall time is kept out of metrics.jsonl so a resumed run's file equals an uninterrupted one's.
+            // Wall-clock figures are the only keys a resumed run cannot reproduce: they are all under elapsed/.
+            metrics["elapsed/fps"] = Double(batch.count) / max(seconds, 1e-9)
+            metrics["elapsed/seconds"] = seconds
             log.append(step: iteration, metrics)
             if iteration % max(configuration.checkpointInterval, 1) == 0 || iteration == configuration.iterations {
                 try saveCheckpoint(to: run.checkpointURL(step: iteration), state: state)
