@@ -42,7 +42,8 @@ func tinyPPOConfiguration(iterations: Int) -> PPOConfiguration {
 /// A PPO trainer on a copy of the same tiny policy, with the uppercase reward.
 func tinyPPOTrainer(_ configuration: PPOConfiguration, run: RunDirectory) throws -> PPOTrainer {
     let policy = GPT2WithValueHead(model: tinyPolicy(), seed: 2)
-    return try PPOTrainer(policy: policy, reference: tinyPolicy(), tokenizer: mixedCase, reward: UppercaseFractionReward(),
+    let valueModel = configuration.valueModel == "separate" ? GPT2WithValueHead(model: tinyPolicy(seed: 8), seed: 4) : nil
+    return try PPOTrainer(policy: policy, valueModel: valueModel, reference: tinyPolicy(), tokenizer: mixedCase, reward: UppercaseFractionReward(),
                           prompts: ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"], evalPrompts: ["ab", "E"],
                           configuration: configuration, run: run)
 }
@@ -150,11 +151,13 @@ struct PPOTests {
         #expect(samples.count == 2 * 9)  // 2 eval prompts at iterations 0, 2, 4, …, 16
     }
 
-    @Test("a crash after iteration 3 and a resume from iteration 2 give the uninterrupted metrics.jsonl (but wall-clock keys) and samples.jsonl")
-    func resume() throws {
+    @Test("a crash after iteration 3 and a resume from iteration 2 give the uninterrupted metrics.jsonl (but wall-clock keys) and samples.jsonl",
+          arguments: ["shared", "separate"])
+    func resume(valueModel: String) throws {
         let whole = try temporaryRun(), crashed = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: whole.root); try? FileManager.default.removeItem(at: crashed.root) }
         var configuration = tinyPPOConfiguration(iterations: 5)
+        configuration.valueModel = valueModel
         configuration.scaleReward = "running"
         configuration.truncateToken = "a"
         configuration.truncateAfter = 2
@@ -180,6 +183,26 @@ struct PPOTests {
         // The final checkpoint loads as a TRL value-head model.
         let reloaded = try GPT2WithValueHead.load(from: whole.finalURL)
         #expect(reloaded.namedParameters().contains { $0.name == "v_head.summary.weight" })
+        #expect(FileManager.default.fileExists(atPath: whole.finalURL.appendingPathComponent("value_model/model.safetensors").path) == (valueModel == "separate"))
+    }
+
+    @Test("the lm-human-preferences preset sets its defaults; the file and overrides still win; reward specs are checked")
+    func presetAndSpecifications() throws {
+        let (_, ppo, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p.txt", "--reward", "uppercase",
+                                                                    "--preset", "lm_human_preferences_sentiment", "--temperature", "0.9"])
+        #expect(ppo.numRollouts == 512 && ppo.maxNewTokens == 24 && ppo.initKLCoefficient == 0.15 && ppo.target == 6)
+        #expect(ppo.horizon == 10_000 && ppo.valueCoefficient == 0.1 && ppo.learningRate == 1e-5 && ppo.epsilonPlacement == "tensorflow")
+        #expect(ppo.temperature == 0.9)
+        let (_, plain, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p.txt", "--reward", "uppercase", "--target", "null"])
+        #expect(plain.numRollouts == 64 && plain.target == nil && plain.klController == .fixed)
+        #expect(throws: RunError.self) { try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "u", "--preset", "best"]) }
+        #expect(throws: RunError.self) { try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p"]) }
+        #expect(try RewardSpecification.make("uppercase", tokenizer: mixedCase) is UppercaseFractionReward)
+        #expect(try RewardSpecification.make("regex:^A", tokenizer: mixedCase) is RegexReward)
+        #expect(try RewardSpecification.make("http://127.0.0.1:9/score", tokenizer: mixedCase) is HTTPReward)
+        for bad in ["length:x", "classifier:dir", "sentiment", "model:/nonexistent"] {
+            #expect(throws: (any Error).self, "\(bad)") { try RewardSpecification.make(bad, tokenizer: mixedCase) }
+        }
     }
 
     @Test("bad settings are errors naming the field")
