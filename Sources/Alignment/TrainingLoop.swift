@@ -73,6 +73,8 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
     let maxSteps: Int
     /// Writes files besides the model's into each checkpoint folder (e.g. reward normalization).
     var saveExtras: ((URL) throws -> Void)? = nil
+    /// Whether the model trains in training mode (dropout on); DPO turns it off, as TRL does.
+    var dropout = true
 
     /// Trains until `maxSteps` or early stopping. With `resume`, first restores the newest
     /// checkpoint (weights, optimizer moments, trainer state and dropout stream).
@@ -109,7 +111,7 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
             let metrics = evaluate()
             if !metrics.isEmpty { log.append(step: 0, metrics) }
         }
-        model.setTraining(true)
+        model.setTraining(dropout)
         // A run that already stopped early stays stopped when resumed.
         let alreadyStopped = settings.earlyStoppingPatience.map { state.evaluationsWithoutImprovement >= $0 } ?? false
         while state.step < maxSteps && !alreadyStopped {

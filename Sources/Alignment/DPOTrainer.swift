@@ -1,0 +1,247 @@
+// Direct preference optimisation (TRL's DPOTrainer): chosen and rejected responses scored in one
+// concatenated pass, sequence log-prob = sum over response tokens (prompt masked), reference
+// log-probs computed once and cached (or reference-free), sigmoid / IPO / conservative losses,
+// an optional NLL term on the chosen response, TRL's metric names, on the shared training loop.
+
+import Datasets
+import Foundation
+import Models
+import NN
+import Tensors
+import Tokenizers
+
+/// DPO hyper-parameters. YAML names follow TRL's DPOConfig where it has them.
+public struct DPOConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings {
+    /// β: the strength of the implicit KL constraint.
+    public var beta: Float = 0.1
+    /// "sigmoid" (DPO; conservative DPO with label_smoothing > 0) or "ipo".
+    public var lossType = DPOLossType.sigmoid
+    /// ε of conservative DPO.
+    public var labelSmoothing: Float = 0
+    /// Weight of an NLL term on the chosen response (TRL's `rpo_alpha`; 0: none).
+    public var rpoAlpha: Float = 0
+    /// Train against a uniform reference (log π_ref = 0).
+    public var referenceFree = false
+    /// Longest prompt (its end is kept) and longest prompt + response (the response's end is cut).
+    public var maxPromptLength = 128
+    public var maxLength = 256
+    /// Keep dropout on while training (TRL's default `disable_dropout: true` turns it off).
+    public var disableDropout = true
+    /// Pairs per micro-batch, micro-batches per step, passes over the data, or a fixed step count.
+    public var batchSize = 8
+    public var gradientAccumulationSteps = 1
+    public var epochs = 1
+    public var maxSteps: Int?
+    /// Optimizer: learning rate (TRL's DPO default 1e-6; small models need more), schedule, warmup,
+    /// AdamW β₁, β₂, weight decay, gradient clip.
+    public var learningRate: Float = 1e-6
+    public var schedule = "linear"
+    public var warmupSteps = 0
+    public var minimumLearningRateRatio: Float = 0
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var weightDecay: Float = 0
+    public var gradientClip: Float = 1
+    /// Held-out fraction, evaluation / log / checkpoint intervals, early stopping, checkpoints kept, seed.
+    public var validFraction = 0.1
+    public var evalInterval = 100
+    public var logInterval = 10
+    public var checkpointInterval = 500
+    public var earlyStoppingPatience: Int?
+    public var keepCheckpoints = 2
+    public var seed: UInt64 = 42
+
+    enum CodingKeys: String, CodingKey {
+        case beta, lossType = "loss_type", labelSmoothing = "label_smoothing", rpoAlpha = "rpo_alpha", referenceFree = "reference_free"
+        case maxPromptLength = "max_prompt_length", maxLength = "max_length", disableDropout = "disable_dropout"
+        case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps", epochs, maxSteps = "max_steps"
+        case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
+        case beta1, beta2, weightDecay = "weight_decay", gradientClip = "grad_clip", validFraction = "valid_fraction"
+        case evalInterval = "eval_interval", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
+        case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
+    }
+
+    /// TRL's DPOConfig defaults.
+    public init() {}
+
+    /// The schedule over `totalSteps` updates.
+    public func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule {
+        try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
+    }
+}
+
+/// A tokenized preference pair with its cached reference log-probabilities.
+public struct DPOExample: Sendable, Equatable {
+    /// Prompt tokens (shared), and each response's tokens (EOS appended).
+    public var prompt: [Int32], chosen: [Int32], rejected: [Int32]
+    /// log π_ref of each response (sum, or mean for IPO), filled in once before training.
+    public var referenceChosen: Float = 0, referenceRejected: Float = 0
+
+    /// A pair; the reference log-probs are filled in by ``DPOTrainer``.
+    public init(prompt: [Int32], chosen: [Int32], rejected: [Int32]) {
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+    }
+}
+
+/// Trains a policy with DPO in a run directory.
+public final class DPOTrainer {
+    /// The policy and the frozen reference (nil when reference-free).
+    public let policy: GPT2LMHeadModel
+    public let reference: GPT2LMHeadModel?
+    /// Settings, the run folder, the tokenizer saved with checkpoints.
+    public let configuration: DPOConfiguration
+    public let run: RunDirectory
+    public let tokenizer: (any Tokenizer)?
+    /// Training and held-out pairs, reference log-probs filled in.
+    public private(set) var train: [DPOExample], valid: [DPOExample]
+    let padding: Int32
+
+    /// Splits the examples, and computes the reference log-probs of every response once.
+    public init(policy: GPT2LMHeadModel, reference: GPT2LMHeadModel?, examples: [DPOExample], configuration: DPOConfiguration,
+                run: RunDirectory, tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
+        guard configuration.beta > 0 else { throw RunError(path: "config", message: "field 'beta' must be positive, got \(configuration.beta)") }
+        guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError(path: "config", message: "field 'label_smoothing' must be in [0, 0.5)") }
+        guard configuration.batchSize >= 1 else { throw RunError(path: "config", message: "field 'batch_size' must be at least 1") }
+        guard configuration.referenceFree || reference != nil else { throw RunError(path: "config", message: "a reference model is needed unless reference_free is true") }
+        let V = policy.configuration.vocabularySize, positions = policy.configuration.positions
+        for example in examples {
+            for sequence in [example.prompt + example.chosen, example.prompt + example.rejected] {
+                guard sequence.count - 1 <= positions else {
+                    throw RunError(path: dataName, message: "a pair has \(sequence.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
+                }
+                if let bad = sequence.first(where: { $0 < 0 || Int($0) >= V }) {
+                    throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(V)")
+                }
+            }
+            guard !example.prompt.isEmpty, !example.chosen.isEmpty, !example.rejected.isEmpty else {
+                throw RunError(path: dataName, message: "a pair has an empty prompt or response after tokenization")
+            }
+        }
+        var (train, valid) = Datasets.Split.trainValidation(examples, validationFraction: configuration.validFraction, seed: configuration.seed)
+        guard !train.isEmpty else { throw RunError(path: dataName, message: "no training pairs") }
+        self.policy = policy
+        self.reference = configuration.referenceFree ? nil : reference
+        self.configuration = configuration
+        self.run = run
+        self.tokenizer = tokenizer
+        self.padding = Int32(policy.configuration.eosTokenId ?? 0)
+        if let reference = self.reference {
+            reference.setTraining(false)
+            train = Self.withReference(train, reference: reference, configuration: configuration, padding: padding)
+            valid = Self.withReference(valid, reference: reference, configuration: configuration, padding: padding)
+        }
+        self.train = train
+        self.valid = valid
+    }
+
+    /// Fills in the reference log-probs, in batches, without gradients.
+    static func withReference(_ examples: [DPOExample], reference: GPT2LMHeadModel, configuration: DPOConfiguration, padding: Int32) -> [DPOExample] {
+        var result = examples
+        for start in stride(from: 0, to: examples.count, by: configuration.batchSize) {
+            let range = start..<min(start + configuration.batchSize, examples.count)
+            let (chosen, rejected) = withNoGrad { sequenceLogProbabilities(reference, Array(examples[range]), configuration: configuration, padding: padding) }
+            for (offset, index) in range.enumerated() {
+                result[index].referenceChosen = chosen.scalars[offset]
+                result[index].referenceRejected = rejected.scalars[offset]
+            }
+        }
+        return result
+    }
+
+    /// Sequence log-probabilities of the chosen and rejected responses, each (B), from one pass
+    /// over 2B rows: the sum over response tokens (IPO: the mean), prompt masked.
+    static func sequenceLogProbabilities(_ model: GPT2LMHeadModel, _ batch: [DPOExample], configuration: DPOConfiguration,
+                                         padding: Int32) -> (chosen: Tensor, rejected: Tensor) {
+        let B = batch.count
+        let grid = SequenceGrid(prompts: batch.map(\.prompt) + batch.map(\.prompt), responses: batch.map(\.chosen) + batch.map(\.rejected),
+                                padding: padding)
+        let perToken = grid.trimmed(tokenLogProbabilities(model(grid.ids), tokens: grid.targets))
+        var sums = (perToken * grid.mask).sum(axis: 1)
+        if configuration.lossType == .ipo {
+            sums = sums / Tensor(shape: [2 * B], values: grid.lengths.map { Float($0) })
+        }
+        return (sums.slice(axis: 0, 0..<B), sums.slice(axis: 0, B..<(2 * B)))
+    }
+
+    /// A batch's loss and TRL's metrics: rewards/chosen, rewards/rejected, rewards/accuracies,
+    /// rewards/margins, logps/chosen, logps/rejected, loss.
+    public func loss(_ batch: [DPOExample]) -> (loss: Tensor, metrics: [String: Double]) {
+        let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, configuration: configuration, padding: padding)
+        let result = dpoLoss(policyChosen: chosen, policyRejected: rejected, referenceChosen: batch.map(\.referenceChosen),
+                             referenceRejected: batch.map(\.referenceRejected), beta: configuration.beta,
+                             type: configuration.lossType, labelSmoothing: configuration.labelSmoothing)
+        var loss = result.loss
+        if configuration.rpoAlpha > 0 {
+            // NLL per chosen token (TRL's rpo_alpha term): −Σ log π(y_w) / |y_w|, averaged over pairs.
+            let lengths = Tensor(shape: [batch.count], values: batch.map { Float($0.chosen.count) })
+            let perToken = configuration.lossType == .ipo ? chosen : chosen / lengths
+            loss = loss + configuration.rpoAlpha * (-perToken.mean())
+        }
+        let B = Double(batch.count)
+        let (c, r) = (result.chosenRewards, result.rejectedRewards)
+        let meanChosen = c.reduce(0.0) { $0 + Double($1) } / B, meanRejected = r.reduce(0.0) { $0 + Double($1) } / B
+        return (loss, [
+            "rewards/chosen": meanChosen, "rewards/rejected": meanRejected,
+            "rewards/accuracies": Double(zip(c, r).filter { $0 > $1 }.count) / B, "rewards/margins": meanChosen - meanRejected,
+            "logps/chosen": chosen.scalars.reduce(0.0) { $0 + Double($1) } / B, "logps/rejected": rejected.scalars.reduce(0.0) { $0 + Double($1) } / B,
+            "loss": Double(loss.item),
+        ])
+    }
+
+    /// Held-out loss, accuracy and margin (valid/loss, valid/rewards/accuracies, valid/rewards/margins).
+    public func evaluate() -> [String: Double] {
+        guard !valid.isEmpty else { return [:] }
+        let wasTraining = !configuration.disableDropout
+        policy.setTraining(false)
+        defer { if wasTraining { policy.setTraining(true) } }
+        var sums: [String: Double] = [:]
+        for start in stride(from: 0, to: valid.count, by: configuration.batchSize) {
+            let batch = Array(valid[start..<min(start + configuration.batchSize, valid.count)])
+            let (_, metrics) = withNoGrad { loss(batch) }
+            for (key, name) in [("loss", "valid/loss"), ("rewards/accuracies", "valid/rewards/accuracies"), ("rewards/margins", "valid/rewards/margins")] {
+                sums[name, default: 0] += (metrics[key] ?? 0) * Double(batch.count)
+            }
+        }
+        return sums.mapValues { $0 / Double(valid.count) }
+    }
+
+    /// Optimizer steps: `max_steps`, or `epochs` passes.
+    public var totalSteps: Int {
+        if let maxSteps = configuration.maxSteps { return maxSteps }
+        let perStep = configuration.batchSize * max(configuration.gradientAccumulationSteps, 1)
+        return max(configuration.epochs, 0) * ((train.count + perStep - 1) / perStep)
+    }
+
+    /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
+    func nextStep(_ state: inout TrainerState) -> [[DPOExample]] {
+        var batches: [[DPOExample]] = []
+        var order = Datasets.Split.shuffled(Array(train.indices), seed: configuration.seed &+ 0xD90 &+ UInt64(state.epoch))
+        for _ in 0..<max(configuration.gradientAccumulationSteps, 1) {
+            var chosen: [DPOExample] = []
+            while chosen.count < configuration.batchSize {
+                if state.dataPosition >= order.count {
+                    state.epoch += 1
+                    state.dataPosition = 0
+                    order = Datasets.Split.shuffled(Array(train.indices), seed: configuration.seed &+ 0xD90 &+ UInt64(state.epoch))
+                }
+                chosen.append(train[order[state.dataPosition]])
+                state.dataPosition += 1
+            }
+            batches.append(chosen)
+        }
+        return batches
+    }
+
+    /// Trains (evaluating at step 0 first); with `resume`, continues exactly from the newest checkpoint.
+    @discardableResult
+    public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
+        var loop = TrainingLoop<DPOConfiguration, GPT2LMHeadModel, [DPOExample]>(model: policy, settings: configuration, run: run,
+                                                                                 tokenizer: tokenizer, maxSteps: totalSteps)
+        loop.dropout = !configuration.disableDropout
+        return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, weight: \.count,
+                              tokens: { $0.reduce(0) { $0 + 2 * $1.prompt.count + $1.chosen.count + $1.rejected.count } },
+                              loss: loss, evaluate: evaluate, progress: progress)
+    }
+}

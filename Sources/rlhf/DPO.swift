@@ -1,0 +1,36 @@
+// `rlhf dpo`: direct preference optimisation (DPO, IPO, conservative DPO) on preference pairs.
+
+import Alignment
+import ArgumentParser
+import Foundation
+
+/// Trains a policy with DPO into runs/<name>/.
+struct DPO: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dpo",
+        abstract: "Direct preference optimisation on {prompt, chosen, rejected} or HH pairs (sigmoid, IPO, conservative).",
+        discussion: """
+        Settings come from defaults (TRL's DPOConfig), then --config FILE, then --field value overrides, e.g.
+          rlhf dpo --data pairs.jsonl --model runs/sft/final --name dpo --beta 0.1 --learning_rate 5e-5 --epochs 2
+        The sequence log-prob is the sum over response tokens (prompt masked; IPO: the mean); reference log-probs are
+        computed once before training (reference_free: true uses 0). Metrics: rewards/chosen, rewards/rejected,
+        rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, loss (TRL's names).
+        Fields: name, runs_dir, data, skip_bad_records, model, reference, beta, loss_type (sigmoid | ipo), label_smoothing,
+        rpo_alpha, reference_free, max_prompt_length, max_length, disable_dropout, batch_size, gradient_accumulation_steps,
+        epochs, max_steps, learning_rate, schedule, warmup_steps, min_lr_ratio, beta1, beta2, weight_decay, grad_clip,
+        valid_fraction, eval_interval, log_interval, checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
+        """)
+
+    @Option(help: "A YAML file of settings.") var config: String?
+    @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+    @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
+
+    func run() throws {
+        let (job, training, mapping) = try DPOJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
+        let line = ProgressLine()
+        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume,
+                                                    report: { print($0); fflush(nil) }, progress: line.show)
+        line.finish()
+        print(ProgressLine.summary(state: state, run: run, resumedFrom: resumedFrom))
+    }
+}
