@@ -37,13 +37,16 @@ struct SequenceGrid {
     let starts: [Int], lengths: [Int]
     /// (B, L − 1): 1 on response tokens.
     let mask: Tensor
+    /// The response tokens in row order (N of them), and the flat (B·L) index of the position
+    /// that predicts each: the only positions whose logits PPO needs.
+    let responseTargets: [Int32], responsePositions: [Int32]
 
     init(prompts: [[Int32]], responses: [[Int32]], padding: Int32) {
         B = prompts.count
         L = zip(prompts, responses).map { $0.count + $1.count }.max() ?? 1
         var ids = [Int32](repeating: padding, count: B * L), targets = [Int32](repeating: 0, count: B * L)
         var mask = [Float](repeating: 0, count: B * (L - 1))
-        var starts: [Int] = []
+        var starts: [Int] = [], responseTargets: [Int32] = [], responsePositions: [Int32] = []
         for b in 0..<B {
             let row = prompts[b] + responses[b]
             for (t, token) in row.enumerated() {
@@ -52,8 +55,14 @@ struct SequenceGrid {
             }
             let start = prompts[b].count - 1
             starts.append(start)
-            for j in 0..<responses[b].count { mask[b * (L - 1) + start + j] = 1 }
+            for j in 0..<responses[b].count {
+                mask[b * (L - 1) + start + j] = 1
+                responseTargets.append(responses[b][j])
+                responsePositions.append(Int32(b * L + start + j))
+            }
         }
+        self.responseTargets = responseTargets
+        self.responsePositions = responsePositions
         self.ids = IndexTensor(shape: [B, L], values: ids)
         self.targets = IndexTensor(shape: [B, L], values: targets)
         self.starts = starts
@@ -68,10 +77,27 @@ struct SequenceGrid {
         return Tensor(shape: [B, L - 1], values: values)
     }
 
-    /// The response positions of a (B, L − 1) tensor, per row.
-    func gather(_ tensor: Tensor) -> [[Float]] {
-        let values = tensor.scalars
-        return (0..<B).map { b in (0..<lengths[b]).map { values[b * (L - 1) + starts[b] + $0] } }
+    /// Response tokens in all.
+    var responseCount: Int { responseTargets.count }
+
+    /// The hidden states (B, L, C) at the response-predicting positions, (N, C) (differentiable).
+    func responseRows(_ hidden: Tensor) -> Tensor {
+        let C = hidden.shape[2]
+        let index = IndexTensor(shape: [responseCount, C], values: responsePositions.flatMap { Array(repeating: $0, count: C) })
+        return Tensors.gather(hidden.reshaped([B * L, C]), axis: 0, index: index)
+    }
+
+    /// Per-row values laid out flat in row order, (N).
+    func flat(_ rows: [[Float]]) -> Tensor { Tensor(shape: [responseCount], values: rows.flatMap { $0 }) }
+
+    /// A flat (N) tensor cut into rows.
+    func rows(_ flat: Tensor) -> [[Float]] {
+        let values = flat.scalars
+        var start = 0
+        return lengths.map { length in
+            defer { start += length }
+            return Array(values[start..<(start + length)])
+        }
     }
 
     /// (B, L − 1) columns of a (B, L) tensor: drops the last position.
@@ -85,28 +111,32 @@ struct PPOModels {
     let reference: GPT2LMHeadModel
     let temperature: Float
 
-    /// log π(response tokens), values and per-position entropy over a grid (differentiable
-    /// unless called under `withNoGrad`). Each (B, L − 1).
-    func policyPass(_ grid: SequenceGrid, entropyToo: Bool) -> (logProbabilities: Tensor, values: Tensor, entropy: Tensor?) {
-        var logits: Tensor, values: Tensor
+    /// log π(response tokens), values and entropy at the response positions only, each (N) in row
+    /// order (differentiable unless called under `withNoGrad`). The LM head runs on those N rows,
+    /// not on every prompt position.
+    func policyPass(_ grid: SequenceGrid, entropyToo: Bool, entropyDifferentiable: Bool = false) -> (logProbabilities: Tensor, values: Tensor, entropy: Tensor?) {
+        let N = grid.responseCount
+        let selected = grid.responseRows(policy.model.transformer(grid.ids))
+        var logits = policy.model.logits(hidden: selected)
+        let values: Tensor
         if let valueModel {
-            logits = policy.model(grid.ids)
-            values = valueModel.valueHead(valueModel.model.transformer(grid.ids))
+            values = valueModel.valueHead.summary(grid.responseRows(valueModel.model.transformer(grid.ids))).reshaped([N])
         } else {
-            (logits, values) = policy(grid.ids)
+            values = policy.valueHead.summary(selected).reshaped([N])
         }
         if temperature != 1 && temperature > 0 { logits = logits * (1 / temperature) }
-        let logProbabilities = grid.trimmed(tokenLogProbabilities(logits, tokens: grid.targets))
-        let entropyValues = entropyToo ? grid.trimmed(entropy(logits)) : nil
-        return (logProbabilities, grid.trimmed(values), entropyValues)
+        let logProbabilities = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [N], values: grid.responseTargets))
+        // The entropy is a diagnostic unless it is in the loss: then it needs no graph.
+        let entropyValues = entropyToo ? (entropyDifferentiable ? entropy(logits) : withNoGrad { entropy(logits) }) : nil
+        return (logProbabilities, values, entropyValues)
     }
 
-    /// log π_ref(response tokens), (B, L − 1), without gradients.
+    /// log π_ref(response tokens), (N), without gradients.
     func referencePass(_ grid: SequenceGrid) -> Tensor {
         withNoGrad {
-            var logits = reference(grid.ids)
+            var logits = reference.logits(hidden: grid.responseRows(reference.transformer(grid.ids)))
             if temperature != 1 && temperature > 0 { logits = logits * (1 / temperature) }
-            return grid.trimmed(tokenLogProbabilities(logits, tokens: grid.targets))
+            return tokenLogProbabilities(logits, tokens: IndexTensor(shape: [grid.responseCount], values: grid.responseTargets))
         }
     }
 }

@@ -177,9 +177,9 @@ public final class PPOTrainer {
             let range = start..<min(start + configuration.chunkSize, batch.count)
             let grid = SequenceGrid(prompts: Array(promptIds[range]), responses: Array(responses[range]), padding: Int32(endOfSequence ?? 0))
             let pass = withNoGrad { models.policyPass(grid, entropyToo: false) }
-            logProbabilities += grid.gather(pass.logProbabilities)
-            values += grid.gather(pass.values)
-            referenceLogProbabilities += grid.gather(models.referencePass(grid))
+            logProbabilities += grid.rows(pass.logProbabilities)
+            values += grid.rows(pass.values)
+            referenceLogProbabilities += grid.rows(models.referencePass(grid))
         }
         lap("forward")
         let beta = Float(klCoefficient)
@@ -222,17 +222,18 @@ public final class PPOTrainer {
                     returns.append(R)
                 }
                 advantages = reshape(whiten(advantages.flatMap { $0 }, shiftMean: true), like: advantages)
-                let pass = models.policyPass(grid, entropyToo: true)
-                let oldLogProbabilities = grid.scatter(rows.map { rollouts.logProbabilities[$0] })
+                let pass = models.policyPass(grid, entropyToo: true, entropyDifferentiable: configuration.entropyCoefficient != 0)
+                let oldLogProbabilities = grid.flat(rows.map { rollouts.logProbabilities[$0] })
+                let mask = Tensor(shape: [grid.responseCount], values: [Float](repeating: 1, count: grid.responseCount))
                 let policy = ppoPolicyLoss(logProbabilities: pass.logProbabilities, oldLogProbabilities: oldLogProbabilities,
-                                           advantages: grid.scatter(advantages), mask: grid.mask, clipRange: configuration.clipRange)
-                let value = ppoValueLoss(values: pass.values, oldValues: grid.scatter(oldValues), returns: grid.scatter(returns),
-                                         mask: grid.mask, clipRange: configuration.clipRangeValue)
-                let meanEntropy = maskedMean(pass.entropy!, mask: grid.mask)
+                                           advantages: grid.flat(advantages), mask: mask, clipRange: configuration.clipRange)
+                let value = ppoValueLoss(values: pass.values, oldValues: grid.flat(oldValues), returns: grid.flat(returns),
+                                         mask: mask, clipRange: configuration.clipRangeValue)
+                let meanEntropy = pass.entropy!.mean()
                 var total = policy.policyLoss + configuration.valueCoefficient * value.valueLoss
                 if configuration.entropyCoefficient != 0 { total = total - configuration.entropyCoefficient * meanEntropy }
                 if epoch == 0 && m == 0 {
-                    let new = grid.gather(pass.logProbabilities), old = rows.map { rollouts.logProbabilities[$0] }
+                    let new = grid.rows(pass.logProbabilities), old = rows.map { rollouts.logProbabilities[$0] }
                     let deviation = zip(new.flatMap { $0 }, old.flatMap { $0 }).map { abs(Foundation.exp($0 - $1) - 1) }.max() ?? 0
                     firstMinibatchCheck = (deviation, policy.approxKL)
                 }
