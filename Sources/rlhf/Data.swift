@@ -7,7 +7,30 @@ import Foundation
 /// Data commands.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Fetch public datasets into the cache.", subcommands: [Fetch.self])
+        commandName: "data", abstract: "Fetch public datasets; build task data.", subcommands: [Fetch.self, Uppercase.self])
+
+    /// `rlhf data uppercase --input alpaca.jsonl --output pairs.jsonl`.
+    struct Uppercase: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the uppercase task's preference pairs from instruction data (any SFT shape, e.g. Alpaca).",
+            discussion: "Each record becomes {\"prompt\",\"chosen\",\"rejected\"} with chosen = the response in upper case and rejected = the original; responses with no lowercase letter are left out.")
+
+        @Option(help: "An SFT file (Alpaca instruction/input/output, prompt/completion, messages, HH).") var input: String
+        @Option(help: "Where to write the pairs (JSON Lines).") var output: String
+
+        func run() throws {
+            let examples = try SFTExample.read(URL(fileURLWithPath: input)).records
+            let pairs = UppercaseTask.pairs(from: examples)
+            var lines = ""
+            for pair in pairs {
+                let data = try JSONSerialization.data(withJSONObject: ["prompt": pair.prompt, "chosen": pair.chosen, "rejected": pair.rejected],
+                                                      options: [.sortedKeys, .withoutEscapingSlashes])
+                lines += String(decoding: data, as: UTF8.self) + "\n"
+            }
+            try Data(lines.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            print("\(pairs.count) pairs from \(examples.count) examples written to \(output)")
+        }
+    }
 
     /// `rlhf data fetch shakespeare`.
     struct Fetch: ParsableCommand {
