@@ -151,17 +151,25 @@ public final class DPOTrainer {
     }
 
     /// Sequence log-probabilities of the chosen and rejected responses, each (B), from one pass
-    /// over 2B rows: the sum over response tokens (IPO: the mean), prompt masked.
+    /// over 2B rows: the sum over response tokens (IPO: the mean), prompt masked. The LM head
+    /// runs only at the N positions that predict response tokens.
     static func sequenceLogProbabilities(_ model: GPT2LMHeadModel, _ batch: [DPOExample], configuration: DPOConfiguration,
                                          padding: Int32) -> (chosen: Tensor, rejected: Tensor) {
         let B = batch.count
         let grid = SequenceGrid(prompts: batch.map(\.prompt) + batch.map(\.prompt), responses: batch.map(\.chosen) + batch.map(\.rejected),
                                 padding: padding)
-        let perToken = grid.trimmed(tokenLogProbabilities(model(grid.ids), tokens: grid.targets))
-        var sums = (perToken * grid.mask).sum(axis: 1)
-        if configuration.lossType == .ipo {
-            sums = sums / Tensor(shape: [2 * B], values: grid.lengths.map { Float($0) })
+        let N = grid.responseCount
+        let logits = model.logits(hidden: grid.responseRows(model.transformer(grid.ids)))
+        let perToken = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [N], values: grid.responseTargets))
+        // Row sums as a product with a (2B, N) 0/1 segment matrix (IPO: 1/length weights).
+        var segment = [Float](repeating: 0, count: 2 * B * N)
+        var start = 0
+        for (row, length) in grid.lengths.enumerated() {
+            let weight: Float = configuration.lossType == .ipo ? 1 / Float(max(length, 1)) : 1
+            for j in start..<(start + length) { segment[row * N + j] = weight }
+            start += length
         }
+        let sums = matmul(Tensor(shape: [2 * B, N], values: segment), perToken.reshaped([N, 1])).reshaped([2 * B])
         return (sums.slice(axis: 0, 0..<B), sums.slice(axis: 0, B..<(2 * B)))
     }
 

@@ -36,7 +36,7 @@ struct Bench: ParsableCommand {
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
     }
 
-    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + ["ppo_iteration", "tokenizer"] }
+    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + ["ppo_iteration", "dpo_step", "tokenizer"] }
 
     var selected: Set<String>? {
         let names = only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -57,6 +57,9 @@ struct Bench: ParsableCommand {
         ModelBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
         ModelBenchmarks.runTraining(only: chosen, tiny: tiny, emit: emit)
         if chosen == nil || chosen!.contains("ppo_iteration") { emit(ppoRecord()) }
+        if chosen == nil || chosen!.contains("dpo_step") {
+            do { emit(try DPOBenchmark.run(tiny: tiny)) } catch { emit(BenchmarkRecord(name: "dpo_step", fields: [("error", .text("\(error)"))])) }
+        }
         if chosen == nil || chosen!.contains("tokenizer") { emit(tokenizerRecord()) }
     }
 
