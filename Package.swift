@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors", "Tokenizers", "Datasets"]),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors", "Tokenizers", "Datasets"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers"]),
     ]
 )
