@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Alignment", targets: ["Alignment"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,10 +55,11 @@ let package = Package(
         .target(name: "Datasets"),
         .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                                                  .product(name: "Yams", package: "Yams")]),
+        .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +71,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors", "Tokenizers", "Datasets"], exclude: ["Fixtures"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers"]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers"]),
     ]
 )
