@@ -224,22 +224,9 @@ public final class DPOTrainer {
 
     /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
     func nextStep(_ state: inout TrainerState) -> [[DPOExample]] {
-        var batches: [[DPOExample]] = []
-        var order = Datasets.Split.shuffled(Array(train.indices), seed: configuration.seed &+ 0xD90 &+ UInt64(state.epoch))
-        for _ in 0..<max(configuration.gradientAccumulationSteps, 1) {
-            var chosen: [DPOExample] = []
-            while chosen.count < configuration.batchSize {
-                if state.dataPosition >= order.count {
-                    state.epoch += 1
-                    state.dataPosition = 0
-                    order = Datasets.Split.shuffled(Array(train.indices), seed: configuration.seed &+ 0xD90 &+ UInt64(state.epoch))
-                }
-                chosen.append(train[order[state.dataPosition]])
-                state.dataPosition += 1
-            }
-            batches.append(chosen)
+        (0..<max(configuration.gradientAccumulationSteps, 1)).map { _ in
+            nextIndices(count: configuration.batchSize, size: train.count, seed: configuration.seed &+ 0xD90, state: &state).map { train[$0] }
         }
-        return batches
     }
 
     /// Trains (evaluating at step 0 first); with `resume`, continues exactly from the newest checkpoint.

@@ -326,18 +326,7 @@ public final class PPOTrainer {
 
     /// The next `num_rollouts` prompts of a per-epoch seeded shuffle (continuing across epochs).
     func nextPrompts(_ state: inout TrainerState) -> [String] {
-        var batch: [String] = []
-        var order = Datasets.Split.shuffled(Array(prompts.indices), seed: configuration.seed &+ UInt64(state.epoch))
-        while batch.count < configuration.numRollouts {
-            if state.dataPosition >= order.count {
-                state.epoch += 1
-                state.dataPosition = 0
-                order = Datasets.Split.shuffled(Array(prompts.indices), seed: configuration.seed &+ UInt64(state.epoch))
-            }
-            batch.append(prompts[order[state.dataPosition]])
-            state.dataPosition += 1
-        }
-        return batch
+        nextIndices(count: configuration.numRollouts, size: prompts.count, seed: configuration.seed, state: &state).map { prompts[$0] }
     }
 
     /// Generates for the eval prompts with a fixed seed, scores them, writes samples.jsonl lines,

@@ -252,29 +252,11 @@ public final class RewardTrainer {
         return sums.mapValues { $0 / Double(valid.count) }
     }
 
-    /// The training order of `epoch`: a shuffle seeded by the run's seed and the epoch.
-    func order(epoch: Int) -> [Int] {
-        Datasets.Split.shuffled(Array(train.indices), seed: configuration.seed &+ 0x3E3 &+ UInt64(epoch))
-    }
-
-    /// The micro-batches of the next step, continuing into the next epoch when one ends mid-step.
+    /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
     func nextStep(_ state: inout TrainerState) -> [[RewardExample]] {
-        var batches: [[RewardExample]] = []
-        var order = order(epoch: state.epoch)
-        for _ in 0..<max(configuration.gradientAccumulationSteps, 1) {
-            var chosen: [RewardExample] = []
-            while chosen.count < configuration.batchSize {
-                if state.dataPosition >= order.count {
-                    state.epoch += 1
-                    state.dataPosition = 0
-                    order = self.order(epoch: state.epoch)
-                }
-                chosen.append(train[order[state.dataPosition]])
-                state.dataPosition += 1
-            }
-            batches.append(chosen)
+        (0..<max(configuration.gradientAccumulationSteps, 1)).map { _ in
+            nextIndices(count: configuration.batchSize, size: train.count, seed: configuration.seed &+ 0x3E3, state: &state).map { train[$0] }
         }
-        return batches
     }
 
     /// Trains for ``totalSteps`` steps (or until early stopping), evaluating at step 0 first;

@@ -128,30 +128,12 @@ public final class SFTTrainer {
         return max(configuration.epochs, 0) * ((train.count + perStep - 1) / perStep)
     }
 
-    /// The training order of `epoch`: a shuffle seeded by the run's seed and the epoch.
-    func order(epoch: Int) -> [Int] {
-        Datasets.Split.shuffled(Array(train.indices), seed: configuration.seed &+ 0x5F7 &+ UInt64(epoch))
-    }
-
-    /// The micro-batches of the next step; advances `state.epoch` / `state.dataPosition`,
-    /// continuing into the next epoch's order when one ends mid-step.
+    /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
     func nextStep(_ state: inout TrainerState) -> [LanguageModelBatch] {
-        var batches: [LanguageModelBatch] = []
-        var order = order(epoch: state.epoch)
-        for _ in 0..<max(configuration.gradientAccumulationSteps, 1) {
-            var chosen: [SFTSequence] = []
-            while chosen.count < configuration.batchSize {
-                if state.dataPosition >= order.count {
-                    state.epoch += 1
-                    state.dataPosition = 0
-                    order = self.order(epoch: state.epoch)
-                }
-                chosen.append(train[order[state.dataPosition]])
-                state.dataPosition += 1
-            }
-            batches.append(SFTSequenceBuilder.batch(chosen, padding: padding))
+        (0..<max(configuration.gradientAccumulationSteps, 1)).map { _ in
+            let indices = nextIndices(count: configuration.batchSize, size: train.count, seed: configuration.seed &+ 0x5F7, state: &state)
+            return SFTSequenceBuilder.batch(indices.map { train[$0] }, padding: padding)
         }
-        return batches
     }
 
     /// Mean cross-entropy per response token over the whole held-out part, in evaluation mode;

@@ -2,6 +2,7 @@
 // micro-batches with weighted gradient accumulation, clipping, AdamW on a schedule, metric lines, evaluation,
 // early stopping keeping the best checkpoint, atomic checkpoints and exact resume.
 
+import Datasets
 import Foundation
 import Models
 import NN
@@ -210,4 +211,24 @@ extension LearningRateSchedule {
         default: throw RunError(path: "config", message: "field 'schedule' is '\(name)'; expected cosine, linear, noam or constant")
         }
     }
+}
+
+/// The next `count` indices of 0..<`size` in per-epoch seeded shuffles (epoch e uses the seed
+/// `seed &+ e`), continuing into the next epoch when one runs out; advances `state.epoch` and
+/// `state.dataPosition`, so a resumed run draws exactly what an uninterrupted one would.
+func nextIndices(count: Int, size: Int, seed: UInt64, state: inout TrainerState) -> [Int] {
+    precondition(size > 0, "nextIndices: nothing to draw from")
+    var order = Datasets.Split.shuffled(Array(0..<size), seed: seed &+ UInt64(state.epoch))
+    var indices: [Int] = []
+    indices.reserveCapacity(count)
+    while indices.count < count {
+        if state.dataPosition >= order.count {
+            state.epoch += 1
+            state.dataPosition = 0
+            order = Datasets.Split.shuffled(Array(0..<size), seed: seed &+ UInt64(state.epoch))
+        }
+        indices.append(order[state.dataPosition])
+        state.dataPosition += 1
+    }
+    return indices
 }
