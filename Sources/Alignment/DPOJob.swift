@@ -21,9 +21,15 @@ public struct DPOJob: Codable, Equatable, Sendable {
     public var model = ""
     /// The reference checkpoint; nil: `model` (ignored with `reference_free`).
     public var reference: String?
+    /// Characters a character tokenizer lacks: "error" (naming the pair) or "fold" (approximated or dropped).
+    public var unknownCharacters = "error"
+    /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
+    /// (a character model: e.g. "$"); it must be exactly one token.
+    public var eosToken: String?
 
     enum CodingKeys: String, CodingKey {
         case name, runsDirectory = "runs_dir", data, skipBadRecords = "skip_bad_records", model, reference
+        case unknownCharacters = "unknown_characters", eosToken = "eos_token"
     }
 
     /// Defaults: data and model are required.
@@ -33,7 +39,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: DPOJob, training: DPOConfiguration, mapping: Node.Mapping) {
         var defaults = try JobConfiguration.mapping(of: DPOJob())
         for (key, value) in try JobConfiguration.mapping(of: DPOConfiguration()) { defaults[key] = value }
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["reference", "max_steps", "early_stopping_patience"],
+        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["reference", "max_steps", "early_stopping_patience", "eos_token"],
                                                    file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(DPOJob.self, from: mapping, source: source)
@@ -83,10 +89,16 @@ public struct DPOJob: Codable, Equatable, Sendable {
         let policy = try GPT2LMHeadModel.load(from: checkpoint?.url ?? URL(fileURLWithPath: model))
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: model))
         let referenceModel = training.referenceFree ? nil : try GPT2LMHeadModel.load(from: URL(fileURLWithPath: reference ?? model))
-        guard let endOfSequence = tokenizer.endOfTextTokenId ?? policy.configuration.eosTokenId else {
-            throw RunError(path: model, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token")
+        guard let endOfSequence = try tokenizer.endOfTextTokenId ?? policy.configuration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
+            throw RunError(path: model, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }
-        let read = try PreferencePair.read(URL(fileURLWithPath: data), skipBadRecords: skipBadRecords)
+        try validateUnknownCharacters(unknownCharacters)
+        var read = try PreferencePair.read(URL(fileURLWithPath: data), skipBadRecords: skipBadRecords)
+        for index in read.records.indices {
+            for keyPath in [\PreferencePair.prompt, \PreferencePair.chosen, \PreferencePair.rejected] {
+                read.records[index][keyPath: keyPath] = foldedForVocabulary(read.records[index][keyPath: keyPath], tokenizer: tokenizer, policy: unknownCharacters).text
+            }
+        }
         guard !read.records.isEmpty else { throw RunError(path: data, message: "no preference pairs in the file") }
         let (examples, promptsCut, responsesCut) = try Self.examples(read.records, tokenizer: tokenizer, endOfSequence: Int32(endOfSequence),
                                                                      configuration: training, dataName: data)

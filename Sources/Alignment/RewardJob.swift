@@ -217,3 +217,27 @@ public struct RewardJob: Codable, Equatable, Sendable {
         return RewardModel(classifier: classifier, tokenizer: tokenizer, head: head)
     }
 }
+
+/// `text` approximated to a character tokenizer's vocabulary when `policy` is "fold" (typographic
+/// quotes to ASCII, diacritics removed, the rest dropped); unchanged otherwise or for other
+/// tokenizers. Returns whether anything changed.
+func foldedForVocabulary(_ text: String, tokenizer: any Tokenizer, policy: String) -> (text: String, changed: Bool) {
+    guard policy == "fold", let characters = tokenizer as? CharacterTokenizer else { return (text, false) }
+    let result = characters.folding(text)
+    return (result.text, result.changed > 0)
+}
+
+/// Checks an `unknown_characters` value.
+func validateUnknownCharacters(_ policy: String) throws {
+    guard ["error", "fold"].contains(policy) else {
+        throw RunError(path: "config", message: "field 'unknown_characters' is '\(policy)'; expected error or fold")
+    }
+}
+
+/// The id of `text` when it is exactly one token of `tokenizer` (nil for nil text).
+func endOfSequenceFromText(_ text: String?, tokenizer: any Tokenizer) throws -> Int? {
+    guard let text else { return nil }
+    let ids = try tokenizer.encodeChecked(text)
+    guard ids.count == 1 else { throw RunError(path: "config", message: "field 'eos_token' '\(text)' is \(ids.count) tokens; it must be exactly one") }
+    return ids[0]
+}

@@ -24,9 +24,15 @@ public struct SFTJob: Codable, Equatable, Sendable {
     public var model = ""
     /// A tokenizer directory; nil: the model's own.
     public var tokenizer: String?
+    /// Characters a character tokenizer lacks: "error" (naming the line) or "fold" (approximated or dropped).
+    public var unknownCharacters = "error"
+    /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
+    /// (a character model: e.g. "$"); it must be exactly one token.
+    public var eosToken: String?
 
     enum CodingKeys: String, CodingKey {
         case name, runsDirectory = "runs_dir", data, shape, skipBadRecords = "skip_bad_records", model, tokenizer
+        case unknownCharacters = "unknown_characters", eosToken = "eos_token"
     }
 
     /// Defaults: no data or model yet (both are required).
@@ -36,7 +42,7 @@ public struct SFTJob: Codable, Equatable, Sendable {
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: SFTJob, training: SFTConfiguration, mapping: Node.Mapping) {
         var defaults = try JobConfiguration.mapping(of: SFTJob())
         for (key, value) in try JobConfiguration.mapping(of: SFTConfiguration()) { defaults[key] = value }
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["shape", "tokenizer", "max_steps", "early_stopping_patience"],
+        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["shape", "tokenizer", "max_steps", "early_stopping_patience", "eos_token"],
                                                    file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(SFTJob.self, from: mapping, source: source)
@@ -56,13 +62,18 @@ public struct SFTJob: Codable, Equatable, Sendable {
         let modelURL = checkpoint?.url ?? URL(fileURLWithPath: model)
         let model = try GPT2LMHeadModel.load(from: modelURL)
         let tokenizer = try loadTokenizer(from: checkpoint?.url ?? URL(fileURLWithPath: self.tokenizer ?? self.model))
-        guard let endOfSequence = tokenizer.endOfTextTokenId ?? model.configuration.eosTokenId else {
-            throw RunError(path: modelURL.path, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token")
+        guard let endOfSequence = try tokenizer.endOfTextTokenId ?? model.configuration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
+            throw RunError(path: modelURL.path, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }
         guard training.maxLength >= 2, training.maxLength <= model.configuration.positions + 1 else {
             throw RunError(path: "config", message: "field 'max_length' is \(training.maxLength); it must be in 2...\(model.configuration.positions + 1) (n_positions + 1)")
         }
-        let read = try SFTExample.readLocated(URL(fileURLWithPath: data), shape: shape, skipBadRecords: skipBadRecords)
+        try validateUnknownCharacters(unknownCharacters)
+        var read = try SFTExample.readLocated(URL(fileURLWithPath: data), shape: shape, skipBadRecords: skipBadRecords)
+        for index in read.records.indices {
+            read.records[index].example.prompt = foldedForVocabulary(read.records[index].example.prompt, tokenizer: tokenizer, policy: unknownCharacters).text
+            read.records[index].example.response = foldedForVocabulary(read.records[index].example.response, tokenizer: tokenizer, policy: unknownCharacters).text
+        }
         guard !read.records.isEmpty else { throw RunError(path: data, message: "no SFT records in the file") }
         var (sequences, report) = try SFTSequenceBuilder.build(read.records, tokenizer: tokenizer, endOfSequence: Int32(endOfSequence),
                                                                maxLength: training.maxLength, policy: training.longResponses)

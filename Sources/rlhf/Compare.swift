@@ -33,6 +33,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Sampling seed (the same for every model).") var seed: UInt64 = 0
     @Option(help: "Stop strings.") var stop: [String] = []
     @Option(help: "Output folder.") var output = "compare"
+    @Flag(help: "For character-level models: approximate or drop characters outside the first model's vocabulary.") var fold = false
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one --model NAME=DIR") }
@@ -57,6 +58,9 @@ struct Compare: ParsableCommand {
             items = try PromptSet.read(url, field: promptField).records.map { ($0, nil) }
         }
         if let limit { items = Array(items.prefix(limit)) }
+        if fold, let characters = try loadTokenizer(from: named[0].directory) as? CharacterTokenizer {
+            items = items.map { (characters.folding($0.prompt).text, $0.gold.map { characters.folding($0).text }) }
+        }
         guard !items.isEmpty else { throw RunError(path: prompts, message: "no prompts") }
         let rewardFunction: any RewardFunction
         if let rewardModel {

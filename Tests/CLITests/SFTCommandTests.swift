@@ -94,6 +94,30 @@ struct SFTCommandTests {
         #expect(unknownStatus != 0 && unknownErr.contains("unknown.jsonl:1") && unknownErr.contains("unknown SFT record shape"))
     }
 
+    @Test("a character model: eos_token names the end token; unknown_characters fold approximates é and drops €")
+    func characterModel() throws {
+        let directory = try scratchFolder("sft-char")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let corpus = directory.appendingPathComponent("c.txt")
+        try String(repeating: "abc de$ ", count: 40).write(to: corpus, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs").path
+        let (status, _, err) = try runTool(["pretrain", "--corpus", corpus.path, "--name", "base", "--runs_dir", runs, "--n_layer", "1",
+                                            "--n_head", "2", "--n_embd", "16", "--block_size", "16", "--batch_size", "2", "--max_steps", "1",
+                                            "--eval_interval", "0", "--eval_batches", "1"])
+        #expect(status == 0, "\(err)")
+        let data = directory.appendingPathComponent("d.jsonl")
+        try (0..<6).map { _ in #"{"prompt":"ab é","completion":" cd€e"}"# }.joined(separator: "\n").write(to: data, atomically: true, encoding: .utf8)
+        let common = ["sft", "--data", data.path, "--model", directory.appendingPathComponent("runs/base/final").path, "--runs_dir", runs,
+                      "--name", "s", "--max_length", "16", "--batch_size", "2", "--max_steps", "1", "--valid_fraction", "0"]
+        let (noEnd, _, noEndErr) = try runTool(common)
+        #expect(noEnd != 0 && noEndErr.contains("eos_token"))
+        let (unknown, _, unknownErr) = try runTool(common + ["--eos_token", "$"])
+        #expect(unknown != 0 && unknownErr.contains("d.jsonl:1") && unknownErr.contains("not in the vocabulary"))
+        let (folded, foldedOut, foldedErr) = try runTool(common + ["--eos_token", "$", "--unknown_characters", "fold"])
+        #expect(folded == 0, "\(foldedErr)")
+        #expect(foldedOut.contains("data: 6 sequences"))
+    }
+
     @Test("a training process killed with SIGKILL and run again with --resume writes the uninterrupted run's metrics.jsonl",
           arguments: ["pretrain", "sft"])
     func killAndResume(job: String) throws {
