@@ -125,7 +125,19 @@ public enum RunReport {
                     lines.append((runs.count > 1 ? "\(run.name): \(metric)" : metric, points))
                 }
             }
-            if !lines.isEmpty { sections += "<figure>\(chart(title: groupTitle, lines: lines))</figure>\n" }
+            guard !lines.isEmpty else { continue }
+            // Lines of very different scales would flatten each other: chart them one by one.
+            // Only lines that vary count: a single point or a constant flattens nothing.
+            let spans = lines.compactMap { line -> Double? in
+                let values = line.points.map(\.value)
+                let span = (values.max() ?? 0) - (values.min() ?? 0)
+                return span > 0 ? span : nil
+            }
+            if spans.count > 1, let widest = spans.max(), let narrowest = spans.min(), widest / narrowest > 20 {
+                for line in lines { sections += "<figure>\(chart(title: "\(groupTitle): \(line.label)", lines: [line]))</figure>\n" }
+            } else {
+                sections += "<figure>\(chart(title: groupTitle, lines: lines))</figure>\n"
+            }
         }
         for run in runs where !run.samples.isEmpty {
             sections += "<h2>Samples: \(escapeHTML(run.name))</h2>\n"
