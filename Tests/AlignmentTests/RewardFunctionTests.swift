@@ -55,7 +55,20 @@ final class OneShotHTTPServer: @unchecked Sendable {
         }
     }
 
-    deinit { close(descriptor) }
+    private let lock = NSLock()
+    private var isClosed = false
+
+    /// Closes the listening socket once (a second close could hit a descriptor number another
+    /// test's pipe has reused meanwhile).
+    func closeSocket() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        close(descriptor)
+    }
+
+    deinit { closeSocket() }
 
     var url: URL { URL(string: "http://127.0.0.1:\(port)/score")! }
 }
@@ -121,7 +134,7 @@ struct RewardFunctionTests {
         #expect(message(try HTTPReward(url: failing.url, timeout: 10)).contains("HTTP 500"))
         let closed = try OneShotHTTPServer(body: nil)
         let port = closed.port
-        close(closed.descriptor)
+        closed.closeSocket()
         #expect(message(try HTTPReward(url: URL(string: "http://127.0.0.1:\(port)/")!, timeout: 5)).contains("did not answer"))
         let silent = try OneShotHTTPServer(body: nil)
         let started = Date()
