@@ -10,8 +10,10 @@ import NN
 import Tensors
 import Tokenizers
 
-/// DPO hyper-parameters. YAML names follow TRL's DPOConfig where it has them.
-public struct DPOConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings {
+/// DPO hyper-parameters (TRL's DPOConfig names): its own fields and the shared
+/// ``TrainingSchedule`` (TRL's learning rate 1e-6, 10 % held out), read and written flat.
+@dynamicMemberLookup
+public struct DPOConfiguration: Codable, Equatable, Sendable, ScheduledConfiguration {
     /// β: the strength of the implicit KL constraint.
     public var beta: Float = 0.1
     /// "sigmoid" (DPO; conservative DPO with label_smoothing > 0) or "ipo".
@@ -25,48 +27,43 @@ public struct DPOConfiguration: Codable, Equatable, Sendable, TrainingLoopSettin
     /// Longest prompt (its end is kept) and longest prompt + response (the response's end is cut).
     public var maxPromptLength = 128
     public var maxLength = 256
-    /// Keep dropout on while training (TRL's default `disable_dropout: true` turns it off).
+    /// Train without dropout (TRL's default `disable_dropout: true`).
     public var disableDropout = true
-    /// Pairs per micro-batch, micro-batches per step, passes over the data, or a fixed step count.
-    public var batchSize = 8
-    public var gradientAccumulationSteps = 1
-    public var epochs = 1
-    public var maxSteps: Int?
-    /// Optimizer: learning rate (TRL's DPO default 1e-6; small models need more), schedule, warmup,
-    /// AdamW β₁, β₂, weight decay, gradient clip.
-    public var learningRate: Float = 1e-6
-    public var schedule = "linear"
-    public var warmupSteps = 0
-    public var minimumLearningRateRatio: Float = 0
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.999
-    public var weightDecay: Float = 0
-    public var gradientClip: Float = 1
-    /// Held-out fraction, evaluation / log / checkpoint intervals, early stopping, checkpoints kept, seed.
-    public var validFraction = 0.1
-    public var evalInterval = 100
-    public var logInterval = 10
-    public var checkpointInterval = 500
-    public var earlyStoppingPatience: Int?
-    public var keepCheckpoints = 2
-    public var seed: UInt64 = 42
+    /// Batching, steps, optimizer (TRL's DPO default lr 1e-6; small models need more), evaluation, seed.
+    public var training = TrainingSchedule(learningRate: 1e-6, validFraction: 0.1)
 
     enum CodingKeys: String, CodingKey {
         case beta, lossType = "loss_type", labelSmoothing = "label_smoothing", rpoAlpha = "rpo_alpha", referenceFree = "reference_free"
         case maxPromptLength = "max_prompt_length", maxLength = "max_length", disableDropout = "disable_dropout"
-        case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps", epochs, maxSteps = "max_steps"
-        case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
-        case beta1, beta2, weightDecay = "weight_decay", gradientClip = "grad_clip", validFraction = "valid_fraction"
-        case evalInterval = "eval_interval", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
-        case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
     }
 
     /// TRL's DPOConfig defaults.
     public init() {}
 
-    /// The schedule over `totalSteps` updates.
-    public func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule {
-        try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        beta = try container.decode(Float.self, forKey: .beta)
+        lossType = try container.decode(DPOLossType.self, forKey: .lossType)
+        labelSmoothing = try container.decode(Float.self, forKey: .labelSmoothing)
+        rpoAlpha = try container.decode(Float.self, forKey: .rpoAlpha)
+        referenceFree = try container.decode(Bool.self, forKey: .referenceFree)
+        maxPromptLength = try container.decode(Int.self, forKey: .maxPromptLength)
+        maxLength = try container.decode(Int.self, forKey: .maxLength)
+        disableDropout = try container.decode(Bool.self, forKey: .disableDropout)
+        training = try TrainingSchedule(from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(beta, forKey: .beta)
+        try container.encode(lossType, forKey: .lossType)
+        try container.encode(labelSmoothing, forKey: .labelSmoothing)
+        try container.encode(rpoAlpha, forKey: .rpoAlpha)
+        try container.encode(referenceFree, forKey: .referenceFree)
+        try container.encode(maxPromptLength, forKey: .maxPromptLength)
+        try container.encode(maxLength, forKey: .maxLength)
+        try container.encode(disableDropout, forKey: .disableDropout)
+        try training.encode(to: encoder)
     }
 }
 
@@ -103,7 +100,6 @@ public final class DPOTrainer {
                 run: RunDirectory, tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
         guard configuration.beta > 0 else { throw RunError(path: "config", message: "field 'beta' must be positive, got \(configuration.beta)") }
         guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError(path: "config", message: "field 'label_smoothing' must be in [0, 0.5)") }
-        guard configuration.batchSize >= 1 else { throw RunError(path: "config", message: "field 'batch_size' must be at least 1") }
         guard configuration.referenceFree || reference != nil else { throw RunError(path: "config", message: "a reference model is needed unless reference_free is true") }
         let V = policy.configuration.vocabularySize, positions = policy.configuration.positions
         for example in examples {
@@ -119,8 +115,7 @@ public final class DPOTrainer {
                 throw RunError(path: dataName, message: "a pair has an empty prompt or response after tokenization")
             }
         }
-        var (train, valid) = Datasets.Split.trainValidation(examples, validationFraction: configuration.validFraction, seed: configuration.seed)
-        guard !train.isEmpty else { throw RunError(path: dataName, message: "no training pairs") }
+        var (train, valid) = try configuration.training.split(examples, dataName: dataName)
         self.policy = policy
         self.reference = configuration.referenceFree ? nil : reference
         self.configuration = configuration
@@ -215,24 +210,18 @@ public final class DPOTrainer {
         return sums.mapValues { $0 / Double(valid.count) }
     }
 
-    /// Optimizer steps: `max_steps`, or `epochs` passes.
-    public var totalSteps: Int {
-        if let maxSteps = configuration.maxSteps { return maxSteps }
-        let perStep = configuration.batchSize * max(configuration.gradientAccumulationSteps, 1)
-        return max(configuration.epochs, 0) * ((train.count + perStep - 1) / perStep)
-    }
+    /// Optimizer steps (``TrainingSchedule/totalSteps(examples:)``).
+    public var totalSteps: Int { configuration.training.totalSteps(examples: train.count) }
 
     /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
     func nextStep(_ state: inout TrainerState) -> [[DPOExample]] {
-        (0..<max(configuration.gradientAccumulationSteps, 1)).map { _ in
-            nextIndices(count: configuration.batchSize, size: train.count, seed: configuration.seed &+ 0xD90, state: &state).map { train[$0] }
-        }
+        configuration.training.nextMicroBatches(examples: train.count, salt: 0xD90, state: &state).map { $0.map { train[$0] } }
     }
 
     /// Trains (evaluating at step 0 first); with `resume`, continues exactly from the newest checkpoint.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        var loop = TrainingLoop<DPOConfiguration, GPT2LMHeadModel, [DPOExample]>(model: policy, settings: configuration, run: run,
+        var loop = TrainingLoop<TrainingSchedule, GPT2LMHeadModel, [DPOExample]>(model: policy, settings: configuration.training, run: run,
                                                                                  tokenizer: tokenizer, maxSteps: totalSteps)
         loop.dropout = !configuration.disableDropout
         return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, weight: \.count,

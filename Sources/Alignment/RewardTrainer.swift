@@ -9,8 +9,10 @@ import NN
 import Tensors
 import Tokenizers
 
-/// Reward-model hyper-parameters. JSON/YAML names are snake_case.
-public struct RewardConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings {
+/// Reward-model hyper-parameters: its own fields and the shared ``TrainingSchedule``
+/// (lm-human-preferences' learning rate 5e-5, 20 % held out), read and written as one flat mapping.
+@dynamicMemberLookup
+public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfiguration {
     /// Longest input in tokens (prompt + response); longer inputs keep their end.
     public var maxLength = 512
     /// Pairwise only: the margin m in −log σ(r_chosen − r_rejected − m).
@@ -18,43 +20,6 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, TrainingLoopSet
     /// Labelled only: the reward of each label (e.g. {happy: 1, sad: -1}); nil: labels sorted,
     /// the last one 1 and the others 0 (binary: the second label is positive).
     public var labelRewards: [String: Float]?
-    /// Examples per micro-batch (pairs, texts, or queries with their N samples).
-    public var batchSize = 8
-    /// Micro-batches per optimizer step.
-    public var gradientAccumulationSteps = 1
-    /// Passes over the training examples (used when `max_steps` is not given).
-    public var epochs = 1
-    /// Optimizer steps to run; nil: `epochs` passes.
-    public var maxSteps: Int?
-    /// Peak learning rate.
-    public var learningRate: Float = 5e-5
-    /// "linear", "cosine", "noam" or "constant".
-    public var schedule = "linear"
-    /// Linear warmup steps.
-    public var warmupSteps = 0
-    /// Linear/cosine floor as a fraction of the peak.
-    public var minimumLearningRateRatio: Float = 0
-    /// AdamW decoupled weight decay (matrices only).
-    public var weightDecay: Float = 0
-    /// AdamW β₁, β₂.
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.999
-    /// Global gradient-norm clip (0: none).
-    public var gradientClip: Float = 1
-    /// Fraction of the examples (a seeded shuffle) held out.
-    public var validFraction = 0.2
-    /// Steps between evaluations (0: only at the start and the end).
-    public var evalInterval = 100
-    /// Steps between metric lines.
-    public var logInterval = 10
-    /// Steps between checkpoints.
-    public var checkpointInterval = 500
-    /// Stop after this many evaluations without a better valid loss (nil: never).
-    public var earlyStoppingPatience: Int?
-    /// Newest checkpoints kept (the best one is kept as well).
-    public var keepCheckpoints = 2
-    /// Seed of the split, the epoch shuffles and the head's initialisation.
-    public var seed: UInt64 = 42
     /// Reward normalization (lm-human-preferences): "none", "before", "after" or "both".
     public var normalize = "none"
     /// Policy samples the normalization is fitted on.
@@ -63,24 +28,40 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, TrainingLoopSet
     public var normalizationResponseLength = 32
     /// Labelled data without prompts: the first this many tokens of each text serve as prompts.
     public var normalizationPromptLength = 8
+    /// Batching, steps, optimizer, evaluation, checkpoints, seed (also the head's initialisation).
+    public var training = TrainingSchedule(learningRate: 5e-5, validFraction: 0.2)
 
     enum CodingKeys: String, CodingKey {
-        case maxLength = "max_length", margin, labelRewards = "label_rewards", batchSize = "batch_size"
-        case gradientAccumulationSteps = "gradient_accumulation_steps", epochs, maxSteps = "max_steps"
-        case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
-        case weightDecay = "weight_decay", beta1, beta2, gradientClip = "grad_clip", validFraction = "valid_fraction"
-        case evalInterval = "eval_interval", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
-        case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
+        case maxLength = "max_length", margin, labelRewards = "label_rewards"
         case normalize, normalizationSamples = "normalization_samples"
         case normalizationResponseLength = "normalization_response_length", normalizationPromptLength = "normalization_prompt_length"
     }
 
-    /// Defaults as Hugging Face's Trainer where they apply; lm-human-preferences' learning rate.
+    /// The defaults.
     public init() {}
 
-    /// The schedule named by `schedule` over `totalSteps` updates.
-    public func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule {
-        try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        maxLength = try container.decode(Int.self, forKey: .maxLength)
+        margin = try container.decode(Float.self, forKey: .margin)
+        labelRewards = try container.decodeIfPresent([String: Float].self, forKey: .labelRewards)
+        normalize = try container.decode(String.self, forKey: .normalize)
+        normalizationSamples = try container.decode(Int.self, forKey: .normalizationSamples)
+        normalizationResponseLength = try container.decode(Int.self, forKey: .normalizationResponseLength)
+        normalizationPromptLength = try container.decode(Int.self, forKey: .normalizationPromptLength)
+        training = try TrainingSchedule(from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(maxLength, forKey: .maxLength)
+        try container.encode(margin, forKey: .margin)
+        try container.encodeIfPresent(labelRewards, forKey: .labelRewards)
+        try container.encode(normalize, forKey: .normalize)
+        try container.encode(normalizationSamples, forKey: .normalizationSamples)
+        try container.encode(normalizationResponseLength, forKey: .normalizationResponseLength)
+        try container.encode(normalizationPromptLength, forKey: .normalizationPromptLength)
+        try training.encode(to: encoder)
     }
 
     /// Whether to normalize before / after training; an unknown value is an error naming the field.
@@ -132,12 +113,6 @@ public final class RewardTrainer {
     /// - Throws: ``RunError`` for an empty part or an example of another kind.
     public init(model: RewardModel, examples: [RewardExample], objective: RewardObjective,
                 configuration: RewardConfiguration, run: RunDirectory, dataName: String = "data") throws {
-        guard configuration.batchSize >= 1 else {
-            throw RunError(path: "config", message: "field 'batch_size' is \(configuration.batchSize); it must be at least 1")
-        }
-        guard (0..<1).contains(configuration.validFraction) else {
-            throw RunError(path: "config", message: "field 'valid_fraction' must be in [0, 1), got \(configuration.validFraction)")
-        }
         for example in examples {
             let matches: Bool
             switch (example, objective) {
@@ -166,11 +141,7 @@ public final class RewardTrainer {
                 throw RunError(path: dataName, message: "label index \(label) does not fit the head's \(model.classifier.score.weight.shape[0]) outputs")
             }
         }
-        let (train, valid) = Datasets.Split.trainValidation(examples, validationFraction: configuration.validFraction, seed: configuration.seed)
-        guard !train.isEmpty else { throw RunError(path: dataName, message: "no training examples (\(examples.count) in all, valid_fraction \(configuration.validFraction))") }
-        if configuration.validFraction > 0 && valid.isEmpty {
-            throw RunError(path: dataName, message: "\(examples.count) examples are too few to hold out valid_fraction \(configuration.validFraction); lower it to 0 or add examples")
-        }
+        let (train, valid) = try configuration.training.split(examples, dataName: dataName)
         self.model = model
         self.configuration = configuration
         self.objective = objective
@@ -179,12 +150,8 @@ public final class RewardTrainer {
         self.valid = valid
     }
 
-    /// Optimizer steps in the run: `max_steps`, or `epochs` passes.
-    public var totalSteps: Int {
-        if let maxSteps = configuration.maxSteps { return maxSteps }
-        let perStep = configuration.batchSize * max(configuration.gradientAccumulationSteps, 1)
-        return max(configuration.epochs, 0) * ((train.count + perStep - 1) / perStep)
-    }
+    /// Optimizer steps in the run (``TrainingSchedule/totalSteps(examples:)``).
+    public var totalSteps: Int { configuration.training.totalSteps(examples: train.count) }
 
     /// Rewards with the current gain and bias, (N), differentiable.
     func rewards(_ sequences: [[Int32]]) -> Tensor {
@@ -254,17 +221,15 @@ public final class RewardTrainer {
 
     /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
     func nextStep(_ state: inout TrainerState) -> [[RewardExample]] {
-        (0..<max(configuration.gradientAccumulationSteps, 1)).map { _ in
-            nextIndices(count: configuration.batchSize, size: train.count, seed: configuration.seed &+ 0x3E3, state: &state).map { train[$0] }
-        }
+        configuration.training.nextMicroBatches(examples: train.count, salt: 0x3E3, state: &state).map { $0.map { train[$0] } }
     }
 
     /// Trains for ``totalSteps`` steps (or until early stopping), evaluating at step 0 first;
     /// each checkpoint is a `GPT2ForSequenceClassification` directory with reward_model.json.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        var loop = TrainingLoop<RewardConfiguration, GPT2ForSequenceClassification, [RewardExample]>(
-            model: model.classifier, settings: configuration, run: run, tokenizer: model.tokenizer, maxSteps: totalSteps)
+        var loop = TrainingLoop<TrainingSchedule, GPT2ForSequenceClassification, [RewardExample]>(
+            model: model.classifier, settings: configuration.training, run: run, tokenizer: model.tokenizer, maxSteps: totalSteps)
         loop.saveExtras = { [model] folder in try model.saveHead(in: folder) }
         if resume, let checkpoint = run.newestCheckpoint() {
             model.head = try RewardModel.load(from: checkpoint.url).head
