@@ -57,6 +57,22 @@ public enum JobConfiguration {
         return merged
     }
 
+    /// The YAML mapping in `file` without the scalar field `key`, and that field's value (nil when
+    /// absent): a sweep's `job: ppo` taken out of the config it passes on to the job.
+    /// - Throws: ``RunError`` naming the file when it is unreadable, not YAML, or not a mapping.
+    public static func removing(_ key: String, fromFile file: URL) throws -> (value: String?, yaml: String) {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { throw RunError(path: file.path, message: "cannot read the config file") }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw RunError(path: file.path, message: "not valid YAML: \(error)") }
+        guard var mapping = node?.mapping ?? (node == nil ? Node.Mapping([]) : nil) else {
+            throw RunError(path: file.path, message: "expected a mapping of field: value")
+        }
+        let value = mapping[Node(key)]
+        if let value, value.scalar == nil { throw RunError(path: file.path, message: "field '\(key)': expected a single value") }
+        mapping[Node(key)] = nil
+        return (value?.string, try yaml(mapping))
+    }
+
     /// The keys and values of an encodable value, as a YAML mapping (nil optionals omitted).
     public static func mapping<T: Encodable>(of value: T) throws -> Node.Mapping {
         guard let mapping = try YAMLEncoder().encode(value).yamlNode().mapping else {

@@ -33,17 +33,21 @@ public func train(model: URL, rewardFunction: any RewardFunction, prompts: [Stri
 
 /// A reward function named by a string, for configs and the command line.
 public enum RewardSpecification {
-    /// `model:DIR` (a reward model), `uppercase`, `regex:PATTERN`, `length:N` (tokens), `classifier:DIR:LABEL`
-    /// (a classifier's probability of output LABEL), or `http:URL` / `https:URL` (an external scorer).
-    public static func make(_ specification: String, tokenizer: any Tokenizer) throws -> any RewardFunction {
+    /// `model:DIR` (a reward model), `uppercase`, `lexicon` (the gold positivity scorer,
+    /// ``LexiconSentimentReward``), `regex:PATTERN`, `length:N` (tokens of `tokenizer`),
+    /// `classifier:DIR:LABEL` (a classifier's probability of output LABEL), or `http:URL` /
+    /// `https:URL` (an external scorer).
+    public static func make(_ specification: String, tokenizer: (any Tokenizer)? = nil) throws -> any RewardFunction {
         let parts = specification.split(separator: ":", maxSplits: 1).map(String.init)
         let argument = parts.count > 1 ? parts[1] : ""
         switch parts.first ?? "" {
         case "model": return try LearnedReward(checkpoint: URL(fileURLWithPath: argument))
         case "uppercase": return UppercaseFractionReward()
+        case "lexicon": return LexiconSentimentReward()
         case "regex": return try RegexReward(pattern: argument)
         case "length":
             guard let target = Int(argument) else { throw RunError(path: "config", message: "field 'reward': length needs a number, e.g. length:24") }
+            guard let tokenizer else { throw RunError(path: "config", message: "field 'reward': length:N needs the policy's tokenizer") }
             return try TargetLengthReward(target: target, tokenizer: tokenizer)
         case "classifier":
             guard let colon = argument.lastIndex(of: ":"), let label = Int(argument[argument.index(after: colon)...]) else {
@@ -54,7 +58,7 @@ public enum RewardSpecification {
             guard let url = URL(string: specification) else { throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL") }
             return try HTTPReward(url: url)
         default:
-            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected model:DIR, uppercase, regex:PATTERN, length:N, classifier:DIR:LABEL or http(s)://URL")
+            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected model:DIR, uppercase, lexicon, regex:PATTERN, length:N, classifier:DIR:LABEL or http(s)://URL")
         }
     }
 }
@@ -116,7 +120,7 @@ public struct PPOJob: Codable, Equatable, Sendable {
     }
 
     /// Reads prompts from `path` (first `prompt_words` words of each when K > 0).
-    func readPrompts(_ path: String) throws -> [String] {
+    public func readPrompts(_ path: String) throws -> [String] {
         let url = URL(fileURLWithPath: path)
         var prompts = try PromptSet.read(url, field: promptField).records
         if promptWords > 0 {

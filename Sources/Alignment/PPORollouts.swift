@@ -133,10 +133,6 @@ struct PPOModels {
 
     /// log π_ref(response tokens), (N), without gradients.
     func referencePass(_ grid: SequenceGrid) -> Tensor {
-        withNoGrad {
-            var logits = reference.logits(hidden: grid.responseRows(reference.transformer(grid.ids)))
-            if temperature != 1 && temperature > 0 { logits = logits * (1 / temperature) }
-            return tokenLogProbabilities(logits, tokens: IndexTensor(shape: [grid.responseCount], values: grid.responseTargets))
-        }
+        responseLogProbabilities(reference, grid: grid, temperature: temperature)
     }
 }

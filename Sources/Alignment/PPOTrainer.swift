@@ -46,8 +46,9 @@ public final class PPOTrainer {
 
     let models: PPOModels
     let optimizer: AdamW
-    let truncateTokenId: Int32?
-    let endOfSequence: Int?
+    /// Samples as configured (generation settings, truncation).
+    public let sampler: PolicySampler
+    var endOfSequence: Int? { sampler.endOfSequence }
 
     /// Sets up PPO. `policy` is trained in place; `reference` must be a separate, frozen copy.
     /// - Throws: ``RunError`` for bad settings, no prompts, or a truncate token that is not one token.
@@ -56,16 +57,7 @@ public final class PPOTrainer {
                 run: RunDirectory) throws {
         try configuration.validate()
         guard !prompts.isEmpty else { throw RunError(path: "prompts", message: "no training prompts") }
-        guard configuration.maxNewTokens < policy.model.configuration.positions else {
-            throw RunError(path: "config", message: "field 'max_new_tokens' is \(configuration.maxNewTokens); it must be below n_positions \(policy.model.configuration.positions)")
-        }
-        if let token = configuration.truncateToken {
-            let ids = try tokenizer.encodeChecked(token)
-            guard ids.count == 1 else { throw RunError(path: "config", message: "field 'truncate_token' '\(token)' is \(ids.count) tokens; it must be exactly one") }
-            truncateTokenId = Int32(ids[0])
-        } else {
-            truncateTokenId = nil
-        }
+        sampler = try PolicySampler(configuration: configuration, tokenizer: tokenizer, modelConfiguration: policy.model.configuration)
         self.policy = policy
         self.valueModel = valueModel
         self.reference = reference
@@ -75,7 +67,6 @@ public final class PPOTrainer {
         self.evalPrompts = evalPrompts
         self.configuration = configuration
         self.run = run
-        endOfSequence = tokenizer.endOfTextTokenId ?? policy.model.configuration.eosTokenId
         // No dropout anywhere in PPO (as lm-human-preferences and TRL): π_old is recomputed exactly.
         policy.setTraining(false)
         valueModel?.setTraining(false)
@@ -91,43 +82,6 @@ public final class PPOTrainer {
     }
 
     // MARK: Rollouts
-
-    /// Prompt tokens that leave room for `max_new_tokens` (the end of a long prompt is kept).
-    func promptTokens(_ prompt: String) throws -> [Int32] {
-        let budget = policy.model.configuration.positions - configuration.maxNewTokens
-        var ids: [Int]
-        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError(path: "prompts", message: "cannot tokenize a prompt: \(error)") }
-        ids = Array(ids.suffix(budget))
-        if ids.isEmpty { ids = [endOfSequence ?? policy.model.configuration.bosTokenId ?? 0] }
-        return ids.map { Int32($0) }
-    }
-
-    /// Samples responses for `prompts` in chunks of `chunk_size`; returns tokens and the text to score.
-    func sample(_ prompts: [String], generator: inout RandomGenerator) throws -> (promptTokens: [[Int32]], responseTokens: [[Int32]], texts: [String], truncatedAt: [Int?]) {
-        let generation = GenerationConfiguration(
-            maxNewTokens: configuration.maxNewTokens, minNewTokens: configuration.minNewTokens,
-            sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
-            stopStrings: configuration.stop, endOfSequenceTokenId: endOfSequence)
-        var promptIds: [[Int32]] = [], responses: [[Int32]] = [], texts: [String] = [], cuts: [Int?] = []
-        for start in stride(from: 0, to: prompts.count, by: configuration.chunkSize) {
-            let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map(promptTokens)
-            let generated = try generate(policy.model, prompts: chunk.map { $0.map(Int.init) }, configuration: generation,
-                                         generator: &generator, decode: { [tokenizer] in tokenizer.decode($0) })
-            for (prompt, sequence) in zip(chunk, generated) {
-                let tokens = sequence.tokens.map { Int32($0) }
-                var visible = sequence.finishReason == .endOfSequence ? Array(tokens.dropLast()) : tokens
-                var cut: Int?
-                if let truncateTokenId {
-                    (visible, cut) = PPOTrainer.truncate(visible, after: configuration.truncateAfter, at: truncateTokenId)
-                }
-                promptIds.append(prompt)
-                responses.append(tokens)
-                texts.append(truncating(tokenizer.decode(visible.map(Int.init)), atFirstOf: configuration.stop))
-                cuts.append(cut)
-            }
-        }
-        return (promptIds, responses, texts, cuts)
-    }
 
     /// lm-human-preferences' response truncation: the tokens up to and including the first
     /// `token` at index ≥ `after`, and that index; or the tokens unchanged and −1 when there is
@@ -168,7 +122,8 @@ public final class PPOTrainer {
             lastTimings[name] = Double(now - clock) / 1e9
             clock = now
         }
-        let (promptIds, responses, texts, cuts) = try sample(batch, generator: &state.generator)
+        let sampled = try sampler.sample(policy.model, prompts: batch, generator: &state.generator)
+        let (promptIds, responses, texts, cuts) = (sampled.promptTokens, sampled.responseTokens, sampled.texts, sampled.truncatedAt)
         lap("generate")
         let (scores, raw) = try score(prompts: batch, responses: texts, truncatedAt: cuts, state: &state)
         lap("score")
@@ -334,7 +289,8 @@ public final class PPOTrainer {
     func evaluate(step: Int, samples: MetricsLog) throws -> Double {
         var generator = RandomGenerator(seed: configuration.seed ^ 0xE7A1)
         var scratch = TrainerState(generator: generator)
-        let (_, _, texts, cuts) = try sample(evalPrompts, generator: &generator)
+        let sampled = try sampler.sample(policy.model, prompts: evalPrompts, generator: &generator)
+        let (texts, cuts) = (sampled.texts, sampled.truncatedAt)
         let (scores, _) = try score(prompts: evalPrompts, responses: texts, truncatedAt: cuts, state: &scratch)
         for (prompt, (text, score)) in zip(evalPrompts, zip(texts, scores)) {
             try samples.append(object: ["step": step, "prompt": prompt, "response": text, "score": Double(score)])

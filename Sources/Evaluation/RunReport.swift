@@ -110,9 +110,10 @@ public enum RunReport {
         return svg + "</svg>"
     }
 
-    /// The page: one chart per metric group present in any run (runs overlaid; labels "run: metric"
-    /// when there are several runs), then each run's samples by step.
-    public static func html(runs: [RunRecord], title: String = "Run report", samplesPerStep: Int = 8) -> String {
+    /// The page: `preamble` (HTML placed first, e.g. a summary), one chart per metric group present
+    /// in any run (runs overlaid; labels "run: metric" when there are several runs), then each
+    /// run's samples by step.
+    public static func html(runs: [RunRecord], title: String = "Run report", samplesPerStep: Int = 8, preamble: String = "") -> String {
         var sections = ""
         let all = Set(runs.flatMap { $0.series.keys })
         let grouped = Set(groups.flatMap(\.metrics))
@@ -149,11 +150,16 @@ public enum RunReport {
                 sections += "</table>\n"
             }
         }
-        return """
+        return page(title: title, body: "<p>Runs: \(runs.map { escapeHTML($0.name) }.joined(separator: ", "))</p>\n" + preamble + sections)
+    }
+
+    /// A self-contained page (inline style, no scripts) around `body`.
+    public static func page(title: String, body: String) -> String {
+        """
         <!doctype html><html><head><meta charset="utf-8"><title>\(escapeHTML(title))</title>
         <style>body{font-family:system-ui,sans-serif;margin:2em}figure{display:inline-block;margin:0 1em 1em 0}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;white-space:pre-wrap;max-width:40em}.n{text-align:right}</style>
-        </head><body><h1>\(escapeHTML(title))</h1><p>Runs: \(runs.map { escapeHTML($0.name) }.joined(separator: ", "))</p>
-        \(sections)</body></html>
+        </head><body><h1>\(escapeHTML(title))</h1>
+        \(body)</body></html>
 
         """
     }

@@ -9,12 +9,15 @@ import Tensors
 public enum LearningRateSchedule: Codable, Equatable, Sendable {
     /// The base rate throughout.
     case constant
-    /// Linear warmup over `warmupSteps` (step s gets s/warmup, so the first update is not
-    /// wasted at rate 0), then linear decay to `minimumRatio`·base at `totalSteps`. Hugging
-    /// Face's `get_linear_schedule_with_warmup` (ratio 0) gives update s the factor we give s − 1.
+    /// Linear warmup over `warmupSteps` (update s gets s/warmup, so the first update is not
+    /// wasted at rate 0), then linear decay: update s > warmup gets 1 − (s − 1 − warmup) /
+    /// (totalSteps − warmup) (towards `minimumRatio`), so the first update after warmup runs at
+    /// the full rate and the last one, `totalSteps`, at 1/(totalSteps − warmup) — not at 0. As
+    /// Hugging Face's `get_linear_schedule_with_warmup` after warmup and lm-human-preferences'
+    /// `frac = 1 − (update − 1)/num_updates`; a one-step run trains at the full rate.
     case linear(warmupSteps: Int, totalSteps: Int, minimumRatio: Float)
-    /// Linear warmup, then half a cosine down to `minimumRatio`·base at `totalSteps`
-    /// (nanoGPT's schedule).
+    /// Linear warmup, then half a cosine over the same progress as `linear`, down to
+    /// `minimumRatio`·base (nanoGPT's schedule, whose iteration it is our update it + 1).
     case cosine(warmupSteps: Int, totalSteps: Int, minimumRatio: Float)
     /// Noam (Vaswani et al. 2017): linear warmup, then ∝ 1/√step; scaled so that the peak, at
     /// `warmupSteps`, equals the base rate: multiplier = √warmup · min(step^−½, step · warmup^−3/2).
@@ -28,11 +31,11 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
             return 1
         case let .linear(warmup, total, minimum):
             if step <= warmup { return Float(s / Double(max(warmup, 1))) }
-            let progress = min(1, (s - Double(warmup)) / Double(max(total - warmup, 1)))
+            let progress = min(1, (s - 1 - Double(warmup)) / Double(max(total - warmup, 1)))
             return Float(1 - progress * (1 - Double(minimum)))
         case let .cosine(warmup, total, minimum):
             if step <= warmup { return Float(s / Double(max(warmup, 1))) }
-            let progress = min(1, (s - Double(warmup)) / Double(max(total - warmup, 1)))
+            let progress = min(1, (s - 1 - Double(warmup)) / Double(max(total - warmup, 1)))
             let cosine = 0.5 * (1 + Foundation.cos(Double.pi * progress))
             return Float(Double(minimum) + (1 - Double(minimum)) * cosine)
         case let .noam(warmup):

@@ -11,6 +11,9 @@ final class ProgressLine {
     /// The first report's time and step: the ETA extrapolates from the steps after it, so setup
     /// (data, step-0 evaluation, a resumed run's earlier steps) does not distort it.
     private var first: (time: Date, step: Int)?
+    /// Whether a terminal line is open (written and not yet ended).
+    private var pending = false
+    private var lastMaxSteps = 0
 
     /// Shows `progress`.
     func show(_ progress: TrainingProgress) {
@@ -19,7 +22,9 @@ final class ProgressLine {
             lastWritten = Date()
         }
         let now = Date()
-        if first == nil { first = (now, progress.step) }
+        // A new run (another stage of the demo) starts its own ETA.
+        if first == nil || progress.maxSteps != lastMaxSteps || progress.step < first!.step { first = (now, progress.step) }
+        lastMaxSteps = progress.maxSteps
         let (time, step) = first!
         let perStep = progress.step > step ? now.timeIntervalSince(time) / Double(progress.step - step) : 0
         let remaining = perStep * Double(max(progress.maxSteps - progress.step, 0))
@@ -28,10 +33,14 @@ final class ProgressLine {
         line += String(format: "  %.0f tok/s  ETA %dm%02ds ", progress.tokensPerSecond, Int(remaining) / 60, Int(remaining) % 60)
         if !terminal { line = String(line.dropFirst()) + "\n" }
         FileHandle.standardError.write(Data(line.utf8))
+        pending = terminal
     }
 
     /// Ends the line.
-    func finish() { if terminal { FileHandle.standardError.write(Data("\n".utf8)) } }
+    func finish() {
+        if terminal && pending { FileHandle.standardError.write(Data("\n".utf8)) }
+        pending = false
+    }
 
     /// The closing message: the final step, the best valid loss, where the final checkpoint is.
     static func summary(state: TrainerState, run: RunDirectory, resumedFrom: URL?) -> String {

@@ -50,28 +50,41 @@ struct Reward: ParsableCommand {
 /// Scores each line of a JSONL file with a reward model.
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score {\"text\"} or {\"prompt\",\"response\"} lines with a reward model (normalization applied).",
-        discussion: "Writes each input line's fields plus \"score\" as JSON Lines, in input order, to --output or stdout.")
+        abstract: "Score {\"text\"} or {\"prompt\",\"response\"} lines with a reward model (normalization applied) or a reward function.",
+        discussion: """
+        Writes each input line's fields plus "score" as JSON Lines, in input order, to --output or stdout, e.g.
+          rlhf score --model runs/rm/final --input texts.jsonl
+          rlhf score --reward lexicon --input handcrafted_sentiment.jsonl --text-field sample
+        """)
 
-    @Option(help: "A reward-model checkpoint directory.") var model: String
+    @Option(help: "A reward-model checkpoint directory.") var model: String?
+    @Option(help: "A reward function instead of a model: lexicon, uppercase, regex:PATTERN, classifier:DIR:LABEL, http(s)://URL.") var reward: String?
     @Option(help: "A JSONL (or JSON/CSV) file of {\"text\"} or {\"prompt\",\"response\"} records.") var input: String
+    @Option(help: "The field holding the whole text.") var textField = "text"
     @Option(help: "Where to write the scored lines (default: stdout).") var output: String?
     @Option(help: "Texts per forward pass.") var batchSize = 16
 
+    func validate() throws {
+        guard (model == nil) != (reward == nil) else { throw ValidationError("give exactly one of --model and --reward") }
+    }
+
     func run() throws {
-        let reward = try RewardModel.load(from: URL(fileURLWithPath: model))
         let records = try RecordFile.read(URL(fileURLWithPath: input)).records
-        var texts: [String] = []
+        var prompts: [String] = [], responses: [String] = []
         for record in records {
-            if record.has("text") {
-                texts.append(try record.string("text"))
+            if record.has(textField) {
+                prompts.append("")
+                responses.append(try record.string(textField))
             } else if record.has("prompt") || record.has("response") {
-                texts.append(try record.string("prompt") + record.string("response"))
+                prompts.append(try record.string("prompt"))
+                responses.append(try record.string("response"))
             } else {
-                throw record.error("expected {\"text\"} or {\"prompt\",\"response\"}, found \(RawRecord.describe(keys: record.keys))")
+                throw record.error("expected {\"\(textField)\"} or {\"prompt\",\"response\"}, found \(RawRecord.describe(keys: record.keys))")
             }
         }
-        let scores = try reward.rewards(for: texts, batchSize: batchSize)
+        let scorer: any RewardFunction = try model.map { LearnedReward(model: try RewardModel.load(from: URL(fileURLWithPath: $0)), batchSize: batchSize) }
+            ?? RewardSpecification.make(reward ?? "")
+        let scores = try scorer.rewards(prompts: prompts, responses: responses)
         var lines = ""
         for (record, score) in zip(records, scores) {
             var object = record.object

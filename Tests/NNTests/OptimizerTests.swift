@@ -98,12 +98,16 @@ struct OptimizerTests {
         let linear = LearningRateSchedule.linear(warmupSteps: 10, totalSteps: 110, minimumRatio: 0)
         #expect(linear.multiplier(step: 5) == 0.5)
         #expect(linear.multiplier(step: 10) == 1)
-        #expect(abs(linear.multiplier(step: 60) - 0.5) < 1e-6)
-        #expect(linear.multiplier(step: 110) == 0)
+        #expect(linear.multiplier(step: 11) == 1)  // the first update after warmup: full rate
+        #expect(abs(linear.multiplier(step: 61) - 0.5) < 1e-6)
+        #expect(abs(linear.multiplier(step: 110) - 0.01) < 1e-6)  // the last update is not wasted at 0
+        #expect(linear.multiplier(step: 111) == 0)
         #expect(linear.multiplier(step: 500) == 0)
+        #expect(LearningRateSchedule.linear(warmupSteps: 0, totalSteps: 1, minimumRatio: 0).multiplier(step: 1) == 1)
         let cosine = LearningRateSchedule.cosine(warmupSteps: 0, totalSteps: 100, minimumRatio: 0.1)
-        #expect(abs(cosine.multiplier(step: 50) - 0.55) < 1e-6)  // 0.1 + 0.9·(1 + cos(π/2))/2
-        #expect(abs(cosine.multiplier(step: 100) - 0.1) < 1e-6)
+        #expect(cosine.multiplier(step: 1) == 1)
+        #expect(abs(cosine.multiplier(step: 51) - 0.55) < 1e-6)  // 0.1 + 0.9·(1 + cos(π/2))/2
+        #expect(abs(cosine.multiplier(step: 101) - 0.1) < 1e-6)
         let noam = LearningRateSchedule.noam(warmupSteps: 100)
         #expect(abs(noam.multiplier(step: 100) - 1) < 1e-6)
         #expect(abs(noam.multiplier(step: 50) - 0.5) < 1e-6)

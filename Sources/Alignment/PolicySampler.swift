@@ -1,0 +1,111 @@
+// Sampling responses the way PPO samples them (its generation settings, truncation and stop
+// strings), and measuring them against a reference: the PPO trainer's rollouts, and the
+// evaluations that must see a policy exactly as PPO saw it (the demo's comparison, the
+// over-optimization study).
+
+import Models
+import Tensors
+import Tokenizers
+
+/// Responses sampled from a policy.
+public struct SampledResponses: Sendable {
+    /// Prompt tokens as fed (the end of a long prompt is kept).
+    public var promptTokens: [[Int32]]
+    /// The sampled tokens (EOS included when generation ended with it).
+    public var responseTokens: [[Int32]]
+    /// The response text a reward function sees (after truncation and stop strings, without EOS).
+    public var texts: [String]
+    /// Per response: nil without truncation, else the truncation index or −1 (no truncate token: penalty).
+    public var truncatedAt: [Int?]
+}
+
+/// PPO's sampler: prompt budget, generation settings, lm-human-preferences' truncation.
+public struct PolicySampler {
+    /// The PPO settings whose generation fields (temperature, top_k, top_p, max/min_new_tokens,
+    /// stop, truncate_token, truncate_after, chunk_size) are used.
+    public let configuration: PPOConfiguration
+    /// The policy's tokenizer.
+    public let tokenizer: any Tokenizer
+    /// The truncate token's id, when `truncate_token` is set.
+    public let truncateTokenId: Int32?
+    /// The end-of-sequence id (the tokenizer's, else the model's), also the padding id.
+    public let endOfSequence: Int?
+    let positions: Int, bos: Int?
+
+    /// A sampler for models of `modelConfiguration`.
+    /// - Throws: ``RunError`` when `max_new_tokens` leaves no room for a prompt or the truncate token is not one token.
+    public init(configuration: PPOConfiguration, tokenizer: any Tokenizer, modelConfiguration: GPT2Configuration) throws {
+        guard configuration.maxNewTokens < modelConfiguration.positions else {
+            throw RunError(path: "config", message: "field 'max_new_tokens' is \(configuration.maxNewTokens); it must be below n_positions \(modelConfiguration.positions)")
+        }
+        if let token = configuration.truncateToken {
+            let ids = try tokenizer.encodeChecked(token)
+            guard ids.count == 1 else { throw RunError(path: "config", message: "field 'truncate_token' '\(token)' is \(ids.count) tokens; it must be exactly one") }
+            truncateTokenId = Int32(ids[0])
+        } else {
+            truncateTokenId = nil
+        }
+        self.configuration = configuration
+        self.tokenizer = tokenizer
+        endOfSequence = tokenizer.endOfTextTokenId ?? modelConfiguration.eosTokenId
+        positions = modelConfiguration.positions
+        bos = modelConfiguration.bosTokenId
+    }
+
+    /// Prompt tokens that leave room for `max_new_tokens` (the end of a long prompt is kept).
+    public func promptTokens(_ prompt: String) throws -> [Int32] {
+        var ids: [Int]
+        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError(path: "prompts", message: "cannot tokenize a prompt: \(error)") }
+        ids = Array(ids.suffix(positions - configuration.maxNewTokens))
+        if ids.isEmpty { ids = [endOfSequence ?? bos ?? 0] }
+        return ids.map { Int32($0) }
+    }
+
+    /// Samples one response per prompt from `model`, in chunks of `chunk_size`.
+    public func sample(_ model: GPT2LMHeadModel, prompts: [String], generator: inout RandomGenerator) throws -> SampledResponses {
+        let generation = GenerationConfiguration(
+            maxNewTokens: configuration.maxNewTokens, minNewTokens: configuration.minNewTokens,
+            sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
+            stopStrings: configuration.stop, endOfSequenceTokenId: endOfSequence)
+        var result = SampledResponses(promptTokens: [], responseTokens: [], texts: [], truncatedAt: [])
+        for start in stride(from: 0, to: prompts.count, by: configuration.chunkSize) {
+            let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map(promptTokens)
+            let generated = try generate(model, prompts: chunk.map { $0.map(Int.init) }, configuration: generation,
+                                         generator: &generator, decode: { [tokenizer] in tokenizer.decode($0) })
+            for (prompt, sequence) in zip(chunk, generated) {
+                let tokens = sequence.tokens.map { Int32($0) }
+                var visible = sequence.finishReason == .endOfSequence ? Array(tokens.dropLast()) : tokens
+                var cut: Int?
+                if let truncateTokenId {
+                    (visible, cut) = PPOTrainer.truncate(visible, after: configuration.truncateAfter, at: truncateTokenId)
+                }
+                result.promptTokens.append(prompt)
+                result.responseTokens.append(tokens)
+                result.texts.append(truncating(tokenizer.decode(visible.map(Int.init)), atFirstOf: configuration.stop))
+                result.truncatedAt.append(cut)
+            }
+        }
+        return result
+    }
+
+    /// log π(response tokens) under `model` at the sampling temperature, one array per response.
+    public func logProbabilities(_ model: GPT2LMHeadModel, of samples: SampledResponses) -> [[Float]] {
+        var rows: [[Float]] = []
+        for start in stride(from: 0, to: samples.responseTokens.count, by: configuration.chunkSize) {
+            let range = start..<min(start + configuration.chunkSize, samples.responseTokens.count)
+            let grid = SequenceGrid(prompts: Array(samples.promptTokens[range]), responses: Array(samples.responseTokens[range]),
+                                    padding: Int32(endOfSequence ?? 0))
+            rows += grid.rows(responseLogProbabilities(model, grid: grid, temperature: configuration.temperature))
+        }
+        return rows
+    }
+}
+
+/// log p(response tokens) of a grid's rows under `model`, logits divided by `temperature`; (N), no gradients.
+func responseLogProbabilities(_ model: GPT2LMHeadModel, grid: SequenceGrid, temperature: Float) -> Tensor {
+    withNoGrad {
+        var logits = model.logits(hidden: grid.responseRows(model.transformer(grid.ids)))
+        if temperature != 1 && temperature > 0 { logits = logits * (1 / temperature) }
+        return tokenLogProbabilities(logits, tokens: IndexTensor(shape: [grid.responseCount], values: grid.responseTargets))
+    }
+}

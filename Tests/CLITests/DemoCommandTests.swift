@@ -1,0 +1,149 @@
+// `rlhf demo --quick` end to end (the CI smoke test: the report exists, its numbers are finite, it
+// renders in a browser and its SVGs parse), `rlhf overopt` on the demo's PPO run, and `rlhf sweep`
+// over a tiny pretraining grid (resumable, sweep.csv, report).
+
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// A file of ../shared/data (or `RLHF_SHARED_DATA`).
+func sharedDataFile(_ relativePath: String) -> URL {
+    if let root = ProcessInfo.processInfo.environment["RLHF_SHARED_DATA"] {
+        return URL(fileURLWithPath: root).appendingPathComponent(relativePath)
+    }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(relativePath).standardizedFileURL
+}
+
+/// Renders `html` in headless Chromium to a PNG of 1200×900 and returns its bytes.
+func renderInChromium(_ html: URL, to png: URL) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium!)
+    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--screenshot=\(png.path)",
+                         "--window-size=1200,900", html.absoluteString]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(90)
+    while process.isRunning && Date() < deadline { usleep(100_000) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    return try Data(contentsOf: png)
+}
+
+/// Every `<svg …>…</svg>` of a page, each parsed as XML: the parse errors.
+func svgParseErrors(_ html: String) -> [String] {
+    var errors: [String] = []
+    var rest = html[...]
+    while let start = rest.range(of: "<svg"), let end = rest.range(of: "</svg>", range: start.upperBound..<rest.endIndex) {
+        let svg = String(rest[start.lowerBound..<end.upperBound])
+        let parser = XMLParser(data: Data(svg.utf8))
+        if !parser.parse() { errors.append(parser.parserError.map { "\($0)" } ?? "unknown") }
+        rest = rest[end.upperBound...]
+    }
+    return errors
+}
+
+@Suite("rlhf demo, overopt, sweep", .serialized)
+struct DemoCommandTests {
+    @Test("demo --quick runs every stage and writes a finite, renderable report; overopt measures its PPO run",
+          .enabled(if: FileManager.default.fileExists(atPath: sharedDataFile("shakespeare/tiny_shakespeare.txt").path)))
+    func quickDemo() throws {
+        let directory = try scratchFolder("demo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("demo")
+        let (status, out, err) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
+        #expect(status == 0, "\(err)")
+        for stage in ["[1/7]", "[2/7]", "[3/7]", "[4/7]", "[5/7]", "[6/7]", "[7/7]", "demo finished in", "pretrained", "ppo", "dpo"] {
+            #expect(out.contains(stage), "missing \(stage) in: \(out)")
+        }
+        let report = try String(contentsOf: output.appendingPathComponent("report.html"), encoding: .utf8)
+        for section in ["<h2>Summary</h2>", "<h2>Side by side</h2>", "<h2>Over-optimization study</h2>", "Samples: ppo"] {
+            #expect(report.contains(section), "missing \(section)")
+        }
+        #expect(!report.lowercased().contains("nan") && !report.contains("inf<"))
+        #expect(svgParseErrors(report).isEmpty)
+        #expect(report.components(separatedBy: "<svg").count > 10)
+        // The study: every checkpoint (every 3 of 18 iterations) plus the initial policy, all finite.
+        let study = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("overopt.json"))) as? [String: Any]
+        let points = try #require(study?["points"] as? [[String: Any]])
+        #expect(points.compactMap { $0["step"] as? Int } == [0, 3, 6, 9, 12, 15, 18])
+        for point in points {
+            for key in ["proxy", "gold", "kl", "separatorRatio", "distinct1", "distinct2"] {
+                let value = try #require(point[key] as? Double, "\(key)")
+                #expect(value.isFinite)
+            }
+        }
+        #expect((points[0]["kl"] as? Double).map { abs($0) < 1e-3 } == true)
+        // A finished demo reruns nothing: the second run only evaluates and reports.
+        let (again, rerun, _) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
+        #expect(again == 0 && rerun.contains("demo finished in"))
+        // rlhf overopt on the demo's PPO run with one sample per prompt.
+        let studyOutput = directory.appendingPathComponent("study")
+        let (code, text, error) = try runTool(["overopt", "--run", output.appendingPathComponent("runs/ppo").path, "--gold", "lexicon",
+                                               "--samples", "1", "--output", studyOutput.path])
+        #expect(code == 0, "\(error)")
+        #expect(text.contains("step    18"))
+        let csv = try String(contentsOf: studyOutput.appendingPathComponent("overopt.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 8)
+        #expect(svgParseErrors(try String(contentsOf: studyOutput.appendingPathComponent("overopt.html"), encoding: .utf8)).isEmpty)
+        if chromium != nil {
+            let png = try renderInChromium(output.appendingPathComponent("report.html"), to: directory.appendingPathComponent("report.png"))
+            let size = try #require(pngSize(png))
+            #expect(size.width == 1200 && size.height == 900)
+            #expect(png.count > 20_000, "\(png.count) bytes: the page looks blank")
+        }
+    }
+
+    @Test("overopt: a folder that is not a PPO run is an error naming config.yaml")
+    func overoptErrors() throws {
+        let directory = try scratchFolder("overopt")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (status, _, err) = try runTool(["overopt", "--run", directory.path, "--gold", "lexicon"])
+        #expect(status != 0 && err.contains("config.yaml"))
+        let (bad, _, message) = try runTool(["overopt", "--run", directory.path, "--gold", "sentiment"])
+        #expect(bad != 0 && message.contains("lexicon"))
+    }
+
+    @Test("sweep: a 2-cell pretraining grid writes sweep.csv and a report; rerunning skips finished cells; bad grids are errors")
+    func sweep() throws {
+        let directory = try scratchFolder("sweep")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let corpus = directory.appendingPathComponent("tiny.txt")
+        try String(repeating: "to be or not to be. ", count: 40).write(to: corpus, atomically: true, encoding: .utf8)
+        let config = directory.appendingPathComponent("sweep.yaml")
+        try """
+        job: pretrain
+        corpus: \(corpus.path)
+        n_layer: 1
+        n_head: 2
+        n_embd: 16
+        block_size: 8
+        batch_size: 4
+        max_steps: 3
+        eval_interval: 3
+        log_interval: 1
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs").path
+        let arguments = ["sweep", "--config", config.path, "--grid", "learning_rate=1e-3,1e-2", "--grid", "warmup_steps=0,1",
+                         "--name", "lr", "--runs-dir", runs]
+        let (status, out, err) = try runTool(arguments)
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("cell 4/4 learning_rate=1e-2,warmup_steps=1"))
+        let csv = try String(contentsOf: URL(fileURLWithPath: runs).appendingPathComponent("lr/sweep.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\n")
+        #expect(rows.first == "cell,learning_rate,warmup_steps,status,train/loss final,train/loss best,valid/loss final,valid/loss best")
+        #expect(rows.count == 5 && rows.dropFirst().allSatisfy { $0.contains(",finished,") })
+        let cellConfig = try String(contentsOf: URL(fileURLWithPath: runs).appendingPathComponent("lr/cells/learning_rate=1e-2,warmup_steps=1/config.yaml"), encoding: .utf8)
+        #expect(cellConfig.contains("learning_rate: 1e-2") || cellConfig.contains("learning_rate: 0.01"))
+        #expect(FileManager.default.fileExists(atPath: URL(fileURLWithPath: runs).appendingPathComponent("lr/report.html").path))
+        let (again, rerun, _) = try runTool(arguments)
+        #expect(again == 0 && rerun.components(separatedBy: "not rerun").count == 5)
+        let (bad, _, message) = try runTool(["sweep", "--config", config.path, "--grid", "learning_rate", "--runs-dir", runs])
+        #expect(bad != 0 && message.contains("key=v1,v2"))
+        let (unknown, _, why) = try runTool(["sweep", "--config", config.path, "--grid", "no_such_field=1,2", "--runs-dir", runs, "--name", "u"])
+        #expect(unknown != 0 && why.contains("no_such_field"))
+    }
+}
