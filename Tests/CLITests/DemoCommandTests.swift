@@ -89,6 +89,22 @@ struct DemoCommandTests {
         let csv = try String(contentsOf: studyOutput.appendingPathComponent("overopt.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 8)
         #expect(svgParseErrors(try String(contentsOf: studyOutput.appendingPathComponent("overopt.html"), encoding: .utf8)).isEmpty)
+        // Real labels instead of the simulated rater: the 268 hand-labelled snippets (labelled text),
+        // reusing the pretrained stage. The reward model is then a labelled one, DPO gets happy/sad pairs.
+        let labelsFile = sharedDataFile("shakespeare/handcrafted_sentiment.jsonl")
+        if FileManager.default.fileExists(atPath: labelsFile.path) {
+            let labelled = directory.appendingPathComponent("labelled")
+            try FileManager.default.createDirectory(at: labelled.appendingPathComponent("runs"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: output.appendingPathComponent("runs/pretrain"), to: labelled.appendingPathComponent("runs/pretrain"))
+            let (code, text, error) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path,
+                                                   "--labels", labelsFile.path, "--output", labelled.path])
+            #expect(code == 0, "\(error)")
+            #expect(text.contains("268 labelled texts") && text.contains("demo finished in"), "\(text)")
+            let rewardConfig = try String(contentsOf: labelled.appendingPathComponent("runs/reward/config.yaml"), encoding: .utf8)
+            #expect(rewardConfig.contains("objective: labelled") && rewardConfig.contains("text_field: sample"))
+            let pairs = try String(contentsOf: labelled.appendingPathComponent("preferences.jsonl"), encoding: .utf8)
+            #expect(pairs.split(separator: "\n").count > 100)
+        }
         if chromium != nil {
             let png = try renderInChromium(output.appendingPathComponent("report.html"), to: directory.appendingPathComponent("report.png"))
             let size = try #require(pngSize(png))
