@@ -13,7 +13,7 @@ struct PPO: ParsableCommand {
         Settings come from a preset, then --config FILE (flat YAML), then --field value overrides, e.g.
           rlhf ppo --model runs/sft/final --prompts prompts.jsonl --reward model:runs/rm/final --name ppo --iterations 100
           rlhf ppo --model runs/shakespeare/final --prompts input.txt --prompt_words 4 --reward uppercase
-        reward: model:DIR | uppercase | regex:PATTERN | length:N | classifier:DIR:LABEL | http(s)://URL.
+        reward: model:DIR | uppercase | lexicon | regex:PATTERN | length:N | classifier:DIR:LABEL | http(s)://URL.
         preset: none | lm_human_preferences_sentiment (512 rollouts, lr 1e-5 decayed, temperature 0.7, 24 tokens,
         β0 0.15, KL target 6, horizon 10000, vf_coef 0.1).
         Fields: name, runs_dir, model, prompts, prompt_field, prompt_words, eval_prompts, num_eval_prompts, reward, preset,
