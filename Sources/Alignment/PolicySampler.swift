@@ -88,8 +88,13 @@ public struct PolicySampler {
         return result
     }
 
-    /// log π(response tokens) under `model` at the sampling temperature, one array per response.
+    /// log π(response tokens) under `model` at the sampling temperature, one array per response;
+    /// computed in evaluation mode (no dropout), as generation samples.
     public func logProbabilities(_ model: GPT2LMHeadModel, of samples: SampledResponses) -> [[Float]] {
+        model.evaluating { rows(model, of: samples) }
+    }
+
+    func rows(_ model: GPT2LMHeadModel, of samples: SampledResponses) -> [[Float]] {
         var rows: [[Float]] = []
         for start in stride(from: 0, to: samples.responseTokens.count, by: configuration.chunkSize) {
             let range = start..<min(start + configuration.chunkSize, samples.responseTokens.count)

@@ -85,6 +85,12 @@ public struct RunDirectory: Sendable {
         }.sorted { $0.0 < $1.0 }
     }
 
+    /// Whether the run at `root` finished: its final/ checkpoint is complete (has a trainer
+    /// state). Reads only; a run that never started has no folder and is not finished.
+    public static func isFinished(at root: URL) -> Bool {
+        FileManager.default.fileExists(atPath: root.appendingPathComponent("final").appendingPathComponent(TrainerState.fileName).path)
+    }
+
     /// The newest complete checkpoint, or nil.
     public func newestCheckpoint() -> (step: Int, url: URL)? { checkpoints().last }
 

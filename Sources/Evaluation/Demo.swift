@@ -96,9 +96,11 @@ public struct Demo {
 
     var runs: URL { settings.directory.appendingPathComponent("runs") }
     func runURL(_ name: String) -> URL { runs.appendingPathComponent(name) }
+    /// Whether a stage's run finished; says so when it did (it is then not run again).
     func finished(_ name: String) -> Bool {
-        FileManager.default.fileExists(atPath: runURL(name).appendingPathComponent("final/config.json").path)
-            || FileManager.default.fileExists(atPath: runURL(name).appendingPathComponent("final/reward_model.json").path)
+        guard RunDirectory.isFinished(at: runURL(name)) else { return false }
+        log("      \(name): finished before, not rerun")
+        return true
     }
     func file(_ name: String) -> URL { settings.directory.appendingPathComponent(name) }
 
@@ -142,20 +144,21 @@ public struct Demo {
         let gold = LexiconSentimentReward()
         var pairsURL = file("preferences.jsonl")
         var labelled = false
-        var ties = 0, pairCount = 0, labelNames: [String] = []
+        var ties = 0, pairCount = 0, labelNames: [String] = [], labelFields = (text: "text", label: "label")
         if let labels = s.labels {
             log("[2/7] preferences: real labels from \(labels.path)")
-            let first = try RecordFile.read(labels).records.first
-            if let first, first.has("chosen") {
+            let records = try RecordFile.read(labels).records
+            if records.first?.has("chosen") == true {
                 pairsURL = labels
                 pairCount = try PreferencePair.read(labels).records.count
             } else {
                 labelled = true
-                let (pairs, count, names) = try Self.pairsFromLabelledText(labels, positiveLabel: s.positiveLabel)
+                labelFields = (records.first?.has("sample") == true ? "sample" : "text", records.first?.has("sentiment") == true ? "sentiment" : "label")
+                let (pairs, names) = try Self.pairsFromLabelledText(records, fields: labelFields, positiveLabel: s.positiveLabel, source: labels.path)
                 try Self.writePairs(pairs, to: pairsURL)
-                pairCount = count
+                pairCount = records.count
                 labelNames = names
-                log("      \(count) labelled texts; \(pairs.count) positive/negative pairs for DPO")
+                log("      \(records.count) labelled texts; \(pairs.count) positive/negative pairs for DPO")
             }
         } else {
             log("[2/7] preferences: \(trainPrompts.count) corpus prompts × \(s.samplesPerPrompt) samples, judged by the simulated rater (lexicon gold scorer)")
@@ -178,9 +181,7 @@ public struct Demo {
                                       "--log_interval", "5", "--unknown_characters", "fold"]
             if labelled, let labels = s.labels {
                 overrides += ["--data", labels.path, "--label_rewards", "{" + labelNames.map { "\"\($0)\": \($0 == s.positiveLabel ? 1 : -1)" }.joined(separator: ", ") + "}", "--objective", "labelled"]
-                let first = try RecordFile.read(labels).records.first
-                if first?.has("sample") == true { overrides += ["--text_field", "sample"] }
-                if first?.has("sentiment") == true { overrides += ["--label_field", "sentiment"] }
+                overrides += ["--text_field", labelFields.text, "--label_field", labelFields.label]
             } else {
                 overrides += ["--data", pairsURL.path]
             }
@@ -256,12 +257,7 @@ public struct Demo {
             let prompt = words.prefix(4).joined(separator: " ")
             if seen.insert(prompt).inserted { candidates.append(prompt) }
         }
-        var generator = RandomGenerator(seed: seed ^ 0x9807)
-        for i in stride(from: candidates.count - 1, to: 0, by: -1) {
-            let j = Int(generator.next() % UInt64(i + 1))
-            candidates.swapAt(i, j)
-        }
-        return Array(candidates.prefix(count))
+        return Array(Split.shuffled(candidates, seed: seed ^ 0x9807).prefix(count))
     }
 
     /// Samples `samplesPerPrompt` continuations per prompt; the rater's highest and lowest scored
@@ -269,7 +265,6 @@ public struct Demo {
     public static func collectPreferences(model: GPT2LMHeadModel, sampler: PolicySampler, prompts: [String], samplesPerPrompt: Int,
                                           rater: any RewardFunction, generator: inout RandomGenerator) throws -> (pairs: [PreferencePair], ties: Int) {
         let k = max(samplesPerPrompt, 2)
-        model.setTraining(false)
         let repeated = prompts.flatMap { Array(repeating: $0, count: k) }
         let sampled = try sampler.sample(model, prompts: repeated, generator: &generator)
         let scores = try rater.rewards(prompts: repeated, responses: sampled.texts)
@@ -284,21 +279,21 @@ public struct Demo {
     }
 
     /// DPO pairs from labelled text: the i-th positive text against the i-th negative one, with an
-    /// empty prompt. Returns the pairs, the number of labelled texts and the label names.
-    static func pairsFromLabelledText(_ url: URL, positiveLabel: String) throws -> ([PreferencePair], Int, [String]) {
-        let records = try RecordFile.read(url).records
+    /// empty prompt. Returns the pairs and the label names; a record without the fields is an
+    /// error naming its line and field.
+    static func pairsFromLabelledText(_ records: [RawRecord], fields: (text: String, label: String), positiveLabel: String,
+                                      source: String) throws -> ([PreferencePair], [String]) {
         var positive: [String] = [], negative: [String] = [], names = Set<String>()
         for record in records {
-            let textField = record.has("text") ? "text" : "sample", labelField = record.has("label") ? "label" : "sentiment"
-            let text = try record.string(textField)
-            let label = try record.string(labelField)
+            let text = try record.string(fields.text)
+            let label = try record.string(fields.label)
             names.insert(label)
             if label == positiveLabel { positive.append(text) } else { negative.append(text) }
         }
         guard !positive.isEmpty, !negative.isEmpty else {
-            throw RunError(path: url.path, message: "labelled text needs both '\(positiveLabel)' and other labels; found \(positive.count) and \(negative.count)")
+            throw RunError(path: source, message: "labelled text needs both '\(positiveLabel)' and other labels; found \(positive.count) and \(negative.count)")
         }
-        return (zip(positive, negative).map { PreferencePair(prompt: "", chosen: $0, rejected: $1) }, records.count, names.sorted())
+        return (zip(positive, negative).map { PreferencePair(prompt: "", chosen: $0, rejected: $1) }, names.sorted())
     }
 
     static func writePrompts(_ prompts: [String], to url: URL) throws {

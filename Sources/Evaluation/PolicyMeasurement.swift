@@ -61,7 +61,7 @@ public struct PolicyMeasurement: Sendable, Equatable, Codable {
     public static let separators: Set<String> = ["\n", " ", ",", "."]
 
     /// Samples `samplesPerPrompt` responses per prompt from `policy` with `sampler`'s settings
-    /// and a fixed seed, and measures them. Both models are put in evaluation mode (no dropout).
+    /// and a fixed seed, and measures them (without dropout, as generation samples).
     /// - Parameters:
     ///   - policy: the model measured; `reference`: the policy KL is measured against.
     ///   - proxy: the reward optimised; `gold`: the independent judge (optional).
@@ -70,8 +70,6 @@ public struct PolicyMeasurement: Sendable, Equatable, Codable {
                                proxy: any RewardFunction, gold: (any RewardFunction)?, seed: UInt64) throws -> PolicyMeasurement {
         let repeated = prompts.flatMap { Array(repeating: $0, count: max(samplesPerPrompt, 1)) }
         guard !repeated.isEmpty else { throw RunError(path: "prompts", message: "no prompts to measure \(name) on") }
-        policy.setTraining(false)
-        reference.setTraining(false)
         var generator = RandomGenerator(seed: seed)
         let sampled = try sampler.sample(policy, prompts: repeated, generator: &generator)
         let proxyScores = try proxy.rewards(prompts: repeated, responses: sampled.texts)
@@ -83,7 +81,8 @@ public struct PolicyMeasurement: Sendable, Equatable, Codable {
             tokens.last.map(Int.init) == sampler.endOfSequence ? Array(tokens.dropLast()) : tokens
         }
         let all = generated.flatMap { $0 }
-        let separatorCount = all.filter { Self.separators.contains(sampler.tokenizer.decode([Int($0)])) }.count
+        let separatorIds = Set(all).filter { Self.separators.contains(sampler.tokenizer.decode([Int($0)])) }
+        let separatorCount = all.filter(separatorIds.contains).count
         let samples = repeated.indices.map { i in
             MeasuredSample(prompt: repeated[i], response: sampled.texts[i], proxy: Double(proxyScores[i]),
                            gold: goldScores.map { Double($0[i]) }, kl: kl[i])

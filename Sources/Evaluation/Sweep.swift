@@ -3,6 +3,7 @@
 // newest checkpoint), summarised in sweep.csv (final and best value of chosen metrics per cell)
 // and one report overlaying the cells.
 
+import Alignment
 import Foundation
 
 /// One axis of a grid: a config field and its values (kept as written, passed as `--key value`).
@@ -99,10 +100,6 @@ public struct Sweep: Sendable {
         return names.map { try! SweepMetric(parsing: $0) }
     }
 
-    /// Whether a cell's run finished (its final/ holds a trainer state).
-    public static func isFinished(_ runDirectory: URL) -> Bool {
-        FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("final/trainer_state.json").path)
-    }
 
     /// Runs every unfinished cell with `runCell(cell, runs directory)`, then writes sweep.csv and
     /// report.html into `directory`. A cell that throws is recorded as failed and the others still
@@ -118,7 +115,7 @@ public struct Sweep: Sendable {
         let all = cells
         for (index, cell) in all.enumerated() {
             let runURL = cellsURL.appendingPathComponent(cell.name)
-            if Self.isFinished(runURL) {
+            if RunDirectory.isFinished(at: runURL) {
                 log("cell \(index + 1)/\(all.count) \(cell.name): finished before, not rerun")
                 continue
             }
@@ -143,7 +140,7 @@ public struct Sweep: Sendable {
         cells.map { cell in
             let runURL = cellsDirectory.appendingPathComponent(cell.name)
             let record = try? RunRecord(directory: runURL)
-            let status = Self.isFinished(runURL) ? "finished" : record == nil ? "not run" : "incomplete"
+            let status = RunDirectory.isFinished(at: runURL) ? "finished" : record == nil ? "not run" : "incomplete"
             let values = metrics.map { metric -> (final: Double?, best: Double?) in
                 guard let points = record?.series[metric.name], !points.isEmpty else { return (nil, nil) }
                 let values = points.map(\.value)

@@ -99,7 +99,7 @@ public func generate(
     var nextPosition = prompts.map { Int32($0.count) }
     var sequences = prompts.map { GeneratedSequence(prompt: $0, tokens: [], logProbabilities: [], finishReason: .length) }
     var active = Array(repeating: true, count: B)
-    let wasTraining = model.modules().contains { ($0 as? TrainingModeSettable)?.isTraining == true }
+    let wasTraining = model.isTrainingAnywhere
     model.setTraining(false)
     defer { if wasTraining { model.setTraining(true) } }
 

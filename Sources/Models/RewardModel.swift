@@ -136,7 +136,7 @@ public final class RewardModel {
     ///   - batchSize: texts per forward pass.
     /// - Throws: the tokenizer's error for a text it cannot encode.
     public func rewards(for texts: [String], batchSize: Int = 16) throws -> [Float] {
-        let wasTraining = classifier.modules().contains { ($0 as? TrainingModeSettable)?.isTraining == true }
+        let wasTraining = classifier.isTrainingAnywhere
         classifier.setTraining(false)
         defer { if wasTraining { classifier.setTraining(true) } }
         var result: [Float] = []

@@ -52,6 +52,17 @@ extension Module {
         for module in modules() { (module as? TrainingModeSettable)?.isTraining = training }
     }
 
+    /// Whether any sub-module is in training mode (dropout active).
+    public var isTrainingAnywhere: Bool { modules().contains { ($0 as? TrainingModeSettable)?.isTraining == true } }
+
+    /// Runs `body` in evaluation mode (no dropout), then restores training mode if it was on.
+    public func evaluating<T>(_ body: () throws -> T) rethrows -> T {
+        let wasTraining = isTrainingAnywhere
+        setTraining(false)
+        defer { if wasTraining { setTraining(true) } }
+        return try body()
+    }
+
     /// Marks every parameter as requiring gradients (or not), e.g. to freeze a reference model.
     public func setRequiresGrad(_ requiresGrad: Bool) {
         for parameter in parameters { parameter.requiresGrad = requiresGrad }

@@ -17,22 +17,6 @@ func sharedDataFile(_ relativePath: String) -> URL {
         .deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(relativePath).standardizedFileURL
 }
 
-/// Renders `html` in headless Chromium to a PNG of 1200×900 and returns its bytes.
-func renderInChromium(_ html: URL, to png: URL) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: chromium!)
-    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--screenshot=\(png.path)",
-                         "--window-size=1200,900", html.absoluteString]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(90)
-    while process.isRunning && Date() < deadline { usleep(100_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return try Data(contentsOf: png)
-}
-
 /// Every `<svg …>…</svg>` of a page, each parsed as XML: the parse errors.
 func svgParseErrors(_ html: String) -> [String] {
     var errors: [String] = []
@@ -80,6 +64,8 @@ struct DemoCommandTests {
         // A finished demo reruns nothing: the second run only evaluates and reports.
         let (again, rerun, _) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
         #expect(again == 0 && rerun.contains("demo finished in"))
+        #expect(rerun.components(separatedBy: "finished before, not rerun").count == 5, "\(rerun)")  // pretrain, reward, ppo, dpo
+        #expect(!out.contains("finished before"))
         // rlhf overopt on the demo's PPO run with one sample per prompt.
         let studyOutput = directory.appendingPathComponent("study")
         let (code, text, error) = try runTool(["overopt", "--run", output.appendingPathComponent("runs/ppo").path, "--gold", "lexicon",
@@ -100,6 +86,7 @@ struct DemoCommandTests {
                                                    "--labels", labelsFile.path, "--output", labelled.path])
             #expect(code == 0, "\(error)")
             #expect(text.contains("268 labelled texts") && text.contains("demo finished in"), "\(text)")
+            #expect(text.contains("pretrain: finished before") && !text.contains("reward: finished before"))
             let rewardConfig = try String(contentsOf: labelled.appendingPathComponent("runs/reward/config.yaml"), encoding: .utf8)
             #expect(rewardConfig.contains("objective: labelled") && rewardConfig.contains("text_field: sample"))
             let pairs = try String(contentsOf: labelled.appendingPathComponent("preferences.jsonl"), encoding: .utf8)
@@ -111,6 +98,24 @@ struct DemoCommandTests {
             #expect(size.width == 1200 && size.height == 900)
             #expect(png.count > 20_000, "\(png.count) bytes: the page looks blank")
         }
+    }
+
+    @Test("score --reward: any reward function over a chosen text field; --model and --reward together are an error")
+    func scoreWithRewardFunction() throws {
+        let directory = try scratchFolder("score")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("texts.jsonl")
+        try #"{"sample":"I love thee","sentiment":"happy"}"# .appending("\n" + #"{"sample":"I do not love thee","sentiment":"sad"}"#)
+            .write(to: input, atomically: true, encoding: .utf8)
+        let (status, out, err) = try runTool(["score", "--reward", "lexicon", "--input", input.path, "--text-field", "sample"])
+        #expect(status == 0, "\(err)")
+        let scores = out.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["score"] as? Double
+        }
+        #expect(scores.count == 2 && scores[0] == 0.5 && abs(scores[1] + 1 / 5.0.squareRoot()) < 1e-6)
+        #expect(out.contains(#""sentiment":"sad""#))  // the input's fields are kept
+        let (both, _, message) = try runTool(["score", "--reward", "lexicon", "--model", directory.path, "--input", input.path])
+        #expect(both != 0 && message.contains("exactly one of --model and --reward"))
     }
 
     @Test("overopt: a folder that is not a PPO run is an error naming config.yaml")
@@ -161,5 +166,9 @@ struct DemoCommandTests {
         #expect(bad != 0 && message.contains("key=v1,v2"))
         let (unknown, _, why) = try runTool(["sweep", "--config", config.path, "--grid", "no_such_field=1,2", "--runs-dir", runs, "--name", "u"])
         #expect(unknown != 0 && why.contains("no_such_field"))
+        let jobless = directory.appendingPathComponent("jobless.yaml")
+        try "corpus: \(corpus.path)\n".write(to: jobless, atomically: true, encoding: .utf8)
+        let (noJob, _, whyNot) = try runTool(["sweep", "--config", jobless.path, "--grid", "max_steps=1", "--runs-dir", runs])
+        #expect(noJob != 0 && whyNot.contains("job: ppo"))
     }
 }

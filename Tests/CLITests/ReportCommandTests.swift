@@ -15,6 +15,22 @@ func pngSize(_ data: Data) -> (width: Int, height: Int)? {
     return (integer(16), integer(20))
 }
 
+/// Renders `html` in headless Chromium to a PNG of 1200×900 and returns its bytes.
+func renderInChromium(_ html: URL, to png: URL) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium!)
+    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--screenshot=\(png.path)",
+                         "--window-size=1200,900", html.absoluteString]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(90)
+    while process.isRunning && Date() < deadline { usleep(100_000) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    return try Data(contentsOf: png)
+}
+
 @Suite("rlhf report")
 struct ReportCommandTests {
     @Test("the report of a run renders in headless Chromium to a non-blank PNG of the window size", .enabled(if: chromium != nil))
@@ -32,19 +48,7 @@ struct ReportCommandTests {
         let (status, out, err) = try runTool(["report", run.path, "--output", html.path, "--title", "Test report"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("report.html"))
-        let png = directory.appendingPathComponent("report.png")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium!)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--screenshot=\(png.path)",
-                             "--window-size=1200,900", html.absoluteString]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(90)
-        while process.isRunning && Date() < deadline { usleep(100_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let data = try Data(contentsOf: png)
+        let data = try renderInChromium(html, to: directory.appendingPathComponent("report.png"))
         let size = try #require(pngSize(data))
         #expect(size.width == 1200 && size.height == 900)
         #expect(data.count > 20_000, "\(data.count) bytes: the page looks blank")
