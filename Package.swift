@@ -27,10 +27,13 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Alignment", targets: ["Alignment"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Serving", targets: ["Serving"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -55,11 +58,14 @@ let package = Package(
         .target(name: "Datasets"),
         .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                                                  .product(name: "Yams", package: "Yams")]),
-        .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
+        .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment",
+                                                  .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
+        .target(name: "Serving", dependencies: ["Evaluation", "Datasets",
+                                               .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,7 +77,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors", "Tokenizers", "Datasets"], exclude: ["Fixtures"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers"]),
-        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers", "Datasets"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation",
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation"]),
     ]
 )

@@ -1,0 +1,155 @@
+// The rating desk: what a rater sees next, and the validation of every submission before it is
+// committed. Front ends (the web page, tests) go through the desk; the store trusts it.
+
+import Foundation
+
+/// The next thing a rater is asked to judge.
+public struct RatingTask: Sendable, Equatable {
+    /// The item.
+    public var item: RatingItem
+    /// For a pair, which response this rater sees on the left; nil in rating mode.
+    public var side: PairSide?
+    /// Items this rater has done, and the session's item count.
+    public var done: Int, total: Int
+
+    /// The (left, right) responses of a pair, as this rater sees them.
+    public var leftAndRight: (left: String, right: String)? {
+        guard let second = item.secondResponse, let side else { return nil }
+        return side == .aLeft ? (item.response, second) : (second, item.response)
+    }
+}
+
+/// A submission refused before anything was written: the HTTP status it maps to and why.
+public struct RatingRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 400 (malformed or out of range), 404 (unknown item) or 409 (already rated by this rater).
+    public var status: Int
+    /// What was wrong and what was expected.
+    public var message: String
+    /// A rejection.
+    public init(status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+    /// The message.
+    public var description: String { message }
+}
+
+/// A rating session open for submissions: its configuration, its items and its store.
+public final class RatingDesk: Sendable {
+    /// The session's settings.
+    public let configuration: RatingSessionConfiguration
+    /// The items, in stored order.
+    public let items: [RatingItem]
+    /// The database.
+    public let store: RatingStore
+    let itemsByID: [String: RatingItem]
+
+    /// The longest rater name and note accepted.
+    public static let maximumNameLength = 40, maximumNoteLength = 2000
+
+    /// Opens a session: from the database when it holds one (then `configuration` and `samples`,
+    /// if given, must describe the same session), else creates it from them.
+    /// - Throws: ``RatingError`` when the database is new and no samples are given, or when it holds a
+    ///   different session.
+    public init(store: RatingStore, configuration: RatingSessionConfiguration? = nil, samples: [RatingSample]? = nil) throws {
+        if let stored = try store.session() {
+            if let configuration, configuration != stored.configuration {
+                throw RatingError(path: store.path, message: "the database holds a session with other settings; use a new --db or leave out --session/--mode/--scale")
+            }
+            if let samples {
+                let items = try RatingItems.make(samples: samples, mode: stored.configuration.mode, seed: stored.configuration.seed)
+                guard items == stored.items else {
+                    throw RatingError(path: store.path, message: "the database holds a session made from other samples (\(stored.items.count) items); use a new --db, or leave out --samples to go on with it")
+                }
+            }
+            (self.configuration, self.items) = stored
+        } else {
+            guard let samples else { throw RatingError(path: store.path, message: "a new rating database needs --samples") }
+            let configuration = configuration ?? RatingSessionConfiguration()
+            try configuration.validate()
+            let items = try RatingItems.make(samples: samples, mode: configuration.mode, seed: configuration.seed)
+            try store.create(configuration: configuration, items: items)
+            (self.configuration, self.items) = (configuration, items)
+        }
+        self.store = store
+        itemsByID = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Whether `name` is a usable rater name: 1–40 letters, digits, spaces, `.`, `_` or `-`, not all spaces.
+    public static func isValidRaterName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= maximumNameLength && !name.allSatisfy { $0 == " " }
+            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || " ._-".unicodeScalars.contains($0) }
+    }
+
+    func checkRater(_ rater: String) throws(RatingRejection) {
+        guard Self.isValidRaterName(rater) else {
+            throw RatingRejection(status: 400, "rater name: expected 1–\(Self.maximumNameLength) letters, digits, spaces, '.', '_' or '-'")
+        }
+    }
+
+    /// The first item in `rater`'s own order that they have not done, or nil when they are finished.
+    public func next(for rater: String) async throws -> RatingTask? {
+        try checkRater(rater)
+        let done = try await store.doneItemIDs(rater: rater)
+        guard let item = RatingItems.order(items, rater: rater, seed: configuration.seed).first(where: { !done.contains($0.id) }) else { return nil }
+        return RatingTask(item: item, side: item.isPair ? RatingItems.side(of: item, rater: rater, seed: configuration.seed) : nil,
+                          done: done.count, total: items.count)
+    }
+
+    /// How many items `rater` has done, of all.
+    public func progress(for rater: String) async throws -> (done: Int, total: Int) {
+        try checkRater(rater)
+        return (try await store.doneItemIDs(rater: rater).count, items.count)
+    }
+
+    /// Validates and commits a rating-mode submission.
+    /// - Parameter scores: form values by scale name; every scale must be present with an integer in range, and nothing else.
+    /// - Throws: ``RatingRejection`` (400, 404, 409) before writing anything.
+    public func submitRating(rater: String, itemID: String, scores: [String: String]) async throws {
+        try checkRater(rater)
+        let item = try lookUp(itemID)
+        guard !item.isPair else { throw RatingRejection(status: 400, "item \(itemID) is a pair: submit a choice, not scores") }
+        var parsed: [String: Int] = [:]
+        for scale in configuration.scales {
+            guard let text = scores[scale.name] else { throw RatingRejection(status: 400, "missing a score for '\(scale.name)'") }
+            guard let score = Int(text), scale.scores.contains(score) else {
+                throw RatingRejection(status: 400, "score for '\(scale.name)' must be an integer from \(scale.minimum) to \(scale.maximum), got '\(text.prefix(20))'")
+            }
+            parsed[scale.name] = score
+        }
+        if let unknown = scores.keys.sorted().first(where: { parsed[$0] == nil }) {
+            throw RatingRejection(status: 400, "unknown scale '\(unknown.prefix(40))'; the scales are \(configuration.scales.map(\.name).joined(separator: ", "))")
+        }
+        guard try await store.insertRating(itemID: itemID, rater: rater, scores: parsed) else {
+            throw RatingRejection(status: 409, "\(rater) has already rated item \(itemID)")
+        }
+    }
+
+    /// Validates and commits a pairwise submission.
+    /// - Parameters:
+    ///   - choice: "left", "right" or "tie", as the rater saw the pair.
+    ///   - note: an optional note, at most ``maximumNoteLength`` characters.
+    /// - Throws: ``RatingRejection`` (400, 404, 409) before writing anything.
+    public func submitChoice(rater: String, itemID: String, choice: String, note: String = "") async throws {
+        try checkRater(rater)
+        let item = try lookUp(itemID)
+        guard item.isPair else { throw RatingRejection(status: 400, "item \(itemID) is a single response: submit scores, not a choice") }
+        guard note.count <= Self.maximumNoteLength else { throw RatingRejection(status: 400, "the note is longer than \(Self.maximumNoteLength) characters") }
+        let side = RatingItems.side(of: item, rater: rater, seed: configuration.seed)
+        let winner: PairChoice
+        switch choice {
+        case "left": winner = side == .aLeft ? .a : .b
+        case "right": winner = side == .aLeft ? .b : .a
+        case "tie": winner = .tie
+        default: throw RatingRejection(status: 400, "choice must be left, right or tie, got '\(choice.prefix(20))'")
+        }
+        guard try await store.insertJudgment(itemID: itemID, rater: rater, choice: winner, shown: side, note: note) else {
+            throw RatingRejection(status: 409, "\(rater) has already judged item \(itemID)")
+        }
+    }
+
+    func lookUp(_ itemID: String) throws(RatingRejection) -> RatingItem {
+        guard let item = itemsByID[itemID] else { throw RatingRejection(status: 404, "no item '\(itemID.prefix(40))' in this session") }
+        return item
+    }
+}

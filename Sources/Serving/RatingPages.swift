@@ -1,0 +1,98 @@
+// The rating pages: plain HTML forms, no scripts, every text escaped. A rater types a name, then
+// sees one item at a time (a response with its scales, or a pair with left/right/tie buttons) and
+// the progress; the page after a submission is sent only once the rating is committed.
+
+import Evaluation
+import Foundation
+
+/// HTML for the rating session's pages.
+enum RatingPages {
+    static let style = """
+        body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+        .prompt{background:#f3f3f3;padding:.75rem 1rem;border-radius:6px;white-space:pre-wrap}
+        .response{border:1px solid #ccc;padding:.75rem 1rem;border-radius:6px;white-space:pre-wrap;min-height:3rem}
+        .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+        fieldset{border:1px solid #ddd;border-radius:6px;margin:1rem 0}
+        .scale label{display:inline-block;margin:0 .25rem;padding:.4rem .8rem;border:1px solid #999;border-radius:4px;cursor:pointer}
+        .scale input{margin-right:.3rem}
+        button{font-size:1rem;padding:.5rem 1.2rem;margin:.5rem .5rem .5rem 0;cursor:pointer}
+        .saved{color:#176317}.error{color:#a01010}.muted{color:#666}
+        table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}.n{text-align:right}
+        """
+
+    static func page(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escapeHTML(title))</title><style>\(style)</style></head><body>
+        \(body)
+        </body></html>
+        """
+    }
+
+    static func attribute(_ text: String) -> String { escapeHTML(text).replacingOccurrences(of: "'", with: "&#39;") }
+
+    /// The start page: instructions and a name box.
+    static func start(_ configuration: RatingSessionConfiguration, items: Int) -> String {
+        page(title: configuration.title, body: """
+            <h1>\(escapeHTML(configuration.title))</h1>
+            <p>\(escapeHTML(configuration.instructions))</p>
+            <p class=muted>\(items) items. Each rater sees every item once, in an order of their own; where a text came from is hidden.</p>
+            <form method=get action="/rate">
+            <label>Your name <input id=rater name=rater required maxlength=\(RatingDesk.maximumNameLength) pattern="[A-Za-z0-9 ._\\-]+"></label>
+            <button type=submit id=start>Start rating</button>
+            </form>
+            """)
+    }
+
+    /// The page for `task`, or the end page when `task` is nil.
+    static func item(_ task: RatingTask?, rater: String, configuration: RatingSessionConfiguration, saved: Bool, total: Int) -> String {
+        let savedLine = saved ? "<p class=saved id=saved>Saved.</p>" : ""
+        guard let task else {
+            return page(title: configuration.title, body: """
+                <h1>\(escapeHTML(configuration.title))</h1>\(savedLine)
+                <p id=finished>All \(total) items are rated. Thank you, \(escapeHTML(rater)).</p>
+                """)
+        }
+        let header = """
+            <h1>\(escapeHTML(configuration.title))</h1>\(savedLine)
+            <p class=muted id=progress>Item \(task.done + 1) of \(task.total) · rating as \(escapeHTML(rater))</p>
+            <progress value="\(task.done)" max="\(task.total)"></progress>
+            <form method=post action="/rate" id=form>
+            <input type=hidden name=rater value='\(attribute(rater))'><input type=hidden name=item value='\(task.item.id)'>
+            """
+        let prompt = task.item.prompt.isEmpty ? "" : "<p class=muted>Prompt</p><div class=prompt id=prompt>\(escapeHTML(task.item.prompt))</div>"
+        if let (left, right) = task.leftAndRight {
+            return page(title: configuration.title, body: header + prompt + """
+                <div class=pair><div><p class=muted>Left</p><div class=response id=left>\(escapeHTML(left))</div></div>
+                <div><p class=muted>Right</p><div class=response id=right>\(escapeHTML(right))</div></div></div>
+                <p><label>Note (optional)<br><textarea name=note id=note rows=2 cols=60 maxlength=\(RatingDesk.maximumNoteLength)></textarea></label></p>
+                <button type=submit name=choice value=left id=choose-left>Left is better</button>
+                <button type=submit name=choice value=tie id=choose-tie>Tie</button>
+                <button type=submit name=choice value=right id=choose-right>Right is better</button>
+                </form>
+                """)
+        }
+        var scales = ""
+        for scale in configuration.scales {
+            scales += "<fieldset class=scale><legend>\(escapeHTML(scale.question ?? scale.name))</legend>"
+            if let low = scale.lowLabel { scales += "<span class=muted>\(escapeHTML(low))</span> " }
+            for score in scale.scores {
+                scales += "<label for='\(scale.name)-\(score)'><input type=radio required name='score_\(scale.name)' id='\(scale.name)-\(score)' value=\(score)>\(score)</label>"
+            }
+            if let high = scale.highLabel { scales += " <span class=muted>\(escapeHTML(high))</span>" }
+            scales += "</fieldset>"
+        }
+        return page(title: configuration.title, body: header + prompt + """
+            <p class=muted>Text</p><div class=response id=response>\(escapeHTML(task.item.response))</div>
+            \(scales)<button type=submit id=save>Save and next</button></form>
+            """)
+    }
+
+    /// A refused request: the status, the reason, and a way back.
+    static func error(status: Int, message: String, rater: String?) -> String {
+        let back = rater.flatMap { RatingDesk.isValidRaterName($0) ? $0 : nil }
+            .map { "<a href='/rate?rater=\(attribute(RatingServer.queryEscaped($0)))'>Back to rating</a>" } ?? "<a href='/'>Start page</a>"
+        return page(title: "Error \(status)", body: "<h1>Error \(status)</h1><p class=error id=error>\(escapeHTML(message))</p><p>\(back)</p>")
+    }
+}

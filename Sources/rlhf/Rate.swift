@@ -1,0 +1,136 @@
+// `rlhf rate serve | results | export`: blind human rating in the browser, stored in SQLite.
+
+import ArgumentParser
+import Evaluation
+import Foundation
+import Serving
+
+/// The rating commands.
+struct Rate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Blind rating and pairwise labelling in the browser (SQLite), results, and export of labels for `rlhf reward`.",
+        subcommands: [RateServe.self, RateResults.self, RateExport.self])
+}
+
+/// Options naming the database.
+struct RatingDatabaseOption: ParsableArguments {
+    @Option(help: "The SQLite rating database.") var db = "ratings.sqlite"
+
+    func openDesk() throws -> RatingDesk {
+        guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("\(db): no rating database there; start one with rlhf rate serve --samples …") }
+        return try RatingDesk(store: RatingStore(path: db))
+    }
+}
+
+/// `rlhf rate serve`.
+struct RateServe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the rating page: samples shuffled and blinded, rated on named scales or in pairs, stored in SQLite.",
+        discussion: """
+        rlhf rate serve --samples ppo=ppo.jsonl --samples sft=sft.jsonl --scale positivity=1-5 --scale sense=1-5
+        rlhf rate serve --samples a.jsonl --samples b.jsonl --mode pairwise --db pairs.sqlite --port 8090
+        A samples file holds {"prompt","response"} records (also "completion" or "text"; "source" optional);
+        NAME=FILE names its source. Restarting with the same --db goes on where the raters stopped (--samples may
+        then be left out). Results with the blinding key: /results, or rlhf rate results.
+        """)
+
+    @Option(name: .customLong("samples"), parsing: .upToNextOption, help: "Sample files, FILE or SOURCE=FILE (repeatable).") var samples: [String] = []
+    @OptionGroup var database: RatingDatabaseOption
+    @Option(help: "A YAML/JSON session file: title, mode, scales [{name, min, max, question, low_label, high_label}], instructions, seed.") var session: String?
+    @Option(help: "rating or pairwise (without --session; default rating).") var mode: RatingMode?
+    @Option(help: "A scale NAME=MIN-MAX (repeatable; without --session; default positivity=1-5 and sense=1-5).") var scale: [String] = []
+    @Option(help: "The page title (without --session).") var title: String?
+    @Option(help: "The seed of every rater's order and of left/right placement (without --session).") var seed: UInt64?
+    @Option(help: "The address to bind (127.0.0.1 keeps the page on this machine).") var host = "127.0.0.1"
+    @Option(help: "The port (0: any free port).") var port = 8090
+
+    func validate() throws {
+        if session != nil && (mode != nil || !scale.isEmpty || title != nil || seed != nil) {
+            throw ValidationError("--session already sets the mode, scales, title and seed; leave out --mode/--scale/--title/--seed")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+    }
+
+    /// The configuration the options ask for, or nil when none is given (reuse the stored one).
+    func requestedConfiguration() throws -> RatingSessionConfiguration? {
+        if let session { return try RatingSessionConfiguration.read(URL(fileURLWithPath: session)) }
+        guard mode != nil || !scale.isEmpty || title != nil || seed != nil else { return nil }
+        let scales = scale.isEmpty ? RatingSessionConfiguration.shakespeareScales : try scale.map(RatingScale.init(parsing:))
+        let configuration = RatingSessionConfiguration(title: title ?? "Blind rating", mode: mode ?? .rating, scales: scales, seed: seed ?? 0)
+        try configuration.validate(path: "--scale")
+        return configuration
+    }
+
+    func run() throws {
+        let samples = samples.isEmpty ? nil : try samples.flatMap(RatingSample.read)
+        let desk = try RatingDesk(store: RatingStore(path: database.db), configuration: try requestedConfiguration(), samples: samples)
+        let done = try desk.store.submissionCount()
+        let mode = desk.configuration.mode.rawValue
+        let host = host, port = port
+        try waitFor {
+            try await RatingServer.run(desk: desk, host: host, port: port) { bound in
+            let line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far; results at /results)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
+            }
+        }
+    }
+}
+
+extension RatingMode: ExpressibleByArgument {}
+
+/// Runs async work from a synchronous command and waits for it. (The tool's root command is
+/// synchronous: in top-level code `await RLHF.main()` would run the synchronous `run()` of an async
+/// subcommand, which prints its help.)
+func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+    nonisolated(unsafe) var failure: (any Error)?
+    let finished = DispatchSemaphore(value: 0)
+    Task {
+        do { try await work() } catch { failure = error }
+        finished.signal()
+    }
+    finished.wait()
+    if let failure { throw failure }
+}
+
+/// `rlhf rate results`.
+struct RateResults: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Per-source mean and standard deviation per scale (or pairwise wins), inter-rater agreement, and the blinding key.")
+
+    @OptionGroup var database: RatingDatabaseOption
+    @Flag(help: "Print JSON instead of Markdown.") var json = false
+    @Option(help: "Also write the results page (HTML) here.") var html: String?
+
+    func run() throws {
+        let results = try RatingResults(desk: database.openDesk())
+        if let html { try Data(results.html.utf8).write(to: URL(fileURLWithPath: html), options: .atomic) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        } else {
+            print(results.markdown, terminator: "")
+        }
+    }
+}
+
+/// `rlhf rate export`.
+struct RateExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write pairwise labels as preference JSONL ({\"prompt\",\"chosen\",\"rejected\"}) for rlhf reward; ties are left out.")
+
+    @OptionGroup var database: RatingDatabaseOption
+    @Option(help: "The preference JSONL file to write.") var pairs: String
+
+    func run() throws {
+        let desk = try database.openDesk()
+        guard desk.configuration.mode == .pairwise else { throw ValidationError("\(database.db): a \(desk.configuration.mode.rawValue)-mode session has no pairwise labels") }
+        let judgments = try desk.store.judgments()
+        let exported = RatingExport.preferencePairs(items: desk.items, judgments: judgments)
+        try Data(try RatingExport.jsonLines(exported).utf8).write(to: URL(fileURLWithPath: pairs), options: .atomic)
+        print("\(pairs): \(exported.count) preference pairs from \(judgments.count) judgments (\(judgments.count - exported.count) ties left out)")
+    }
+}

@@ -1,0 +1,209 @@
+// `rlhf rate` end to end: the real server process rated by clicking in headless Chromium, the
+// database checked afterwards; kill -9 loses no acknowledged rating; exported pairwise labels
+// train a reward model unchanged.
+
+import Evaluation
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A running `rlhf rate serve` and the port it bound.
+final class RatingServerProcess {
+    let process = Process()
+    let port: Int
+
+    init(_ arguments: [String]) throws {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        process.executableURL = [directory.appendingPathComponent("rlhf"), directory.deletingLastPathComponent().appendingPathComponent("rlhf")]
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        process.arguments = ["rate", "serve", "--port", "0"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning, text.firstMatch(of: /rating server: http:\/\/127\.0\.0\.1:\d+\//) == nil {
+            text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        guard let match = text.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), let port = Int(match.1) else {
+            process.terminate()
+            let errors = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+            throw ChromiumError(description: "the rating server did not start: \(text) \(errors)")
+        }
+        self.port = port
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { killHard() } }
+}
+
+/// A blocking HTTP request: (status after redirects, body).
+func httpRequest(_ url: String, method: String = "GET", form: String? = nil) throws -> (Int, String) {
+    var request = URLRequest(url: URL(string: url)!, timeoutInterval: 20)
+    request.httpMethod = method
+    if let form {
+        request.httpBody = Data(form.utf8)
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+    }
+    nonisolated(unsafe) var result: (Int, String)?
+    nonisolated(unsafe) var failure: (any Error)?
+    let done = DispatchSemaphore(value: 0)
+    URLSession.shared.dataTask(with: request) { data, response, error in
+        if let error { failure = error } else { result = ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)) }
+        done.signal()
+    }.resume()
+    done.wait()
+    if let failure { throw failure }
+    return result!
+}
+
+/// Writes samples of two sources, "good" and "plain", for `prompts` prompts.
+func writeRatingSamples(in directory: URL, prompts: Int) throws -> (good: URL, plain: URL) {
+    let good = directory.appendingPathComponent("good.jsonl"), plain = directory.appendingPathComponent("plain.jsonl")
+    let goodLines = (0..<prompts).map { #"{"prompt":"Tell me about day \#($0).","response":"A good and happy day \#($0)."}"# }
+    let plainLines = (0..<prompts).map { #"{"prompt":"Tell me about day \#($0).","response":"Day \#($0) came and went."}"# }
+    try (goodLines.joined(separator: "\n") + "\n").write(to: good, atomically: true, encoding: .utf8)
+    try (plainLines.joined(separator: "\n") + "\n").write(to: plain, atomically: true, encoding: .utf8)
+    return (good, plain)
+}
+
+@Suite("rlhf rate")
+struct RateCommandTests {
+    @Test("pairwise in a real browser: a rater clicks through every pair, the database and results page agree, export trains a reward model",
+          .enabled(if: chromium != nil))
+    func pairwiseInBrowser() throws {
+        let directory = try scratchFolder("rate-pairwise")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (good, plain) = try writeRatingSamples(in: directory, prompts: 4)
+        let db = directory.appendingPathComponent("pairs.sqlite").path
+        let server = try RatingServerProcess(["--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--mode", "pairwise", "--db", db])
+        let browser = try ChromiumDriver(executable: chromium!)
+        try browser.open(server.base + "/")
+        try browser.type("Ann Lee", into: "#rater")
+        try browser.click("#start")
+        try browser.wait(until: "location.pathname === '/rate' && document.querySelector('#progress') !== null")
+        var seen: [String] = []
+        var lefts = 0
+        while try browser.evaluate("document.querySelector('#finished') !== null") as? Bool != true {
+            let item = try #require(try browser.evaluate("document.querySelector('input[name=item]').value") as? String)
+            #expect(!seen.contains(item), "item \(item) shown twice")
+            seen.append(item)
+            let page = try #require(try browser.evaluate("document.body.innerText") as? String)
+            #expect(!page.contains("good=") && !page.contains("plain"), "the page reveals a source")
+            let leftIsGood = try #require(try browser.evaluate("document.querySelector('#left').textContent.includes('good')") as? Bool)
+            if leftIsGood { lefts += 1 }
+            if seen.count == 1 { try browser.type("clear winner", into: "#note") }
+            try browser.click(leftIsGood ? "#choose-left" : "#choose-right")
+            try browser.wait(until: "document.querySelector('#saved') !== null && document.querySelector('input[name=item]')?.value !== '\(item)'")
+        }
+        #expect(seen.count == 4)
+        #expect(lefts > 0 && lefts < 4, "left/right placement should vary across pairs (good was on the left \(lefts) of 4 times)")
+
+        let store = try RatingStore(path: db)
+        #expect(try store.journalMode() == "wal")
+        let judgments = try store.judgments()
+        #expect(judgments.count == 4)
+        #expect(judgments.allSatisfy { $0.rater == "Ann Lee" && $0.choice == .a })  // "good" is source A: it came first
+        #expect(judgments.filter { $0.note == "clear winner" }.count == 1)
+
+        try browser.open(server.base + "/results")
+        let results = try #require(try browser.evaluate("document.querySelector('#pairs').innerText") as? String)
+        #expect(results.contains("good") && results.contains("plain") && results.contains("1.000"))
+        let key = try #require(try browser.evaluate("document.querySelector('#key').innerText") as? String)
+        #expect(seen.allSatisfy(key.contains))
+
+        let pairs = directory.appendingPathComponent("pairs.jsonl")
+        let (status, out, err) = try runTool(["rate", "export", "--db", db, "--pairs", pairs.path])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("4 preference pairs from 4 judgments (0 ties left out)"))
+        let exported = try jsonLines(String(contentsOf: pairs, encoding: .utf8))
+        #expect(exported.count == 4 && exported.allSatisfy { ($0["chosen"] as? String)?.contains("good") == true && Set($0.keys) == ["prompt", "chosen", "rejected"] })
+
+        // The labels train a reward model unchanged.
+        let model = try tinyCheckpoint(in: directory)
+        let (trained, trainOut, trainErr) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", directory.appendingPathComponent("runs").path,
+                                                         "--name", "rm", "--max_length", "48", "--batch_size", "2", "--valid_fraction", "0", "--max_steps", "2"])
+        #expect(trained == 0, "\(trainErr)")
+        #expect(trainOut.contains("data: 4 pairwise examples"), "\(trainOut)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("runs/rm/final/model.safetensors").path))
+    }
+
+    @Test("rating mode in a real browser: scales are clicked, scores stored, results give per-source means", .enabled(if: chromium != nil))
+    func ratingInBrowser() throws {
+        let directory = try scratchFolder("rate-scales")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (good, plain) = try writeRatingSamples(in: directory, prompts: 2)
+        let db = directory.appendingPathComponent("ratings.sqlite").path
+        let server = try RatingServerProcess(["--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--db", db,
+                                              "--scale", "positivity=1-5", "--scale", "sense=1-3"])
+        let browser = try ChromiumDriver(executable: chromium!)
+        try browser.open(server.base + "/rate?rater=Bo")
+        var rated = 0
+        while try browser.evaluate("document.querySelector('#finished') !== null") as? Bool != true {
+            let item = try #require(try browser.evaluate("document.querySelector('input[name=item]').value") as? String)
+            let isGood = try #require(try browser.evaluate("document.querySelector('#response').textContent.includes('good')") as? Bool)
+            try browser.click(isGood ? "label[for=positivity-5]" : "label[for=positivity-2]")
+            try browser.click("label[for=sense-3]")
+            try browser.click("#save")
+            try browser.wait(until: "document.querySelector('#finished') !== null || (document.querySelector('#saved') !== null && document.querySelector('input[name=item]')?.value !== '\(item)')")
+            rated += 1
+        }
+        #expect(rated == 4)
+        let ratings = try RatingStore(path: db).ratings()
+        #expect(ratings.count == 4 && ratings.allSatisfy { $0.rater == "Bo" && $0.scores["sense"] == 3 })
+        let (status, out, err) = try runTool(["rate", "results", "--db", db, "--json"])
+        #expect(status == 0, "\(err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let scales = try #require(object["scales"] as? [[String: Any]])
+        let goodPositivity = scales.first { $0["source"] as? String == "good" && $0["scale"] as? String == "positivity" }
+        #expect(goodPositivity?["mean"] as? Double == 5 && goodPositivity?["count"] as? Int == 2)
+        let plainPositivity = scales.first { $0["source"] as? String == "plain" && $0["scale"] as? String == "positivity" }
+        #expect(plainPositivity?["mean"] as? Double == 2)
+    }
+
+    @Test("kill -9 loses no acknowledged rating: submit, kill, restart, count")
+    func killNineKeepsAcknowledgedRatings() throws {
+        let directory = try scratchFolder("rate-kill")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (good, plain) = try writeRatingSamples(in: directory, prompts: 6)
+        let db = directory.appendingPathComponent("ratings.sqlite").path
+        var server = try RatingServerProcess(["--samples", good.path, "--samples", plain.path, "--db", db])
+        var acknowledged = 0
+        var rated: [String] = []
+        for _ in 0..<7 {
+            let (_, page) = try httpRequest(server.base + "/rate?rater=Cy")
+            let item = try #require(page.firstMatch(of: /name=item value='([0-9a-f]+)'/)).1
+            let (status, body) = try httpRequest(server.base + "/rate", method: "POST", form: "rater=Cy&item=\(item)&score_positivity=4&score_sense=2")
+            if status == 200 && body.contains("Saved.") { acknowledged += 1 }
+            rated.append(String(item))
+        }
+        #expect(acknowledged == 7)
+        server.killHard()
+        #expect(try RatingStore(path: db).submissionCount() == 7)
+
+        server = try RatingServerProcess(["--db", db])  // goes on without --samples
+        let (_, page) = try httpRequest(server.base + "/rate?rater=Cy")
+        #expect(page.contains("Item 8 of 12"))
+        let next = try #require(page.firstMatch(of: /name=item value='([0-9a-f]+)'/)).1
+        #expect(!rated.contains(String(next)), "a rated item was shown again after the restart")
+        let (replay, _) = try httpRequest(server.base + "/rate", method: "POST", form: "rater=Cy&item=\(rated[0])&score_positivity=1&score_sense=1")
+        #expect(replay == 409)
+        let (status, out, _) = try runTool(["rate", "results", "--db", db, "--json"])
+        #expect(status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(object["submissions"] as? Int == 7)
+
+        // Other samples with the same database are refused with a clear message.
+        let (refused, _, err) = try runTool(["rate", "serve", "--samples", good.path, "--db", db, "--port", "0"])
+        #expect(refused != 0 && err.contains("other samples"), "\(err)")
+    }
+}
