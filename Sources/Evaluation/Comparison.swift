@@ -47,32 +47,13 @@ public struct Comparison: Sendable {
     ///   - reward: scores (prompt, response) pairs.
     ///   - generation: max new tokens, sampling; EOS ends a response.
     ///   - seed: the sampling seed (the same for every model).
+    ///   - batchSize: prompts per generation batch.
+    /// - Returns: the table, one row per prompt.
+    /// - Throws: a checkpoint or tokenizer error, or the reward's error.
     public static func run(models: [(name: String, directory: URL)], prompts: [(prompt: String, gold: String?)], reward: any RewardFunction,
                            generation: GenerationConfiguration, seed: UInt64 = 0, batchSize: Int = 8) throws -> Comparison {
-        var columns: [[String]] = []
-        for (_, directory) in models {
-            let model = try GPT2LMHeadModel.load(from: directory)
-            let tokenizer = try loadTokenizer(from: directory)
-            var generator = RandomGenerator(seed: seed)
-            var responses: [String] = []
-            let budget = model.configuration.positions - generation.maxNewTokens
-            var configuration = generation
-            configuration.endOfSequenceTokenId = configuration.endOfSequenceTokenId ?? tokenizer.endOfTextTokenId
-            for start in stride(from: 0, to: prompts.count, by: batchSize) {
-                let chunk = try prompts[start..<min(start + batchSize, prompts.count)].map { item -> [Int] in
-                    let ids = Array(try tokenizer.encodeChecked(item.prompt).suffix(max(budget, 1)))
-                    return ids.isEmpty ? [configuration.endOfSequenceTokenId ?? 0] : ids
-                }
-                let generated = try generate(model, prompts: chunk, configuration: configuration, generator: &generator,
-                                             decode: { tokenizer.decode($0) })
-                responses += generated.map { sequence in
-                    let tokens = sequence.finishReason == .endOfSequence ? Array(sequence.tokens.dropLast()) : sequence.tokens
-                    return truncating(tokenizer.decode(tokens), atFirstOf: configuration.stopStrings)
-                }
-            }
-            columns.append(responses)
-        }
         let texts = prompts.map(\.prompt)
+        let columns = try models.map { try generateResponses(directory: $0.directory, prompts: texts, generation: generation, seed: seed, batchSize: batchSize) }
         let scores = try columns.map { try reward.rewards(prompts: texts, responses: $0) }
         let goldIndices = prompts.indices.filter { prompts[$0].gold != nil }
         let goldScores = goldIndices.isEmpty ? [] : try reward.rewards(prompts: goldIndices.map { texts[$0] }, responses: goldIndices.map { prompts[$0].gold! })
@@ -163,6 +144,43 @@ public struct Comparison: Sendable {
 
         """
     }
+}
+
+/// The responses of the checkpoint in `directory` to `prompts`, in prompt order: each prompt keeps
+/// its last tokens that fit beside `generation.maxNewTokens` (an empty one becomes the EOS token);
+/// generation stops at EOS (not included in the text) or at the first stop string (cut there).
+/// Greedy at temperature 0, else sampled from one generator seeded with `seed`, so the same seed
+/// gives every model the same random stream.
+/// - Parameters:
+///   - directory: an LM checkpoint directory (config, weights, tokenizer files).
+///   - prompts: the prompts.
+///   - generation: max new tokens, sampling, stop strings; a nil EOS id means the tokenizer's.
+///   - seed: the sampling seed.
+///   - batchSize: prompts per generation batch.
+/// - Returns: one decoded response per prompt.
+/// - Throws: a checkpoint or tokenizer error (for example a character the tokenizer cannot encode).
+public func generateResponses(directory: URL, prompts: [String], generation: GenerationConfiguration, seed: UInt64 = 0,
+                              batchSize: Int = 8) throws -> [String] {
+    let model = try GPT2LMHeadModel.load(from: directory)
+    let tokenizer = try loadTokenizer(from: directory)
+    var generator = RandomGenerator(seed: seed)
+    var responses: [String] = []
+    let budget = model.configuration.positions - generation.maxNewTokens
+    var configuration = generation
+    configuration.endOfSequenceTokenId = configuration.endOfSequenceTokenId ?? tokenizer.endOfTextTokenId
+    for start in stride(from: 0, to: prompts.count, by: max(batchSize, 1)) {
+        let chunk = try prompts[start..<min(start + max(batchSize, 1), prompts.count)].map { prompt -> [Int] in
+            let ids = Array(try tokenizer.encodeChecked(prompt).suffix(max(budget, 1)))
+            return ids.isEmpty ? [configuration.endOfSequenceTokenId ?? 0] : ids
+        }
+        let generated = try generate(model, prompts: chunk, configuration: configuration, generator: &generator,
+                                     decode: { tokenizer.decode($0) })
+        responses += generated.map { sequence in
+            let tokens = sequence.finishReason == .endOfSequence ? Array(sequence.tokens.dropLast()) : sequence.tokens
+            return truncating(tokenizer.decode(tokens), atFirstOf: configuration.stopStrings)
+        }
+    }
+    return responses
 }
 
 /// `text` with &, <, >, " and ' replaced by entities.

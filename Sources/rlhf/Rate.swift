@@ -1,15 +1,17 @@
 // `rlhf rate serve | results | export`: blind human rating in the browser, stored in SQLite.
 
 import ArgumentParser
+import Datasets
 import Evaluation
 import Foundation
+import Models
 import Serving
 
 /// The rating commands.
 struct Rate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Blind rating and pairwise labelling in the browser (SQLite), results, and export of labels for `rlhf reward`.",
-        subcommands: [RateServe.self, RateResults.self, RateExport.self])
+        subcommands: [RateSample.self, RateServe.self, RateResults.self, RateExport.self])
 }
 
 /// Options naming the database.
@@ -19,6 +21,52 @@ struct RatingDatabaseOption: ParsableArguments {
     func openDesk() throws -> RatingDesk {
         guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("\(db): no rating database there; start one with rlhf rate serve --samples …") }
         return try RatingDesk(store: RatingStore(path: db))
+    }
+}
+
+/// `rlhf rate sample`.
+struct RateSample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate responses of several checkpoints to the same prompts, as a samples file for rlhf rate serve.",
+        discussion: """
+        rlhf rate sample --model step-10=runs/ppo/checkpoints/step-10 --model final=runs/ppo/final --prompts prompts.txt --output samples.jsonl
+        Writes one {"source","prompt","response"} line per model and prompt, models in the order given.
+        """)
+
+    @Option(name: .customLong("model"), help: "NAME=DIR, repeated: the checkpoints to sample.") var models: [String] = []
+    @Option(help: "Prompts: {\"prompt\"} JSONL/JSON, a .txt with one per line, or a CSV column.") var prompts: String
+    @Option(help: "The field or CSV column holding each prompt.") var promptField = "prompt"
+    @Option(help: "Use at most this many prompts.") var limit: Int?
+    @Option(help: "New tokens per response.") var maxNewTokens = 32
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.7
+    @Option(help: "Sampling seed (the same for every model).") var seed: UInt64 = 0
+    @Option(help: "Stop strings.") var stop: [String] = []
+    @Option(help: "The samples file to write (JSONL).") var output: String
+
+    func validate() throws {
+        guard !models.isEmpty else { throw ValidationError("give at least one --model NAME=DIR") }
+        for entry in models where !entry.contains("=") { throw ValidationError("--model '\(entry)' must be NAME=DIR") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
+    }
+
+    func run() throws {
+        var texts = try PromptSet.read(URL(fileURLWithPath: prompts), field: promptField).records
+        if let limit { texts = Array(texts.prefix(limit)) }
+        guard !texts.isEmpty else { throw ValidationError("\(prompts): no prompts") }
+        let generation = GenerationConfiguration(maxNewTokens: maxNewTokens, sampling: SamplingConfiguration(temperature: temperature), stopStrings: stop)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var lines = ""
+        for entry in models {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            let responses = try generateResponses(directory: URL(fileURLWithPath: parts[1]), prompts: texts, generation: generation, seed: seed)
+            for (prompt, response) in zip(texts, responses) {
+                lines += String(decoding: try encoder.encode(RatingSample(source: parts[0], prompt: prompt, response: response)), as: UTF8.self) + "\n"
+            }
+        }
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        print("\(output): \(texts.count) prompts × \(models.count) models = \(texts.count * models.count) samples")
     }
 }
 

@@ -170,6 +170,28 @@ struct RateCommandTests {
         #expect(plainPositivity?["mean"] as? Double == 2)
     }
 
+    @Test("rate sample: every checkpoint answers every prompt of a CSV column; the file is a samples file")
+    func sample() throws {
+        let directory = try scratchFolder("rate-sample")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try tinyCheckpoint(in: directory)
+        let prompts = directory.appendingPathComponent("prompts.csv")
+        try "act,prompt\nbard,\"Human: hello, there\"\nfool,Human: hi\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let samples = directory.appendingPathComponent("samples.jsonl")
+        let (status, out, err) = try runTool(["rate", "sample", "--model", "early=\(model.path)", "--model", "late=\(model.path)", "--prompts", prompts.path,
+                                              "--max-new-tokens", "4", "--output", samples.path])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("2 prompts × 2 models = 4 samples"))
+        let records = try jsonLines(String(contentsOf: samples, encoding: .utf8))
+        #expect(records.map { $0["source"] as? String } == ["early", "early", "late", "late"])
+        #expect(records.map { $0["prompt"] as? String } == ["Human: hello, there", "Human: hi", "Human: hello, there", "Human: hi"])
+        // Same checkpoint, same seed: the same responses.
+        #expect(records[0]["response"] as? String == records[2]["response"] as? String)
+        let (missing, _, missingErr) = try runTool(["rate", "sample", "--model", "a=\(model.path)", "--prompts", prompts.path, "--prompt-field", "question",
+                                                    "--output", samples.path])
+        #expect(missing != 0 && missingErr.contains("prompts.csv") && missingErr.contains("question"), "\(missingErr)")
+    }
+
     @Test("kill -9 loses no acknowledged rating: submit, kill, restart, count")
     func killNineKeepsAcknowledgedRatings() throws {
         let directory = try scratchFolder("rate-kill")
