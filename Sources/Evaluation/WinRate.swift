@@ -4,8 +4,8 @@
 // judge's position bias (an LLM judge often prefers whatever it reads first; see Zheng et al.
 // 2023, "Judging LLM-as-a-Judge with MT-Bench and Chatbot Arena", §3.3). A wins a prompt only
 // when it wins in both orders, B only when B wins in both; anything else — a tie in either order
-// or two verdicts that disagree — is a tie. The win rate is (wins + ties/2)/n with a 95% interval
-// from the per-prompt scores; each of the win/tie/loss fractions gets a Wilson interval. The
+// or two verdicts that disagree — is a tie. The win rate is (wins + ties/2)/n with a 95% Wilson
+// interval (which keeps its width at 0 and at n wins); each of the win/tie/loss fractions gets a Wilson interval. The
 // report is written as JSON (winrate.json) and Markdown (winrate.md).
 
 import Foundation
@@ -102,37 +102,31 @@ public enum WinRateStatistics {
     /// z for a two-sided 95% interval.
     public static let z95 = 1.959963984540054
 
-    /// The mean of `scores` ± z · sd/√n (sd with n − 1), clamped to [0, 1]: the normal
-    /// approximation for the mean per-prompt score. With fewer than 2 scores it is [0, 1].
-    /// - Parameters:
-    ///   - scores: per-prompt scores in [0, 1].
-    ///   - z: the normal quantile (1.96 for 95%).
-    /// - Returns: the interval.
-    public static func meanInterval(_ scores: [Double], z: Double = z95) -> ConfidenceInterval {
-        guard scores.count >= 2 else { return ConfidenceInterval(lower: 0, upper: 1) }
-        let n = Double(scores.count)
-        let mean = scores.reduce(0, +) / n
-        let variance = scores.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1)
-        let half = z * (variance / n).squareRoot()
-        return ConfidenceInterval(lower: max(0, mean - half), upper: min(1, mean + half))
-    }
-
     /// The Wilson score interval of a binomial proportion (Wilson 1927): centre
     /// (p + z²/2n)/(1 + z²/n), half-width z·√(p(1−p)/n + z²/4n²)/(1 + z²/n). It stays inside
-    /// [0, 1] and behaves at 0 and n successes. With no trials it is [0, 1].
+    /// [0, 1] and behaves at 0 and n successes (where the normal approximation p ± z·√(p(1−p)/n)
+    /// collapses to a point). With no trials it is [0, 1].
     /// - Parameters:
-    ///   - successes: the count (0...trials).
+    ///   - proportion: p, the observed share in [0, 1]; for a win rate with ties counted as half
+    ///     a win, (wins + ties/2)/n — ties vary less than a win/loss coin, so the interval is then
+    ///     slightly conservative.
     ///   - trials: n.
     ///   - z: the normal quantile (1.96 for 95%).
-    /// - Returns: the interval.
-    public static func wilson(successes: Int, trials: Int, z: Double = z95) -> ConfidenceInterval {
-        precondition(trials >= 0 && (0...max(trials, 0)).contains(successes), "successes must be in 0...trials")
+    /// - Returns: the interval; exactly 0 below at p = 0 and exactly 1 above at p = 1.
+    public static func wilson(proportion p: Double, trials: Int, z: Double = z95) -> ConfidenceInterval {
+        precondition(trials >= 0 && (0...1).contains(p), "the proportion must be in 0...1")
         guard trials > 0 else { return ConfidenceInterval(lower: 0, upper: 1) }
-        let n = Double(trials), p = Double(successes) / n, z2 = z * z
+        let n = Double(trials), z2 = z * z
         let denominator = 1 + z2 / n
         let centre = (p + z2 / (2 * n)) / denominator
         let half = z * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot() / denominator
-        return ConfidenceInterval(lower: max(0, centre - half), upper: min(1, centre + half))
+        return ConfidenceInterval(lower: p == 0 ? 0 : max(0, centre - half), upper: p == 1 ? 1 : min(1, centre + half))
+    }
+
+    /// The Wilson interval of `successes` out of `trials` (see ``wilson(proportion:trials:z:)``).
+    public static func wilson(successes: Int, trials: Int, z: Double = z95) -> ConfidenceInterval {
+        precondition(trials >= 0 && (0...max(trials, 0)).contains(successes), "successes must be in 0...trials")
+        return wilson(proportion: trials == 0 ? 0 : Double(successes) / Double(trials), trials: trials, z: z)
     }
 }
 
@@ -146,7 +140,7 @@ public struct WinRateReport: Codable, Sendable, Equatable {
     public var wins: Int, ties: Int, losses: Int
     /// (wins + ties/2)/n: the mean per-prompt score.
     public var winRate: Double
-    /// 95% interval of the win rate (mean ± 1.96·sd/√n, clamped to [0, 1]).
+    /// 95% Wilson interval of the win rate, at p = (wins + ties/2)/n.
     public var winRateInterval: ConfidenceInterval
     /// 95% Wilson intervals of the win, tie and loss fractions.
     public var winInterval: ConfidenceInterval, tieInterval: ConfidenceInterval, lossInterval: ConfidenceInterval
@@ -188,7 +182,7 @@ public struct WinRateReport: Codable, Sendable, Equatable {
         ties = outcomes.filter { $0 == .tie }.count
         losses = outcomes.filter { $0 == .loss }.count
         winRate = pairs.isEmpty ? 0 : outcomes.map(\.score).reduce(0, +) / Double(pairs.count)
-        winRateInterval = WinRateStatistics.meanInterval(outcomes.map(\.score))
+        winRateInterval = WinRateStatistics.wilson(proportion: winRate, trials: prompts)
         winInterval = WinRateStatistics.wilson(successes: wins, trials: prompts)
         tieInterval = WinRateStatistics.wilson(successes: ties, trials: prompts)
         lossInterval = WinRateStatistics.wilson(successes: losses, trials: prompts)
@@ -346,7 +340,7 @@ extension WinRateReport {
             "| B (\(cell(modelB))) wins | \(losses) | \(fraction(losses)) | \(interval(lossInterval)) |",
             "",
             "**A's win rate** (wins + ties/2)/n = **\(number(winRate))**, 95% CI \(interval(winRateInterval)) "
-                + "(mean per-prompt score, 1 / ½ / 0, ± 1.96·sd/√n, clamped to [0, 1]).",
+                + "(Wilson score interval at p = (wins + ties/2)/n; conservative when there are ties).",
             "",
             "- Inconsistent pairs (the two orders disagree; counted as ties): \(inconsistentPairs) of \(prompts)",
             "- Position bias over \(2 * prompts) judgements: the first-shown response won \(firstShownWins), "

@@ -38,16 +38,16 @@ struct WinRateTests {
 
     @Test("6 wins, 2 ties, 2 losses: win rate 0.7 and the intervals computed by hand")
     func statistics() throws {
-        // Scores 1,1,1,1,1,1,½,½,0,0: mean 0.7. Squared deviations 6·0.09 + 2·0.04 + 2·0.49 = 1.6;
-        // sample variance 1.6/9, so sd/√n = √(1.6/90) = 2/15 = 0.13333…; 1.959964·2/15 = 0.261329.
-        // Interval 0.7 ± 0.261329 = [0.438671, 0.961329].
+        // Scores 1,1,1,1,1,1,½,½,0,0: win rate 0.7. Wilson at p = 0.7, n = 10: denominator 1.38416;
+        // centre (0.7 + 0.19208)/1.38416 = 0.644495; half 1.96·√(0.021 + 0.009604)/1.38416 = 0.247717:
+        // [0.396778, 0.892209].
         let pairs = Array(repeating: pair(.first, .second), count: 6) + Array(repeating: pair(.tie, .tie), count: 2)
             + Array(repeating: pair(.second, .first), count: 2)
         let report = WinRateReport(modelA: "a", modelB: "b", judge: "scripted", pairs: pairs)
         #expect((report.wins, report.ties, report.losses, report.prompts) == (6, 2, 2, 10))
         #expect(abs(report.winRate - 0.7) < 1e-12)
-        #expect(abs(report.winRateInterval.lower - 0.438671) < 1e-5)
-        #expect(abs(report.winRateInterval.upper - 0.961329) < 1e-5)
+        #expect(abs(report.winRateInterval.lower - 0.396778) < 1e-5)
+        #expect(abs(report.winRateInterval.upper - 0.892209) < 1e-5)
         // Wilson, 6 of 10 at z = 1.96: denominator 1 + 3.8416/10 = 1.38416; centre
         // (0.6 + 0.19208)/1.38416 = 0.572246; half 1.96·√(0.024 + 0.009604)/1.38416 = 0.259576:
         // [0.312674, 0.831820] (the textbook value for 6/10 is [0.3127, 0.8318]).
@@ -62,14 +62,15 @@ struct WinRateTests {
 
     @Test("interval edge cases: all wins, no trials, one prompt")
     func edges() {
-        let all = WinRateStatistics.meanInterval(Array(repeating: 1, count: 5))
-        #expect(all == ConfidenceInterval(lower: 1, upper: 1))
-        #expect(WinRateStatistics.meanInterval([1]) == ConfidenceInterval(lower: 0, upper: 1))
+        // All 5 won: the interval keeps width (a normal approximation would give [1, 1]):
+        // centre (1 + 0.38415)/1.76832 = 0.782766, half 1.96·√(0.038415)/1.76832 = 0.217249.
+        let all = WinRateStatistics.wilson(proportion: 1, trials: 5)
+        #expect(all.upper == 1 && abs(all.lower - 0.565518) < 1e-5)
         #expect(WinRateStatistics.wilson(successes: 0, trials: 0) == ConfidenceInterval(lower: 0, upper: 1))
         let none = WinRateStatistics.wilson(successes: 0, trials: 10)
         #expect(none.lower == 0 && abs(none.upper - 0.277533) < 1e-4)  // 3.8416/10/1.38416 ≈ 0.2775
-        let spread = WinRateStatistics.meanInterval([1, 0, 1, 0])
-        #expect(spread.lower >= 0 && spread.upper <= 1)
+        let spread = WinRateStatistics.wilson(proportion: 0.5, trials: 4)
+        #expect(spread.lower > 0 && spread.upper < 1 && abs(spread.lower + spread.upper - 1) < 1e-12)
     }
 
     @Test("a judge that always prefers the first position gives all ties, 2n first-shown wins, n inconsistent pairs")
