@@ -100,7 +100,7 @@ public final class KeyValueCache {
     /// Batch size, heads, head size and maximum positions.
     public let batch: Int, heads: Int, headSize: Int, capacity: Int
     /// Per layer: how many positions are stored.
-    public private(set) var lengths: [Int]
+    public internal(set) var lengths: [Int]
     let keys: [TensorStorage]
     let values: [TensorStorage]
 
@@ -124,19 +124,23 @@ public final class KeyValueCache {
     /// Attention for `qkv` (B, Tn, 3C) at positions length ..< length+Tn of `layer`, appending its
     /// keys and values. Never recorded for gradients.
     ///
+    /// `qkv` may have fewer rows than the cache: its B rows use the cache's first B rows (the
+    /// storage is row-major, so they form a smaller cache of their own), which lets a batching
+    /// engine keep its active requests in the leading rows and run only those.
+    ///
     /// - paddingMask: (B, length + Tn) over every position so far, or nil.
     /// - Returns: (B, Tn, C).
     public func attention(_ qkv: Tensor, layer: Int, paddingMask: Tensor? = nil) -> Tensor {
-        require(qkv.rank == 3 && qkv.shape[0] == batch && qkv.shape[2] == 3 * heads * headSize,
-                     "KeyValueCache.attention: qkv \(qkv.shape), expected (\(batch), T, \(3 * heads * headSize))")
-        let Tn = qkv.shape[1], past = lengths[layer]
+        require(qkv.rank == 3 && qkv.shape[0] <= batch && qkv.shape[2] == 3 * heads * headSize,
+                     "KeyValueCache.attention: qkv \(qkv.shape), expected (B ≤ \(batch), T, \(3 * heads * headSize))")
+        let rows = qkv.shape[0], Tn = qkv.shape[1], past = lengths[layer]
         require(past + Tn <= capacity, "KeyValueCache: \(past + Tn) positions exceed the capacity \(capacity)")
-        if let paddingMask { require(paddingMask.shape == [batch, past + Tn], "KeyValueCache.attention: padding mask \(paddingMask.shape), expected [\(batch), \(past + Tn)]") }
+        if let paddingMask { require(paddingMask.shape == [rows, past + Tn], "KeyValueCache.attention: padding mask \(paddingMask.shape), expected [\(rows), \(past + Tn)]") }
         let C = heads * headSize
-        let out = Tensor(zeros: [batch, Tn, C])
+        let out = Tensor(zeros: [rows, Tn, C])
         attentionForwardCached(qkv: qkv.data, keyCache: keys[layer].pointer, valueCache: values[layer].pointer,
                                capacity: capacity, past: past, paddingMask: paddingMask?.data, out: out.data,
-                               batch: batch, newTokens: Tn, channels: C, heads: heads)
+                               batch: rows, newTokens: Tn, channels: C, heads: heads)
         lengths[layer] = past + Tn
         return out
     }

@@ -1,0 +1,200 @@
+// Step-level (continuous) batching: requests join a running batch at the next decoding step and
+// leave it when they finish, so concurrent requests share every forward pass. Each request keeps
+// its own random stream, so its tokens do not depend on what else is in the batch: with the same
+// seed it gets what `generate` gives it alone.
+//
+// Layout: the active requests occupy rows 0..<active of one key/value cache (a finished request's
+// row is refilled with the last active row), the rows share one column count, and a padding mask
+// marks each row's own columns. A new request is prefilled in a cache of its own and copied in;
+// when the columns run out, the cache is compacted.
+// Shapes: B active rows, L cache columns, V vocabulary.
+
+import Foundation
+import Tensors
+
+/// What one request asks for.
+public struct DecodingRequest: Sendable {
+    /// The prompt's token ids (non-empty).
+    public var prompt: [Int]
+    /// Length limits, sampling, stop strings and end-of-sequence handling.
+    public var configuration: GenerationConfiguration
+    /// The seed of this request's random stream.
+    public var seed: UInt64
+
+    /// A request.
+    public init(prompt: [Int], configuration: GenerationConfiguration, seed: UInt64 = 0) {
+        self.prompt = prompt
+        self.configuration = configuration
+        self.seed = seed
+    }
+}
+
+/// What a decoding step produced for one request.
+public enum DecodingEvent: Equatable, Sendable {
+    /// A new token and its log-probability under the sampling distribution.
+    case token(request: Int, token: Int, logProbability: Float)
+    /// The request is done: all its tokens, and why it stopped.
+    case finished(request: Int, sequence: GeneratedSequence)
+}
+
+/// A batch of requests decoded together, one token per request per ``step()``.
+public final class DecodingBatch {
+    /// The model.
+    public let model: GPT2LMHeadModel
+    /// The most requests decoded at once.
+    public let maximumBatch: Int
+    let cache: KeyValueCache
+    let decode: (([Int]) -> String)?
+
+    struct Row {
+        var id: Int
+        var request: DecodingRequest
+        var generator: RandomGenerator
+        var sequence: GeneratedSequence
+        /// The logits to sample the next token from (V).
+        var logits: [Float]
+        /// This row's columns in the cache, ascending.
+        var columns: [Int]
+        /// The position id of the next token.
+        var position: Int
+    }
+    var rows: [Row] = []
+
+    /// A batch for `model` holding at most `maximumBatch` requests. The model is put in evaluation
+    /// mode (no dropout) and must not be trained while the batch runs.
+    /// - Parameter decode: turns tokens into text, needed for stop strings.
+    public init(model: GPT2LMHeadModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
+        precondition(maximumBatch >= 1, "maximumBatch must be at least 1")
+        model.setTraining(false)
+        self.model = model
+        self.maximumBatch = maximumBatch
+        self.decode = decode
+        let configuration = model.configuration
+        cache = model.transformer.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
+    }
+
+    /// How many times the cache was compacted (its columns ran out).
+    public private(set) var compactions = 0
+    /// Requests being decoded.
+    public var activeCount: Int { rows.count }
+    /// Whether another request can join.
+    public var hasRoom: Bool { rows.count < maximumBatch }
+
+    /// Checks a request against the model: a non-empty prompt of in-vocabulary ids that fits
+    /// `n_positions` with its `max_new_tokens`, and valid sampling settings.
+    /// - Throws: ``GenerationError`` saying what is wrong.
+    public func validate(_ request: DecodingRequest) throws {
+        try request.configuration.sampling.validate()
+        let V = model.configuration.vocabularySize
+        guard !request.prompt.isEmpty else { throw GenerationError("the prompt is empty") }
+        if let bad = request.prompt.first(where: { $0 < 0 || $0 >= V }) { throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(V)") }
+        guard request.configuration.maxNewTokens >= 1, request.configuration.minNewTokens >= 0 else {
+            throw GenerationError("max_new_tokens must be ≥ 1 and min_new_tokens ≥ 0")
+        }
+        guard request.prompt.count + request.configuration.maxNewTokens <= model.configuration.positions else {
+            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(model.configuration.positions)")
+        }
+        if !request.configuration.stopStrings.isEmpty && decode == nil { throw GenerationError("stop strings need a tokenizer") }
+    }
+
+    /// Adds a request: prefills its prompt and places it in the next free row. It takes part from
+    /// the next ``step()`` on.
+    /// - Parameter id: the caller's name for the request, used in events.
+    /// - Throws: ``GenerationError`` from ``validate(_:)``, or when the batch is full.
+    public func admit(id: Int, _ request: DecodingRequest) throws {
+        guard hasRoom else { throw GenerationError("the batch is full (\(maximumBatch) requests)") }
+        try validate(request)
+        let p = request.prompt.count
+        var logits: [Float] = []
+        let own = model.transformer.makeCache(batch: 1, capacity: p)
+        withNoGrad {
+            let hidden = model.transformer(IndexTensor(shape: [1, p], values: request.prompt.map { Int32($0) }), cache: own)
+            let last = model.logits(hidden: hidden.slice(axis: 1, (p - 1)..<p))
+            logits = Array(UnsafeBufferPointer(start: last.data, count: last.count))
+        }
+        if max(cache.length, p) + 1 > cache.capacity { compact() }
+        if cache.length < p { cache.advance(to: p) }
+        let start = cache.length - p
+        cache.copyRow(from: own, sourceRow: 0, count: p, into: rows.count, at: start)
+        rows.append(Row(id: id, request: request, generator: RandomGenerator(seed: request.seed),
+                        sequence: GeneratedSequence(prompt: request.prompt, tokens: [], logProbabilities: [], finishReason: .length),
+                        logits: logits, columns: Array(start..<cache.length), position: p))
+    }
+
+    /// Samples one token for every active request, reports it, retires finished requests, and
+    /// runs one batched forward pass for the rest.
+    /// - Returns: the events of this step, in row order (a request's token before its finish).
+    public func step() -> [DecodingEvent] {
+        var events: [DecodingEvent] = []
+        var finished: [Int] = []
+        var next: [Int32] = []
+        for index in rows.indices {
+            let configuration = rows[index].request.configuration
+            let endOfSequence = configuration.endOfSequenceTokenId ?? model.configuration.eosTokenId
+            let produced = rows[index].sequence.tokens.count
+            let banned = produced < configuration.minNewTokens ? endOfSequence : nil
+            let (token, logProbability) = rows[index].logits.withUnsafeBufferPointer {
+                sampleToken($0, configuration: configuration.sampling, banned: banned, generator: &rows[index].generator)
+            }
+            rows[index].sequence.tokens.append(token)
+            rows[index].sequence.logProbabilities.append(logProbability)
+            events.append(.token(request: rows[index].id, token: token, logProbability: logProbability))
+            var reason: FinishReason?
+            if configuration.stopAtEndOfSequence && token == endOfSequence {
+                reason = .endOfSequence
+            } else if let decode, !configuration.stopStrings.isEmpty,
+                      configuration.stopStrings.contains(where: decode(rows[index].sequence.tokens).contains) {
+                reason = .stopString
+            } else if produced + 1 >= configuration.maxNewTokens {
+                reason = .length
+            }
+            if let reason {
+                rows[index].sequence.finishReason = reason
+                events.append(.finished(request: rows[index].id, sequence: rows[index].sequence))
+                finished.append(index)
+            }
+            next.append(Int32(token))
+        }
+        // Retire finished rows, highest first, refilling each with the last row.
+        for index in finished.sorted(by: >) {
+            let last = rows.count - 1
+            if index != last {
+                cache.copyRow(from: cache, sourceRow: last, count: cache.length, into: index, at: 0)
+                rows[index] = rows[last]
+                next[index] = next[last]
+            }
+            rows.removeLast()
+            next.removeLast()
+        }
+        guard !rows.isEmpty else {
+            cache.reset()
+            return events
+        }
+        if cache.length + 1 > cache.capacity { compact() }
+        let B = rows.count, L = cache.length + 1
+        var mask = [Float](repeating: 0, count: B * L)
+        for (b, row) in rows.enumerated() {
+            for column in row.columns { mask[b * L + column] = 1 }
+            mask[b * L + L - 1] = 1
+        }
+        let positions = IndexTensor(shape: [B, 1], values: rows.map { Int32($0.position) })
+        withNoGrad {
+            let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: Tensor(shape: [B, L], values: mask), cache: cache)
+            let V = model.configuration.vocabularySize
+            for b in 0..<B {
+                rows[b].logits = Array(UnsafeBufferPointer(start: logits.data + b * V, count: V))
+                rows[b].columns.append(L - 1)
+                rows[b].position += 1
+            }
+        }
+        return events
+    }
+
+    /// Moves every row's columns to the right end of the cache and renumbers them.
+    func compact() {
+        let live = (0..<cache.batch).map { $0 < rows.count ? rows[$0].columns : [] }
+        let length = cache.compact(keeping: live)
+        compactions += 1
+        for index in rows.indices { rows[index].columns = Array((length - rows[index].columns.count)..<length) }
+    }
+}
