@@ -34,7 +34,8 @@ public struct SamplingConfiguration: Codable, Equatable, Sendable {
 public struct GenerationError: Error, CustomStringConvertible {
     /// What is wrong.
     public let message: String
-    init(_ message: String) { self.message = message }
+    /// An error saying `message`.
+    public init(_ message: String) { self.message = message }
     /// The message.
     public var description: String { message }
 }
