@@ -1,0 +1,84 @@
+// The OpenAI-compatible HTTP API over the generation engine: /v1/completions and
+// /v1/chat/completions (JSON, or server-sent events ending in [DONE]), /v1/models, /health and
+// /metrics. Every error answers in OpenAI's shape; a full queue is 503 with Retry-After; a key,
+// when set, is required as a Bearer token.
+
+import Foundation
+import Hummingbird
+import Models
+import Tokenizers
+
+/// The model behind the API and the limits it enforces.
+public final class ModelService: Sendable {
+    /// The name clients send as `model` and see in /v1/models.
+    public let name: String
+    /// The engine.
+    public let engine: GenerationEngine
+    let tokenizer: any Tokenizer
+    /// The API key required as `Authorization: Bearer KEY`, or nil for none.
+    public let apiKey: String?
+    /// The largest `max_tokens` accepted.
+    public let maxTokensLimit: Int
+    /// The largest request body accepted.
+    public static let maximumBodySize = 1 << 20
+    let metrics = ServerMetrics()
+
+    /// A service.
+    public init(name: String, engine: GenerationEngine, tokenizer: any Tokenizer, apiKey: String? = nil, maxTokensLimit: Int = 256) {
+        self.name = name
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.apiKey = apiKey
+        self.maxTokensLimit = maxTokensLimit
+    }
+
+    /// Encodes a prompt and builds the engine request; refuses a prompt that does not fit the context.
+    func decodingRequest(prompt: String, request: CompletionRequest, seed: UInt64) throws -> DecodingRequest {
+        let ids: [Int]
+        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw APIError(status: 400, "the prompt cannot be encoded: \(error)", parameter: request.isChat ? "messages" : "prompt") }
+        let context = engine.model.configuration.positions
+        guard !ids.isEmpty else { throw APIError(status: 400, "the prompt is empty", parameter: request.isChat ? "messages" : "prompt") }
+        guard ids.count + request.maxTokens <= context else {
+            throw APIError(status: 400, "the prompt has \(ids.count) tokens; with max_tokens \(request.maxTokens) that exceeds the context of \(context) tokens",
+                           parameter: request.isChat ? "messages" : "prompt")
+        }
+        let stops = request.stop + (request.isChat ? CompletionRequest.chatStops : [])
+        let configuration = GenerationConfiguration(maxNewTokens: request.maxTokens,
+                                                    sampling: SamplingConfiguration(temperature: request.temperature, topP: request.topP),
+                                                    stopStrings: stops, endOfSequenceTokenId: tokenizer.endOfTextTokenId)
+        return DecodingRequest(prompt: ids, configuration: configuration, seed: seed)
+    }
+}
+
+/// Turns a growing list of tokens into text deltas: holds back an incomplete UTF-8 character and
+/// anything that could still become a stop string, and cuts the text at the first stop string.
+struct IncrementalText {
+    let decode: ([Int]) -> String
+    let stops: [String]
+    var tokens: [Int] = []
+    var sent = 0
+
+    /// The text that can be sent after `token`.
+    mutating func add(_ token: Int) -> String {
+        tokens.append(token)
+        let full = Array(decode(tokens))
+        var safe = full.count
+        while safe > 0 && full[safe - 1] == "\u{FFFD}" { safe -= 1 }
+        safe -= max(0, (stops.map(\.count).max() ?? 0) - 1)
+        return take(upTo: min(safe, Array(truncating(String(full), atFirstOf: stops)).count))
+    }
+
+    /// The rest of the text once the request is finished (without its end-of-sequence token).
+    mutating func finish(dropping endOfSequence: Bool) -> String {
+        if endOfSequence, !tokens.isEmpty { tokens.removeLast() }
+        return take(upTo: Array(truncating(decode(tokens), atFirstOf: stops)).count)
+    }
+
+    private mutating func take(upTo end: Int) -> String {
+        guard end > sent else { return "" }
+        let text = Array(truncating(decode(tokens), atFirstOf: stops))
+        let piece = String(text[sent..<min(end, text.count)])
+        sent = min(end, text.count)
+        return piece
+    }
+}

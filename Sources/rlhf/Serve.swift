@@ -1,0 +1,56 @@
+// `rlhf serve`: the OpenAI-compatible HTTP API over one batching generation engine.
+
+import ArgumentParser
+import Foundation
+import Models
+import Serving
+import Tokenizers
+
+/// Serves a checkpoint.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a checkpoint over an OpenAI-compatible HTTP API (completions, chat, streaming), batching concurrent requests.",
+        discussion: """
+        rlhf serve --model runs/ppo/final --port 8080
+        curl http://127.0.0.1:8080/v1/completions -H 'Content-Type: application/json' -d '{"prompt":"ROMEO:","max_tokens":32}'
+        Routes: POST /v1/completions, POST /v1/chat/completions (stream: true for server-sent events), GET /v1/models,
+        GET /health, GET /metrics (Prometheus). SIGINT/SIGTERM: in-flight requests finish, new ones are refused.
+        """)
+
+    @Option(help: "Checkpoint directory (config.json, model.safetensors, tokenizer files).") var model: String
+    @Option(help: "The model name clients use (default: the checkpoint folder's name).") var name: String?
+    @Option(help: "The address to bind (127.0.0.1 keeps the API on this machine).") var host = "127.0.0.1"
+    @Option(help: "The HTTP port (0: any free port).") var port = 8080
+    @Option(help: "Require 'Authorization: Bearer KEY' with the key in this environment variable.") var apiKeyEnv: String?
+    @Option(help: "Requests decoded together.") var maxBatch = 16
+    @Option(help: "Requests allowed to wait for a place in the batch; more get 503.") var maxQueue = 64
+    @Option(help: "The largest max_tokens a request may ask for.") var maxTokensLimit = 256
+
+    func validate() throws {
+        guard maxBatch >= 1, maxQueue >= 0, maxTokensLimit >= 1 else { throw ValidationError("--max-batch and --max-tokens-limit must be ≥ 1, --max-queue ≥ 0") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+    }
+
+    func run() throws {
+        var key: String?
+        if let apiKeyEnv {
+            guard let value = ProcessInfo.processInfo.environment[apiKeyEnv], !value.isEmpty else {
+                throw ValidationError("--api-key-env \(apiKeyEnv): that environment variable is not set")
+            }
+            key = value
+        }
+        let directory = URL(fileURLWithPath: model)
+        let network = try GPT2LMHeadModel.load(from: directory)
+        let tokenizer = try loadTokenizer(from: directory)
+        let engine = GenerationEngine(model: network, decode: { tokenizer.decode($0) }, maximumBatch: maxBatch, maximumQueue: maxQueue)
+        let service = ModelService(name: name ?? directory.standardizedFileURL.lastPathComponent, engine: engine, tokenizer: tokenizer,
+                                   apiKey: key, maxTokensLimit: min(maxTokensLimit, network.configuration.positions - 1))
+        let host = host, port = port, batch = maxBatch, context = network.configuration.positions
+        try waitFor {
+            try await ModelServer.run(service: service, host: host, port: port) { bound in
+                let line = "serving \(service.name) at http://\(host):\(bound)/v1 (batch \(batch), context \(context) tokens)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// The OpenAI-compatible API in process: completions and chat in OpenAI's shape, streaming as
+// server-sent events ending in [DONE] whose text equals the non-streamed text, and every bad
+// request answered in OpenAI's error shape with the right status.
+
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Models
+import Serving
+import Testing
+import Tokenizers
+
+/// A service over a tiny random model with a character tokenizer.
+func tinyService(apiKey: String? = nil, maximumBatch: Int = 4, maximumQueue: Int = 8) throws -> ModelService {
+    let tokenizer = try CharacterTokenizer(characters: Array(" abcdefghijklmnopqrstuvwxyz.,!?\n<|>".unicodeScalars))
+    let configuration = GPT2Configuration(vocabularySize: tokenizer.vocabularySize, positions: 64, embeddingDimension: 16, layers: 1, heads: 2,
+                                          residualDropout: 0, embeddingDropout: 0, attentionDropout: 0, initializerRange: 0.3,
+                                          bosTokenId: nil, eosTokenId: nil)
+    let model = GPT2LMHeadModel(configuration, seed: 3)
+    let engine = GenerationEngine(model: model, decode: { tokenizer.decode($0) }, maximumBatch: maximumBatch, maximumQueue: maximumQueue)
+    return ModelService(name: "tiny", engine: engine, tokenizer: tokenizer, apiKey: apiKey, maxTokensLimit: 32)
+}
+
+func object(_ response: TestResponse) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+}
+
+let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+@Suite("Model server")
+struct ModelServerTests {
+    @Test("completions and chat in OpenAI's shape; usage counts; the same seed gives the same text; streaming gives the same text")
+    func completions() async throws {
+        let service = try tinyService()
+        defer { service.engine.shutdown() }
+        let app = Application(router: ModelServer.router(service: service))
+        try await app.test(.router) { client in
+            let body = #"{"model":"tiny","prompt":"hello there","max_tokens":12,"temperature":0.8,"seed":7,"n":2,"logprobs":1}"#
+            let first = try object(try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)))
+            #expect(first["object"] as? String == "text_completion" && first["model"] as? String == "tiny")
+            let choices = try #require(first["choices"] as? [[String: Any]])
+            #expect(choices.count == 2 && choices.map { $0["index"] as? Int } == [0, 1])
+            let usage = try #require(first["usage"] as? [String: Int])
+            #expect(usage["prompt_tokens"] == 11 && usage["completion_tokens"] == 24 && usage["total_tokens"] == 35)
+            let logprobs = try #require(choices[0]["logprobs"] as? [String: Any])
+            #expect((logprobs["token_logprobs"] as? [Double])?.count == 12 && (logprobs["tokens"] as? [String])?.joined() == choices[0]["text"] as? String)
+            let again = try object(try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)))
+            #expect((again["choices"] as? [[String: Any]])?.map { $0["text"] as? String } == choices.map { $0["text"] as? String })
+
+            // Streaming: chunks then [DONE]; the concatenated text equals the non-streamed text of choice 0.
+            let streamed = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders,
+                                                    body: ByteBuffer(string: #"{"prompt":"hello there","max_tokens":12,"temperature":0.8,"seed":7,"stream":true}"#))
+            #expect(streamed.headers[.contentType] == "text/event-stream")
+            let events = String(buffer: streamed.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(events.last == "data: [DONE]")
+            let chunks = try events.dropLast().map { try #require(try JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any]) }
+            let text = chunks.compactMap { (($0["choices"] as? [[String: Any]])?.first?["text"] as? String) }.joined()
+            #expect(text == choices[0]["text"] as? String)
+            #expect((chunks.last?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "length")
+
+            let chat = try object(try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string:
+                #"{"model":"tiny","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"max_tokens":8,"seed":1}"#)))
+            let message = try #require((chat["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
+            #expect(chat["object"] as? String == "chat.completion" && message["role"] as? String == "assistant" && message["content"] is String)
+            let chatStream = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string:
+                #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":8,"seed":1,"stream":true}"#))
+            let chatEvents = String(buffer: chatStream.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(chatEvents.first?.contains(#""role":"assistant""#) == true && chatEvents.last == "data: [DONE]")
+
+            let models = try object(try await client.execute(uri: "/v1/models", method: .get))
+            #expect((models["data"] as? [[String: Any]])?.first?["id"] as? String == "tiny")
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains("rlhf_requests_total{route=\"/v1/completions\",status=\"200\"} 3") && metrics.contains("rlhf_generated_tokens_total"))
+        }
+    }
+
+    @Test("bad requests: 400 naming the field, 404 for another model, 413 for a large body, all in OpenAI's error shape", arguments: [
+        (#"{"prompt":"hi","max_tokens":"ten"}"#, 400, "max_tokens"), (#"{"prompt":"hi","max_tokens":33}"#, 400, "max_tokens"),
+        (#"{"prompt":5}"#, 400, "prompt"), (#"{"prompt":"hi","n":0}"#, 400, "n"), (#"{"prompt":"hi","temperature":3}"#, 400, "temperature"),
+        (#"{"prompt":"hi","stream":"yes"}"#, 400, "stream"), (#"{"prompt":"hi","stop":[1]}"#, 400, "stop"), (#"not json"#, 400, ""),
+        (#"{"prompt":"\#(String(repeating: "a", count: 40))","max_tokens":30}"#, 400, "prompt"), (#"{"prompt":"hi","model":"gpt-4"}"#, 404, "model"),
+        (#"{"prompt":"\#(String(repeating: "a", count: 1_100_000))"}"#, 413, ""), (#"{"prompt":"HI"}"#, 400, "prompt"),
+    ])
+    func badRequests(body: String, status: Int, parameter: String) async throws {
+        let service = try tinyService()
+        defer { service.engine.shutdown() }
+        let app = Application(router: ModelServer.router(service: service))
+        try await app.test(.router) { client in
+            let response = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body))
+            #expect(Int(response.status.code) == status)
+            let error = try #require(try object(response)["error"] as? [String: Any])
+            #expect(error["message"] is String && error["type"] is String)
+            if !parameter.isEmpty { #expect(error["param"] as? String == parameter) }
+        }
+        #expect(service.engine.current.completed == 0)
+    }
+
+    @Test("an API key, when set, is required as a Bearer token; a full queue is 503 with Retry-After")
+    func keyAndOverload() async throws {
+        let service = try tinyService(apiKey: "sesame", maximumBatch: 1, maximumQueue: 0)
+        defer { service.engine.shutdown() }
+        let app = Application(router: ModelServer.router(service: service))
+        try await app.test(.router) { client in
+            let body = ByteBuffer(string: #"{"prompt":"hi","max_tokens":4}"#)
+            let missing = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: body)
+            let missingError = try object(missing)["error"] as? [String: Any]
+            #expect(missing.status == .unauthorized && missingError?["type"] as? String == "authentication_error")
+            var headers = jsonHeaders
+            headers[.authorization] = "Bearer wrong"
+            #expect(try await client.execute(uri: "/v1/models", method: .get, headers: headers).status == .unauthorized)
+            headers[.authorization] = "Bearer sesame"
+            #expect(try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body).status == .ok)
+            // Fill the only place, then ask again at once.
+            let busy = try service.engine.submit(DecodingRequest(prompt: [1], configuration: GenerationConfiguration(maxNewTokens: 30, stopAtEndOfSequence: false)))
+            let refused = try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body)
+            #expect(refused.status == .serviceUnavailable && refused.headers[.retryAfter] == "1")
+            for try await _ in busy {}
+        }
+    }
+}
