@@ -80,6 +80,6 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers", "Datasets"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Models", "Tensors", "Tokenizers",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
-        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation"]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation"], exclude: ["Scripts"]),
     ]
 )

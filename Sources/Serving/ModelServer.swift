@@ -52,33 +52,44 @@ public final class ModelService: Sendable {
 
 /// Turns a growing list of tokens into text deltas: holds back an incomplete UTF-8 character and
 /// anything that could still become a stop string, and cuts the text at the first stop string.
-struct IncrementalText {
+/// Offsets count Unicode scalars, not Characters: a later scalar can join the previous grapheme
+/// cluster (a combining mark, a prepended concatenation mark), which would leave a Character count
+/// unchanged and the new text unsent.
+public struct IncrementalText {
     let decode: ([Int]) -> String
     let stops: [String]
     var tokens: [Int] = []
     var sent = 0
 
+    /// A stream of text for tokens that `decode` turns into text, cut at the first of `stops`.
+    public init(decode: @escaping ([Int]) -> String, stops: [String]) {
+        self.decode = decode
+        self.stops = stops
+    }
+
     /// The text that can be sent after `token`.
-    mutating func add(_ token: Int) -> String {
+    public mutating func add(_ token: Int) -> String {
         tokens.append(token)
-        let full = Array(decode(tokens))
+        let full = Array(decode(tokens).unicodeScalars)
         var safe = full.count
         while safe > 0 && full[safe - 1] == "\u{FFFD}" { safe -= 1 }
-        safe -= max(0, (stops.map(\.count).max() ?? 0) - 1)
-        return take(upTo: min(safe, Array(truncating(String(full), atFirstOf: stops)).count))
+        safe -= max(0, (stops.map(\.unicodeScalars.count).max() ?? 0) - 1)
+        return take(upTo: safe)
     }
 
     /// The rest of the text once the request is finished (without its end-of-sequence token).
-    mutating func finish(dropping endOfSequence: Bool) -> String {
+    public mutating func finish(dropping endOfSequence: Bool) -> String {
         if endOfSequence, !tokens.isEmpty { tokens.removeLast() }
-        return take(upTo: Array(truncating(decode(tokens), atFirstOf: stops)).count)
+        return take(upTo: Int.max)
     }
 
     private mutating func take(upTo end: Int) -> String {
+        let text = Array(truncating(decode(tokens), atFirstOf: stops).unicodeScalars)
+        let end = min(end, text.count)
         guard end > sent else { return "" }
-        let text = Array(truncating(decode(tokens), atFirstOf: stops))
-        let piece = String(text[sent..<min(end, text.count)])
-        sent = min(end, text.count)
-        return piece
+        var piece = String.UnicodeScalarView()
+        piece.append(contentsOf: text[sent..<end])
+        sent = end
+        return String(piece)
     }
 }

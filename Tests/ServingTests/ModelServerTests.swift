@@ -118,3 +118,23 @@ struct ModelServerTests {
         }
     }
 }
+
+@Suite("Incremental text")
+struct IncrementalTextTests {
+    @Test("a scalar that joins the previous grapheme is still sent; incomplete UTF-8 and possible stop strings are held back")
+    func deltas() {
+        let pieces = [1: "a\u{0604}", 2: "Ջ", 3: "xyE", 4: "N", 5: "D", 6: "b\u{FFFD}", 7: "é"]
+        let decode: ([Int]) -> String = { tokens in tokens.map { pieces[$0]! }.joined() }
+        var joined = IncrementalText(decode: decode, stops: [])
+        #expect(joined.add(1) == "a\u{0604}" && joined.add(2) == "Ջ" && joined.finish(dropping: false) == "")
+
+        var stopped = IncrementalText(decode: decode, stops: ["END"])
+        #expect(stopped.add(3) == "x" && stopped.add(4) == "y" && stopped.add(5) == "" && stopped.finish(dropping: false) == "")
+
+        // "b\u{FFFD}" then "é": with a decoder that shows an unfinished character as U+FFFD.
+        var partial = IncrementalText(decode: { $0 == [6] ? "b\u{FFFD}" : "bé" }, stops: [])
+        #expect(partial.add(6) == "b" && partial.add(7) == "é")
+        var ended = IncrementalText(decode: decode, stops: [])
+        #expect(ended.add(1) == "a\u{0604}" && ended.add(2) == "Ջ" && ended.finish(dropping: true) == "")
+    }
+}
