@@ -60,7 +60,7 @@ let package = Package(
                                                  .product(name: "Yams", package: "Yams")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment",
                                                   .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
-        .target(name: "Serving", dependencies: ["Evaluation", "Datasets", "Models", "Tokenizers", "Tensors",
+        .target(name: "Serving", dependencies: ["Evaluation", "Alignment", "Datasets", "Models", "Tokenizers", "Tensors",
                                                .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(
             name: "rlhf",
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors", "Tokenizers", "Datasets"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers", "Datasets"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Models", "Tensors", "Tokenizers",
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Alignment", "Models", "Tensors", "Tokenizers",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation"], exclude: ["Scripts"]),
     ]

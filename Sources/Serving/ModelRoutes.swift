@@ -6,8 +6,8 @@ import Models
 
 /// Routes and runs the model API.
 public enum ModelServer {
-    /// The routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health,
-    /// GET /metrics.
+    /// The routes: POST /v1/completions, POST /v1/chat/completions, POST /v1/score (with a reward
+    /// model), GET /v1/models, GET /health, GET /metrics.
     public static func router(service: ModelService) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/health") { _, _ in json(["status": "ok"]) }
@@ -22,6 +22,9 @@ public enum ModelServer {
                 engine: service.engine.current, maximumQueue: service.engine.maximumQueue))))
             response.headers[.contentType] = "text/plain; version=0.0.4"
             return response
+        }
+        router.post("/v1/score") { request, _ -> Response in
+            await measured(service, route: "/v1/score") { try await score(request, service: service) }
         }
         for (path, chat) in [("/v1/completions", false), ("/v1/chat/completions", true)] {
             router.post(RouterPath(path)) { request, _ -> Response in
@@ -136,6 +139,37 @@ public enum ModelServer {
         let completionTokens = sequences.map(\.tokens.count).reduce(0, +)
         return json(["id": id, "object": chat ? "chat.completion" : "text_completion", "created": created, "model": service.name, "choices": choices,
                      "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens]])
+    }
+
+    /// POST /v1/score: `{"texts": [...]}` or `{"prompts": [...], "responses": [...]}` → `{"scores": [...]}`.
+    static func score(_ request: Request, service: ModelService) async throws -> Response {
+        try authorize(request, service)
+        guard let scorer = service.scorer else { throw APIError(status: 404, "this server has no reward model; start it with --reward-model DIR") }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: ModelService.maximumBodySize) } catch {
+            throw APIError(status: 413, "the request body is larger than \(ModelService.maximumBodySize) bytes")
+        }
+        guard let fields = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
+            throw APIError(status: 400, "the body is not a JSON object")
+        }
+        func strings(_ key: String) throws -> [String]? {
+            guard let value = fields[key] else { return nil }
+            guard let array = value as? [Any], !array.isEmpty, array.count <= ScoringQueue.maximumTexts, array.allSatisfy({ $0 is String }) else {
+                throw APIError(status: 400, "'\(key)' must be an array of 1 to \(ScoringQueue.maximumTexts) strings", parameter: key)
+            }
+            return array.map { $0 as! String }
+        }
+        let prompts: [String], responses: [String]
+        if let texts = try strings("texts") {
+            (prompts, responses) = (Array(repeating: "", count: texts.count), texts)
+        } else if let given = try strings("prompts"), let answers = try strings("responses") {
+            guard given.count == answers.count else { throw APIError(status: 400, "'prompts' and 'responses' must have the same length", parameter: "responses") }
+            (prompts, responses) = (given, answers)
+        } else {
+            throw APIError(status: 400, "give 'texts', or 'prompts' and 'responses'", parameter: "texts")
+        }
+        let scores = try await scorer.score(prompts: prompts, responses: responses)
+        return json(["object": "list", "model": service.name, "scores": scores.map(Double.init)])
     }
 
     static func finishReason(_ sequence: GeneratedSequence) -> String { sequence.finishReason == .length ? "length" : "stop" }

@@ -3,10 +3,30 @@
 // /metrics. Every error answers in OpenAI's shape; a full queue is 503 with Retry-After; a key,
 // when set, is required as a Bearer token.
 
+import Alignment
 import Foundation
 import Hummingbird
 import Models
 import Tokenizers
+
+/// A reward function run on a serial queue of its own (models are not safe to share between
+/// threads, and scoring is compute that should not hold a cooperative thread).
+public final class ScoringQueue: @unchecked Sendable {
+    let reward: any RewardFunction
+    let queue = DispatchQueue(label: "reward-scoring")
+    /// The most texts one request may score.
+    public static let maximumTexts = 64
+
+    /// Scores with `reward`.
+    public init(reward: any RewardFunction) { self.reward = reward }
+
+    /// The rewards of `responses[i]` given `prompts[i]`.
+    public func score(prompts: [String], responses: [String]) async throws -> [Float] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try self.reward.rewards(prompts: prompts, responses: responses) }) }
+        }
+    }
+}
 
 /// The model behind the API and the limits it enforces.
 public final class ModelService: Sendable {
@@ -22,9 +42,13 @@ public final class ModelService: Sendable {
     /// The largest request body accepted.
     public static let maximumBodySize = 1 << 20
     let metrics = ServerMetrics()
+    /// The reward model behind /v1/score, if any.
+    public let scorer: ScoringQueue?
 
     /// A service.
-    public init(name: String, engine: GenerationEngine, tokenizer: any Tokenizer, apiKey: String? = nil, maxTokensLimit: Int = 256) {
+    public init(name: String, engine: GenerationEngine, tokenizer: any Tokenizer, apiKey: String? = nil, maxTokensLimit: Int = 256,
+                scorer: ScoringQueue? = nil) {
+        self.scorer = scorer
         self.name = name
         self.engine = engine
         self.tokenizer = tokenizer

@@ -1,5 +1,6 @@
 // `rlhf serve`: the OpenAI-compatible HTTP API over one batching generation engine.
 
+import Alignment
 import ArgumentParser
 import Foundation
 import Models
@@ -14,11 +15,12 @@ struct Serve: ParsableCommand {
         rlhf serve --model runs/ppo/final --port 8080
         curl http://127.0.0.1:8080/v1/completions -H 'Content-Type: application/json' -d '{"prompt":"ROMEO:","max_tokens":32}'
         Routes: POST /v1/completions, POST /v1/chat/completions (stream: true for server-sent events), GET /v1/models,
-        GET /health, GET /metrics (Prometheus). SIGINT/SIGTERM: in-flight requests finish, new ones are refused.
+        POST /v1/score (with --reward-model: {"texts"} or {"prompts","responses"} → {"scores"}), GET /health, GET /metrics (Prometheus). SIGINT/SIGTERM: in-flight requests finish, new ones are refused.
         """)
 
     @Option(help: "Checkpoint directory (config.json, model.safetensors, tokenizer files).") var model: String
     @Option(help: "The model name clients use (default: the checkpoint folder's name).") var name: String?
+    @Option(help: "A reward-model checkpoint for POST /v1/score.") var rewardModel: String?
     @Option(help: "The address to bind (127.0.0.1 keeps the API on this machine).") var host = "127.0.0.1"
     @Option(help: "The HTTP port (0: any free port).") var port = 8080
     @Option(help: "Require 'Authorization: Bearer KEY' with the key in this environment variable.") var apiKeyEnv: String?
@@ -44,7 +46,8 @@ struct Serve: ParsableCommand {
         let tokenizer = try loadTokenizer(from: directory)
         let engine = GenerationEngine(model: network, decode: { tokenizer.decode($0) }, maximumBatch: maxBatch, maximumQueue: maxQueue)
         let service = ModelService(name: name ?? directory.standardizedFileURL.lastPathComponent, engine: engine, tokenizer: tokenizer,
-                                   apiKey: key, maxTokensLimit: min(maxTokensLimit, network.configuration.positions - 1))
+                                   apiKey: key, maxTokensLimit: min(maxTokensLimit, network.configuration.positions - 1),
+                                   scorer: try rewardModel.map { ScoringQueue(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: $0))) })
         let host = host, port = port, batch = maxBatch, context = network.configuration.positions
         try waitFor {
             try await ModelServer.run(service: service, host: host, port: port) { bound in

@@ -2,6 +2,7 @@
 // server-sent events ending in [DONE] whose text equals the non-streamed text, and every bad
 // request answered in OpenAI's error shape with the right status.
 
+import Alignment
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -136,5 +137,39 @@ struct IncrementalTextTests {
         #expect(partial.add(6) == "b" && partial.add(7) == "é")
         var ended = IncrementalText(decode: decode, stops: [])
         #expect(ended.add(1) == "a\u{0604}" && ended.add(2) == "Ջ" && ended.finish(dropping: true) == "")
+    }
+}
+
+/// Scores a response by its length, so the expected numbers are known.
+struct LengthReward: RewardFunction {
+    func rewards(prompts: [String], responses: [String]) throws -> [Float] { responses.map { Float($0.count) } }
+}
+
+@Suite("Model server scoring")
+struct ModelServerScoringTests {
+    @Test("/v1/score: texts or prompt/response pairs → scores; bad bodies are 400 naming the field; no reward model is 404")
+    func score() async throws {
+        let plain = try tinyService()
+        defer { plain.engine.shutdown() }
+        let base = try tinyService()
+        let service = ModelService(name: "tiny", engine: base.engine, tokenizer: try CharacterTokenizer(characters: Array("ab".unicodeScalars)),
+                                   scorer: ScoringQueue(reward: LengthReward()))
+        defer { service.engine.shutdown() }
+        try await Application(router: ModelServer.router(service: service)).test(.router) { client in
+            let texts = try object(try await client.execute(uri: "/v1/score", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"texts":["a","abc"]}"#)))
+            #expect(texts["scores"] as? [Double] == [1, 3])
+            let pairs = try object(try await client.execute(uri: "/v1/score", method: .post, headers: jsonHeaders,
+                                                           body: ByteBuffer(string: #"{"prompts":["p","q"],"responses":["xy",""]}"#)))
+            #expect(pairs["scores"] as? [Double] == [2, 0])
+            for (body, parameter) in [(#"{"texts":[]}"#, "texts"), (#"{"texts":[1]}"#, "texts"), (#"{"prompts":["p"],"responses":["a","b"]}"#, "responses"), (#"{}"#, "texts")] {
+                let response = try await client.execute(uri: "/v1/score", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body))
+                let error = try object(response)["error"] as? [String: Any]
+                #expect(response.status == .badRequest && error?["param"] as? String == parameter, "\(body)")
+            }
+        }
+        try await Application(router: ModelServer.router(service: plain)).test(.router) { client in
+            let response = try await client.execute(uri: "/v1/score", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"texts":["a"]}"#))
+            #expect(response.status == .notFound)
+        }
     }
 }
