@@ -157,14 +157,9 @@ public final class DecodingBatch {
         }
         // Retire finished rows, highest first, refilling each with the last row.
         for index in finished.sorted(by: >) {
-            let last = rows.count - 1
-            if index != last {
-                cache.copyRow(from: cache, sourceRow: last, count: cache.length, into: index, at: 0)
-                rows[index] = rows[last]
-                next[index] = next[last]
-            }
-            rows.removeLast()
+            next[index] = next[rows.count - 1]
             next.removeLast()
+            retire(index)
         }
         guard !rows.isEmpty else {
             cache.reset()
@@ -188,6 +183,26 @@ public final class DecodingBatch {
             }
         }
         return events
+    }
+
+    /// Drops a request before it finishes (its client went away), freeing its row.
+    /// - Returns: whether the request was in the batch.
+    @discardableResult
+    public func cancel(id: Int) -> Bool {
+        guard let index = rows.firstIndex(where: { $0.id == id }) else { return false }
+        retire(index)
+        if rows.isEmpty { cache.reset() }
+        return true
+    }
+
+    /// Removes row `index`, moving the last row into its place (cache columns included).
+    func retire(_ index: Int) {
+        let last = rows.count - 1
+        if index != last {
+            cache.copyRow(from: cache, sourceRow: last, count: cache.length, into: index, at: 0)
+            rows[index] = rows[last]
+        }
+        rows.removeLast()
     }
 
     /// Moves every row's columns to the right end of the cache and renumbers them.

@@ -26,8 +26,8 @@ public enum EngineRefusal: Error, Equatable, CustomStringConvertible {
 public struct EngineStatistics: Sendable, Equatable {
     /// Requests waiting, and requests being decoded.
     public var queued: Int, active: Int
-    /// Requests finished, and refused because the queue was full.
-    public var completed: Int, refused: Int
+    /// Requests finished, refused because the queue was full, and cancelled by their client.
+    public var completed: Int, refused: Int, cancelled: Int = 0
     /// New tokens generated since start, and decoding steps run.
     public var tokens: Int, steps: Int
 }
@@ -42,6 +42,7 @@ public final class GenerationEngine: @unchecked Sendable {
     private var streams: [Int: AsyncThrowingStream<DecodingEvent, any Error>.Continuation] = [:]
     private var nextID = 0
     private var admitting = 0
+    private var cancelled = Set<Int>()
     private var stopping = false
     private var stopped = false
     private var statistics = EngineStatistics(queued: 0, active: 0, completed: 0, refused: 0, tokens: 0, steps: 0)
@@ -85,7 +86,12 @@ public final class GenerationEngine: @unchecked Sendable {
         }
         let (stream, continuation) = AsyncThrowingStream<DecodingEvent, any Error>.makeStream()
         nextID += 1
-        waiting.append((nextID, request, continuation))
+        let id = nextID
+        // A consumer that stops listening (a client that disconnected) frees its place.
+        continuation.onTermination = { [weak self] termination in
+            if case .cancelled = termination { self?.cancel(id) }
+        }
+        waiting.append((id, request, continuation))
         statistics.queued = waiting.count
         condition.signal()
         return stream
@@ -97,6 +103,19 @@ public final class GenerationEngine: @unchecked Sendable {
             if case .finished(_, let sequence) = event { return sequence }
         }
         throw GenerationError("the engine ended the request without a result")
+    }
+
+    /// Stops a request: removed from the queue at once, or from the batch before the next step.
+    func cancel(_ id: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        if let index = waiting.firstIndex(where: { $0.id == id }) {
+            waiting.remove(at: index).continuation.finish()
+            statistics.queued = waiting.count
+        } else if streams[id] != nil || admitting > 0 {
+            cancelled.insert(id)
+            condition.signal()
+        }
     }
 
     /// The counters now.
@@ -146,7 +165,18 @@ public final class GenerationEngine: @unchecked Sendable {
                     continuation.finish(throwing: error)
                 }
             }
-            guard batch.activeCount > 0 else { continue }
+            condition.lock()
+            let dropped = cancelled
+            cancelled.removeAll()
+            for id in dropped where streams.removeValue(forKey: id) != nil { statistics.cancelled += 1 }
+            condition.unlock()
+            for id in dropped { batch.cancel(id: id) }
+            guard batch.activeCount > 0 else {
+                condition.lock()
+                statistics.active = 0
+                condition.unlock()
+                continue
+            }
             let events = batch.step()
             condition.lock()
             statistics.steps += 1
