@@ -24,7 +24,7 @@ public enum ModelBenchmarks {
     ]
 
     /// Every benchmark name this suite answers to.
-    public static var names: [String] { generationCases.map(\.0) + trainingCases.map(\.0) }
+    public static var names: [String] { generationCases.map(\.0) + trainingCases.map(\.0) + ["serve_batching"] }
 
     /// Training throughput: forward, loss, backward and an AdamW step on random tokens; tokens/s,
     /// model FLOPs utilization against the sgemm roofline measured here, and peak resident memory.
@@ -100,6 +100,46 @@ public enum ModelBenchmarks {
                     ("tokens_per_second", .number(Double(produced) / seconds)),
                 ]))
             }
+        }
+    }
+
+    /// Step-level batching as the server runs it: `concurrency` requests (16-token prompts, 96
+    /// new tokens, temperature 1, each with its own seed) decoded together by a ``DecodingBatch``
+    /// on the Shakespeare-sized model; aggregate new tokens/s, per-request tokens/s, and the
+    /// speed-up of the aggregate over one request alone.
+    public static func runServing(only: Set<String>?, tiny: Bool = false, emit: (BenchmarkRecord) -> Void) {
+        guard only == nil || only!.contains("serve_batching") else { return }
+        var configuration = generationCases[1].1
+        var promptLength = 16, newTokens = 96, levels = [1, 4, 16]
+        if tiny {
+            configuration = GPT2Configuration(vocabularySize: 50, positions: 32, embeddingDimension: 16, layers: 2, heads: 2, bosTokenId: nil, eosTokenId: nil)
+            promptLength = 4; newTokens = 8; levels = [1, 2]
+        }
+        let model = GPT2LMHeadModel(configuration, seed: 1)
+        var single = 0.0
+        for concurrency in levels {
+            var produced = 0
+            let seconds = medianSeconds(repetitions: tiny ? 1 : 2) {
+                let batch = DecodingBatch(model: model, maximumBatch: concurrency)
+                var generator = RandomGenerator(seed: 3)
+                for id in 0..<concurrency {
+                    let prompt = (0..<promptLength).map { _ in generator.nextInt(below: configuration.vocabularySize) }
+                    try? batch.admit(id: id, DecodingRequest(prompt: prompt, configuration: GenerationConfiguration(
+                        maxNewTokens: newTokens, sampling: SamplingConfiguration(temperature: 1), stopAtEndOfSequence: false), seed: UInt64(id)))
+                }
+                produced = 0
+                while batch.activeCount > 0 {
+                    produced += batch.step().filter { if case .token = $0 { return true } else { return false } }.count
+                }
+            }
+            let rate = Double(produced) / seconds
+            if concurrency == 1 { single = rate }
+            emit(BenchmarkRecord(name: "serve_batching", fields: [
+                ("concurrency", .integer(concurrency)), ("prompt_tokens", .integer(promptLength)), ("new_tokens", .integer(newTokens)),
+                ("parameters", .integer(model.parameterCount)), ("seconds", .number(seconds)),
+                ("tokens_per_second", .number(rate)), ("tokens_per_second_per_request", .number(rate / Double(concurrency))),
+                ("speedup_over_one", .number(single > 0 ? rate / single : 0)),
+            ]))
         }
     }
 }
