@@ -71,31 +71,39 @@ struct ServeCommandTests {
         #expect(output.contains("agree"))
     }
 
-    @Test("SIGTERM: the in-flight stream finishes with [DONE], then the process exits 0")
+    @Test("SIGTERM during a stream: the stream finishes with [DONE], then the process exits 0", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
     func gracefulShutdown() throws {
         let directory = try scratchFolder("serve-term")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
-        let server = try ModelServerProcess(["--model", model.path, "--max-batch", "2"])
-        let (health, _) = try httpRequest("http://127.0.0.1:\(server.port)/health")
-        #expect(health == 200)
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/completions")!, timeoutInterval: 30)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(#"{"prompt":"Human: hello","max_tokens":40,"stream":true,"seed":1}"#.utf8)
-        nonisolated(unsafe) var body = ""
-        nonisolated(unsafe) var status = 0
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, _ in
-            body = String(decoding: data ?? Data(), as: UTF8.self)
-            status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            done.signal()
-        }.resume()
-        usleep(20_000)
+        // A model wide enough (and a context long enough) that 400 tokens take a good part of a second.
+        let corpus = directory.appendingPathComponent("corpus.txt")
+        try String(repeating: "to be or not to be, that is the question. ", count: 300).write(to: corpus, atomically: true, encoding: .utf8)
+        let (trained, _, trainErr) = try runTool(["pretrain", "--corpus", corpus.path, "--name", "wide", "--runs_dir", directory.appendingPathComponent("runs").path,
+                                                  "--tokenizer", "character", "--n_layer", "4", "--n_head", "4", "--n_embd", "256", "--block_size", "512",
+                                                  "--batch_size", "1", "--max_steps", "1", "--eval_interval", "0", "--eval_batches", "1"])
+        #expect(trained == 0, "\(trainErr)")
+        let server = try ModelServerProcess(["--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500"])
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sN", "http://127.0.0.1:\(server.port)/v1/completions", "-H", "Content-Type: application/json",
+                          "-d", #"{"prompt":"to be","max_tokens":400,"stream":true,"seed":1}"#]
+        let out = Pipe()
+        curl.standardOutput = out
+        try curl.run()
+        var received = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !received.contains("data: {") && Date() < deadline {  // the stream has started
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            received += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(!received.contains("[DONE]"), "the stream ended before SIGTERM; the model is too fast for this test")
         kill(server.process.processIdentifier, SIGTERM)
-        done.wait()
+        received += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
         server.process.waitUntilExit()
-        #expect(status == 200 && body.hasSuffix("data: [DONE]\n\n"), "\(status) \(body.suffix(200))")
+        #expect(received.hasSuffix("data: [DONE]\n\n"), "\(received.suffix(300))")
+        #expect(received.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }.count > 10)
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
     }
 }

@@ -6,8 +6,10 @@ import Serving
 import Tensors
 import Testing
 
-func engineModel() -> GPT2LMHeadModel {
-    let configuration = GPT2Configuration(vocabularySize: 40, positions: 32, embeddingDimension: 16, layers: 2, heads: 2,
+/// `slow`: wide enough that each decoding step takes a fraction of a millisecond, so that requests
+/// submitted together are still running when the next arrives, even on a loaded machine.
+func engineModel(slow: Bool = false) -> GPT2LMHeadModel {
+    let configuration = GPT2Configuration(vocabularySize: 40, positions: slow ? 1024 : 32, embeddingDimension: slow ? 256 : 16, layers: 2, heads: 2,
                                           residualDropout: 0, embeddingDropout: 0, attentionDropout: 0, initializerRange: 0.4,
                                           bosTokenId: 0, eosTokenId: 0)
     return GPT2LMHeadModel(configuration, seed: 5)
@@ -17,15 +19,22 @@ func engineModel() -> GPT2LMHeadModel {
 struct GenerationEngineTests {
     @Test("12 concurrent requests through a batch of 4: each equals generate alone with its seed")
     func concurrentRequests() async throws {
-        let model = engineModel()
+        let model = engineModel(slow: true)
         let engine = GenerationEngine(model: model, decode: nil, maximumBatch: 4, maximumQueue: 16)
         defer { engine.shutdown() }
         let requests = (0..<12).map { i in
             DecodingRequest(prompt: Array(1...(1 + i % 5)), configuration: GenerationConfiguration(
                 maxNewTokens: 4 + i % 7, sampling: SamplingConfiguration(temperature: i % 3 == 0 ? 0 : 1), endOfSequenceTokenId: 0), seed: UInt64(i))
         }
+        // Submit all first (so they overlap), then read the streams concurrently.
+        let streams = try requests.map { try engine.submit($0) }
         let results = try await withThrowingTaskGroup(of: (Int, GeneratedSequence).self) { group in
-            for (index, request) in requests.enumerated() { group.addTask { (index, try await engine.generate(request)) } }
+            for (index, stream) in streams.enumerated() {
+                group.addTask {
+                    for try await event in stream { if case .finished(_, let sequence) = event { return (index, sequence) } }
+                    throw GenerationError("no result")
+                }
+            }
             var results: [Int: GeneratedSequence] = [:]
             for try await (index, sequence) in group { results[index] = sequence }
             return results
@@ -42,8 +51,8 @@ struct GenerationEngineTests {
 
     @Test("a full queue refuses at once; an invalid request is refused before queueing; shutdown finishes in-flight work")
     func refusalsAndShutdown() async throws {
-        let engine = GenerationEngine(model: engineModel(), decode: nil, maximumBatch: 1, maximumQueue: 1)
-        let long = DecodingRequest(prompt: [1, 2], configuration: GenerationConfiguration(maxNewTokens: 25, stopAtEndOfSequence: false))
+        let engine = GenerationEngine(model: engineModel(slow: true), decode: nil, maximumBatch: 1, maximumQueue: 1)
+        let long = DecodingRequest(prompt: [1, 2], configuration: GenerationConfiguration(maxNewTokens: 400, stopAtEndOfSequence: false))
         let first = try engine.submit(long), second = try engine.submit(long)
         #expect(throws: EngineRefusal.queueFull(limit: 1)) { try engine.submit(long) }
         #expect(throws: GenerationError.self) { try engine.submit(DecodingRequest(prompt: [], configuration: long.configuration)) }
@@ -55,7 +64,7 @@ struct GenerationEngineTests {
             for try await event in stream { if case .token = event { tokens += 1 } }
             counts.append(tokens)
         }
-        #expect(counts == [25, 25])
+        #expect(counts == [400, 400])
         await stopping.value
         #expect(throws: EngineRefusal.shuttingDown) { try engine.submit(long) }
     }

@@ -12,9 +12,11 @@ import Testing
 import Tokenizers
 
 /// A service over a tiny random model with a character tokenizer.
-func tinyService(apiKey: String? = nil, maximumBatch: Int = 4, maximumQueue: Int = 8) throws -> ModelService {
+/// `slow`: a model big enough that a 1000-token request keeps the engine busy for a good part of a second.
+func tinyService(apiKey: String? = nil, maximumBatch: Int = 4, maximumQueue: Int = 8, slow: Bool = false) throws -> ModelService {
     let tokenizer = try CharacterTokenizer(characters: Array(" abcdefghijklmnopqrstuvwxyz.,!?\n<|>".unicodeScalars))
-    let configuration = GPT2Configuration(vocabularySize: tokenizer.vocabularySize, positions: 64, embeddingDimension: 16, layers: 1, heads: 2,
+    let configuration = GPT2Configuration(vocabularySize: tokenizer.vocabularySize, positions: slow ? 1024 : 64, embeddingDimension: slow ? 256 : 16,
+                                          layers: slow ? 4 : 1, heads: 2,
                                           residualDropout: 0, embeddingDropout: 0, attentionDropout: 0, initializerRange: 0.3,
                                           bosTokenId: nil, eosTokenId: nil)
     let model = GPT2LMHeadModel(configuration, seed: 3)
@@ -98,7 +100,7 @@ struct ModelServerTests {
 
     @Test("an API key, when set, is required as a Bearer token; a full queue is 503 with Retry-After")
     func keyAndOverload() async throws {
-        let service = try tinyService(apiKey: "sesame", maximumBatch: 1, maximumQueue: 0)
+        let service = try tinyService(apiKey: "sesame", maximumBatch: 1, maximumQueue: 0, slow: true)
         defer { service.engine.shutdown() }
         let app = Application(router: ModelServer.router(service: service))
         try await app.test(.router) { client in
@@ -111,11 +113,11 @@ struct ModelServerTests {
             #expect(try await client.execute(uri: "/v1/models", method: .get, headers: headers).status == .unauthorized)
             headers[.authorization] = "Bearer sesame"
             #expect(try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body).status == .ok)
-            // Fill the only place, then ask again at once.
-            let busy = try service.engine.submit(DecodingRequest(prompt: [1], configuration: GenerationConfiguration(maxNewTokens: 30, stopAtEndOfSequence: false)))
+            // Fill the only place with a long request, then ask again at once.
+            let busy = try service.engine.submit(DecodingRequest(prompt: [1], configuration: GenerationConfiguration(maxNewTokens: 1000, stopAtEndOfSequence: false)))
             let refused = try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body)
             #expect(refused.status == .serviceUnavailable && refused.headers[.retryAfter] == "1")
-            for try await _ in busy {}
+            for try await _ in busy { break }  // stop listening: the engine drops the request
         }
     }
 }
