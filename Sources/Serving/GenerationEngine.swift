@@ -44,6 +44,7 @@ public final class GenerationEngine: @unchecked Sendable {
     private var admitting = 0
     private var cancelled = Set<Int>()
     private var stopping = false
+    private var paused = false
     private var stopped = false
     private var statistics = EngineStatistics(queued: 0, active: 0, completed: 0, refused: 0, tokens: 0, steps: 0)
 
@@ -112,6 +113,7 @@ public final class GenerationEngine: @unchecked Sendable {
         if let index = waiting.firstIndex(where: { $0.id == id }) {
             waiting.remove(at: index).continuation.finish()
             statistics.queued = waiting.count
+            statistics.cancelled += 1
         } else if streams[id] != nil || admitting > 0 {
             cancelled.insert(id)
             condition.signal()
@@ -125,11 +127,28 @@ public final class GenerationEngine: @unchecked Sendable {
         return statistics
     }
 
+    /// Holds decoding after the current step (requests still queue up to the limit), for
+    /// maintenance and for tests that need the engine busy for as long as they look.
+    public func pause() {
+        condition.lock()
+        paused = true
+        condition.unlock()
+    }
+
+    /// Lets decoding go on after ``pause()``.
+    public func resume() {
+        condition.lock()
+        paused = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Refuses new requests, lets queued and in-flight ones finish, then stops the thread.
     /// Returns once every request has finished.
     public func shutdown() {
         condition.lock()
         stopping = true
+        paused = false
         condition.broadcast()
         while !stopped { condition.wait() }
         condition.unlock()
@@ -138,7 +157,7 @@ public final class GenerationEngine: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while waiting.isEmpty && streams.isEmpty && !stopping { condition.wait() }
+            while (waiting.isEmpty && streams.isEmpty || paused) && !stopping { condition.wait() }
             if stopping && waiting.isEmpty && streams.isEmpty {
                 stopped = true
                 condition.broadcast()

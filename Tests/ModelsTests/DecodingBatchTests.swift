@@ -85,6 +85,25 @@ struct DecodingBatchTests {
         }
     }
 
+    @Test("cancelling a request frees its row; the others go on exactly as alone")
+    func cancel() throws {
+        let model = batchingModel()
+        let configuration = GenerationConfiguration(maxNewTokens: 10, sampling: SamplingConfiguration(temperature: 1), stopAtEndOfSequence: false)
+        let requests = [DecodingRequest(prompt: [2, 3], configuration: configuration, seed: 1), DecodingRequest(prompt: [4], configuration: configuration, seed: 2),
+                        DecodingRequest(prompt: [5, 6, 7], configuration: configuration, seed: 3)]
+        let batch = DecodingBatch(model: model, maximumBatch: 3)
+        for (id, request) in requests.enumerated() { try batch.admit(id: id, request) }
+        _ = batch.step()
+        _ = batch.step()
+        #expect(batch.cancel(id: 0) && !batch.cancel(id: 0) && batch.activeCount == 2 && batch.hasRoom)
+        var finished: [Int: GeneratedSequence] = [:]
+        while batch.activeCount > 0 {
+            for case let .finished(id, sequence) in batch.step() { finished[id] = sequence }
+        }
+        #expect(finished[0] == nil)
+        for id in [1, 2] { #expect(finished[id]?.tokens == (try alone(model, requests[id])).tokens, "request \(id)") }
+    }
+
     @Test("a full batch and invalid requests are refused with a reason")
     func refusals() throws {
         let model = batchingModel()

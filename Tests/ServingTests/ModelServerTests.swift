@@ -113,10 +113,12 @@ struct ModelServerTests {
             #expect(try await client.execute(uri: "/v1/models", method: .get, headers: headers).status == .unauthorized)
             headers[.authorization] = "Bearer sesame"
             #expect(try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body).status == .ok)
-            // Fill the only place with a long request, then ask again at once.
+            // Hold the engine, fill the only place, then ask again.
+            service.engine.pause()
             let busy = try service.engine.submit(DecodingRequest(prompt: [1], configuration: GenerationConfiguration(maxNewTokens: 1000, stopAtEndOfSequence: false)))
             let refused = try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body)
             #expect(refused.status == .serviceUnavailable && refused.headers[.retryAfter] == "1")
+            service.engine.resume()
             for try await _ in busy { break }  // stop listening: the engine drops the request
         }
     }
