@@ -33,6 +33,11 @@ public func train(model: URL, rewardFunction: any RewardFunction, prompts: [Stri
 
 /// A reward function named by a string, for configs and the command line.
 public enum RewardSpecification {
+    /// The kinds a specification may start with (the text before the first colon).
+    public static let kinds: Set<String> = ["model", "uppercase", "lexicon", "regex", "length", "classifier", "http", "https"]
+    /// The forms a specification may take, for error messages.
+    public static let forms = "model:DIR, uppercase, lexicon, regex:PATTERN, length:N, classifier:DIR:LABEL or http(s)://URL"
+
     /// `model:DIR` (a reward model), `uppercase`, `lexicon` (the gold positivity scorer,
     /// ``LexiconSentimentReward``), `regex:PATTERN`, `length:N` (tokens of `tokenizer`),
     /// `classifier:DIR:LABEL` (a classifier's probability of output LABEL), or `http:URL` /
@@ -58,7 +63,7 @@ public enum RewardSpecification {
             guard let url = URL(string: specification) else { throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL") }
             return try HTTPReward(url: url)
         default:
-            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected model:DIR, uppercase, lexicon, regex:PATTERN, length:N, classifier:DIR:LABEL or http(s)://URL")
+            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected \(forms)")
         }
     }
 }

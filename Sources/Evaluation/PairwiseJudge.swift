@@ -111,12 +111,9 @@ public struct RewardModelJudge: PairwiseJudge {
 
 /// A judge named by a string, for the command line's `--judge`.
 public enum JudgeSpecification {
-    /// The reward kinds ``RewardSpecification`` accepts (before the first colon).
-    static let rewardKinds = ["model", "uppercase", "lexicon", "regex", "length", "classifier", "http", "https"]
-
     /// What a judge specification may be, for error messages.
     public static let expected = "rm:DIR (a reward model), openai:BASE_URL#MODEL (an OpenAI-compatible chat-completions server), "
-        + "or a reward spec (model:DIR, uppercase, lexicon, regex:PATTERN, length:N, classifier:DIR:LABEL, http(s)://URL)"
+        + "or a reward spec (\(RewardSpecification.forms))"
 
     /// Makes a judge.
     /// - Parameters:
@@ -141,7 +138,7 @@ public enum JudgeSpecification {
         case "openai":
             let endpoint = try ChatCompletionsJudge.Endpoint(parsing: argument)
             return try ChatCompletionsJudge(endpoint: endpoint, apiKey: apiKey, timeout: timeout)
-        case _ where rewardKinds.contains(kind):
+        case _ where RewardSpecification.kinds.contains(kind):
             return RewardModelJudge(reward: try RewardSpecification.make(specification, tokenizer: tokenizer))
         default:
             throw JudgeError(message: "--judge is '\(specification)'; expected \(expected)")

@@ -158,9 +158,9 @@ public struct RatingResults: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// An HTML fragment: the same tables, and the blinding key.
+    /// An HTML fragment (no heading; the page gives it): the same tables, and the blinding key.
     public var htmlBody: String {
-        var body = "<h1>\(escapeHTML(title)): results</h1><p>\(items) items, \(submissions) submissions from \(raters.count) raters.</p>"
+        var body = "<p>\(items) items, \(submissions) submissions from \(raters.count) raters.</p>"
         if mode == .rating {
             body += "<table id=scales><tr><th>source</th><th>scale</th><th>n</th><th>mean</th><th>sd</th></tr>"
             body += scales.map { "<tr><td>\(escapeHTML($0.source))</td><td>\(escapeHTML($0.scale))</td><td class=n>\($0.count)</td><td class=n>\(Self.format($0.mean))</td><td class=n>\(Self.format($0.standardDeviation))</td></tr>" }.joined() + "</table>"

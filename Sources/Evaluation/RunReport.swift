@@ -153,11 +153,13 @@ public enum RunReport {
         return page(title: title, body: "<p>Runs: \(runs.map { escapeHTML($0.name) }.joined(separator: ", "))</p>\n" + preamble + sections)
     }
 
-    /// A self-contained page (inline style, no scripts) around `body`.
-    public static func page(title: String, body: String) -> String {
+    /// A self-contained page (inline style, no scripts) around `body`, with `title` as its heading.
+    /// - Parameter style: CSS added after the base style (a page's own rules).
+    public static func page(title: String, body: String, style: String = "") -> String {
         """
-        <!doctype html><html><head><meta charset="utf-8"><title>\(escapeHTML(title))</title>
-        <style>body{font-family:system-ui,sans-serif;margin:2em}figure{display:inline-block;margin:0 1em 1em 0}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;white-space:pre-wrap;max-width:40em}.n{text-align:right}</style>
+        <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escapeHTML(title))</title>
+        <style>body{font-family:system-ui,sans-serif;margin:2em}figure{display:inline-block;margin:0 1em 1em 0}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.3em;vertical-align:top;white-space:pre-wrap;max-width:40em}.n{text-align:right}\(style)</style>
         </head><body><h1>\(escapeHTML(title))</h1>
         \(body)</body></html>
 

@@ -5,8 +5,8 @@
 // 2023, "Judging LLM-as-a-Judge with MT-Bench and Chatbot Arena", §3.3). A wins a prompt only
 // when it wins in both orders, B only when B wins in both; anything else — a tie in either order
 // or two verdicts that disagree — is a tie. The win rate is (wins + ties/2)/n with a 95% Wilson
-// interval (which keeps its width at 0 and at n wins); each of the win/tie/loss fractions gets a Wilson interval. The
-// report is written as JSON (winrate.json) and Markdown (winrate.md).
+// interval (which keeps its width at 0 and at n wins); each of the win/tie/loss fractions gets a
+// Wilson interval. The report is written as JSON (winrate.json) and Markdown (winrate.md).
 
 import Foundation
 import Models

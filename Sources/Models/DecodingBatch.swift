@@ -51,8 +51,11 @@ public final class DecodingBatch {
         var request: DecodingRequest
         var generator: RandomGenerator
         var sequence: GeneratedSequence
-        /// The logits to sample the next token from (V).
-        var logits: [Float]
+        /// The logits to sample the next token from: V values at `logitsOffset` of this tensor (the
+        /// prompt's own prefill output, or the row's place in the last step's batched output;
+        /// referenced, not copied, and carried along when the row moves).
+        var logits: Tensor
+        var logitsOffset: Int
         /// This row's columns in the cache, ascending.
         var columns: [Int]
         /// The position id of the next token.
@@ -105,12 +108,10 @@ public final class DecodingBatch {
         guard hasRoom else { throw GenerationError("the batch is full (\(maximumBatch) requests)") }
         try validate(request)
         let p = request.prompt.count
-        var logits: [Float] = []
         let own = model.transformer.makeCache(batch: 1, capacity: p)
-        withNoGrad {
+        let logits = withNoGrad {
             let hidden = model.transformer(IndexTensor(shape: [1, p], values: request.prompt.map { Int32($0) }), cache: own)
-            let last = model.logits(hidden: hidden.slice(axis: 1, (p - 1)..<p))
-            logits = Array(UnsafeBufferPointer(start: last.data, count: last.count))
+            return model.logits(hidden: hidden.slice(axis: 1, (p - 1)..<p))
         }
         if max(cache.length, p) + 1 > cache.capacity { compact() }
         if cache.length < p { cache.advance(to: p) }
@@ -118,7 +119,7 @@ public final class DecodingBatch {
         cache.copyRow(from: own, sourceRow: 0, count: p, into: rows.count, at: start)
         rows.append(Row(id: id, request: request, generator: RandomGenerator(seed: request.seed),
                         sequence: GeneratedSequence(prompt: request.prompt, tokens: [], logProbabilities: [], finishReason: .length),
-                        logits: logits, columns: Array(start..<cache.length), position: p))
+                        logits: logits, logitsOffset: 0, columns: Array(start..<cache.length), position: p))
     }
 
     /// Samples one token for every active request, reports it, retires finished requests, and
@@ -133,9 +134,8 @@ public final class DecodingBatch {
             let endOfSequence = configuration.endOfSequenceTokenId ?? model.configuration.eosTokenId
             let produced = rows[index].sequence.tokens.count
             let banned = produced < configuration.minNewTokens ? endOfSequence : nil
-            let (token, logProbability) = rows[index].logits.withUnsafeBufferPointer {
-                sampleToken($0, configuration: configuration.sampling, banned: banned, generator: &rows[index].generator)
-            }
+            let row = UnsafeBufferPointer(start: rows[index].logits.data + rows[index].logitsOffset, count: model.configuration.vocabularySize)
+            let (token, logProbability) = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &rows[index].generator)
             rows[index].sequence.tokens.append(token)
             rows[index].sequence.logProbabilities.append(logProbability)
             events.append(.token(request: rows[index].id, token: token, logProbability: logProbability))
@@ -167,17 +167,18 @@ public final class DecodingBatch {
         }
         if cache.length + 1 > cache.capacity { compact() }
         let B = rows.count, L = cache.length + 1
-        var mask = [Float](repeating: 0, count: B * L)
+        let mask = Tensor(zeros: [B, L])  // each row sees its own columns and the new one
         for (b, row) in rows.enumerated() {
-            for column in row.columns { mask[b * L + column] = 1 }
-            mask[b * L + L - 1] = 1
+            for column in row.columns { mask.data[b * L + column] = 1 }
+            mask.data[b * L + L - 1] = 1
         }
         let positions = IndexTensor(shape: [B, 1], values: rows.map { Int32($0.position) })
         withNoGrad {
-            let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: Tensor(shape: [B, L], values: mask), cache: cache)
+            let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: mask, cache: cache)
             let V = model.configuration.vocabularySize
             for b in 0..<B {
-                rows[b].logits = Array(UnsafeBufferPointer(start: logits.data + b * V, count: V))
+                rows[b].logits = logits
+                rows[b].logitsOffset = b * V
                 rows[b].columns.append(L - 1)
                 rows[b].position += 1
             }

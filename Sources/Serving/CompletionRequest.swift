@@ -60,6 +60,9 @@ public struct CompletionRequest: Equatable, Sendable {
     /// `model`, as sent.
     public var model: String?
 
+    /// The strings that end a choice: `stop`, and for chat the turn markers.
+    public var stopStrings: [String] { stop + (isChat ? Self.chatStops : []) }
+
     /// The turn markers of ``ChatTemplate`` that end an assistant message.
     public static let chatStops = ["\n" + ChatTemplate.header(role: "user"), "\n" + ChatTemplate.header(role: "system"), "\n" + ChatTemplate.header(role: "assistant")]
 

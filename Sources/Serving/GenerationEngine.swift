@@ -46,6 +46,7 @@ public final class GenerationEngine: @unchecked Sendable {
     private var stopping = false
     private var paused = false
     private var stopped = false
+    /// The counters; `queued` and `active` are filled in by ``current``.
     private var statistics = EngineStatistics(queued: 0, active: 0, completed: 0, refused: 0, tokens: 0, steps: 0)
 
     /// Starts the decoding thread.
@@ -93,7 +94,6 @@ public final class GenerationEngine: @unchecked Sendable {
             if case .cancelled = termination { self?.cancel(id) }
         }
         waiting.append((id, request, continuation))
-        statistics.queued = waiting.count
         condition.signal()
         return stream
     }
@@ -112,7 +112,6 @@ public final class GenerationEngine: @unchecked Sendable {
         defer { condition.unlock() }
         if let index = waiting.firstIndex(where: { $0.id == id }) {
             waiting.remove(at: index).continuation.finish()
-            statistics.queued = waiting.count
             statistics.cancelled += 1
         } else if streams[id] != nil || admitting > 0 {
             cancelled.insert(id)
@@ -124,7 +123,9 @@ public final class GenerationEngine: @unchecked Sendable {
     public var current: EngineStatistics {
         condition.lock()
         defer { condition.unlock() }
-        return statistics
+        var now = statistics
+        (now.queued, now.active) = (waiting.count, streams.count)
+        return now
     }
 
     /// Holds decoding after the current step (requests still queue up to the limit), for
@@ -166,7 +167,6 @@ public final class GenerationEngine: @unchecked Sendable {
             }
             var admitted: [(Int, DecodingRequest, AsyncThrowingStream<DecodingEvent, any Error>.Continuation)] = []
             while batch.activeCount + admitted.count < maximumBatch, !waiting.isEmpty { admitted.append(waiting.removeFirst()) }
-            statistics.queued = waiting.count
             admitting = admitted.count
             condition.unlock()
 
@@ -190,12 +190,7 @@ public final class GenerationEngine: @unchecked Sendable {
             for id in dropped where streams.removeValue(forKey: id) != nil { statistics.cancelled += 1 }
             condition.unlock()
             for id in dropped { batch.cancel(id: id) }
-            guard batch.activeCount > 0 else {
-                condition.lock()
-                statistics.active = 0
-                condition.unlock()
-                continue
-            }
+            guard batch.activeCount > 0 else { continue }
             let events = batch.step()
             condition.lock()
             statistics.steps += 1
@@ -210,7 +205,6 @@ public final class GenerationEngine: @unchecked Sendable {
                     statistics.completed += 1
                 }
             }
-            statistics.active = batch.activeCount
             condition.unlock()
         }
     }

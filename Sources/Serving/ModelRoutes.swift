@@ -36,9 +36,7 @@ public enum ModelServer {
 
     /// Serves until SIGINT/SIGTERM; in-flight requests finish first, then the engine stops.
     public static func run(service: ModelService, host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) -> Void) async throws {
-        let app = Application(router: router(service: service), configuration: .init(address: .hostname(host, port: port), serverName: "swift-rlhf"),
-                              onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await app.runService()
+        try await listen(router(service: service), host: host, port: port, onRunning: onRunning)
         service.engine.shutdown()
     }
 
@@ -46,18 +44,18 @@ public enum ModelServer {
 
     static func complete(_ request: Request, service: ModelService, chat: Bool) async throws -> Response {
         try authorize(request, service)
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: ModelService.maximumBodySize) } catch {
-            throw APIError(status: 413, "the request body is larger than \(ModelService.maximumBodySize) bytes")
-        }
-        let parsed = try CompletionRequest(json: Data(buffer: body), chat: chat, maxTokensLimit: service.maxTokensLimit)
+        let parsed = try CompletionRequest(json: try await body(of: request), chat: chat, maxTokensLimit: service.maxTokensLimit)
         if let model = parsed.model, model != service.name {
             throw APIError(status: 404, "the model '\(model)' does not exist; this server has '\(service.name)'", parameter: "model", type: "invalid_request_error")
         }
         let seed = parsed.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        // Each prompt is encoded once; its n choices differ by seed.
         var jobs: [(prompt: String, decoding: DecodingRequest)] = []
+        var promptTokens = 0
         for prompt in parsed.prompts {
-            for _ in 0..<parsed.n { jobs.append((prompt, try service.decodingRequest(prompt: prompt, request: parsed, seed: seed &+ UInt64(jobs.count)))) }
+            let ids = try service.promptTokens(prompt, for: parsed)
+            promptTokens += ids.count
+            for _ in 0..<parsed.n { jobs.append((prompt, service.decodingRequest(prompt: ids, request: parsed, seed: seed &+ UInt64(jobs.count)))) }
         }
         let streams: [AsyncThrowingStream<DecodingEvent, any Error>]
         do { streams = try jobs.map { try service.engine.submit($0.decoding) } } catch let refusal as EngineRefusal {
@@ -66,7 +64,7 @@ public enum ModelServer {
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let endOfSequence = service.tokenizer.endOfTextTokenId
-        let stops = parsed.stop + (chat ? CompletionRequest.chatStops : [])
+        let stops = parsed.stopStrings
         let tokenizer = service.tokenizer
         if parsed.stream {
             var response = Response(status: .ok, body: ResponseBody { writer in
@@ -134,8 +132,6 @@ public enum ModelServer {
             }
             choices.append(choice)
         }
-        let promptTokens = Set(jobs.map(\.prompt)).count == jobs.count ? jobs.map(\.decoding.prompt.count).reduce(0, +)
-            : parsed.prompts.map { (try? tokenizer.encodeChecked($0).count) ?? 0 }.reduce(0, +)
         let completionTokens = sequences.map(\.tokens.count).reduce(0, +)
         return json(["id": id, "object": chat ? "chat.completion" : "text_completion", "created": created, "model": service.name, "choices": choices,
                      "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens]])
@@ -145,11 +141,7 @@ public enum ModelServer {
     static func score(_ request: Request, service: ModelService) async throws -> Response {
         try authorize(request, service)
         guard let scorer = service.scorer else { throw APIError(status: 404, "this server has no reward model; start it with --reward-model DIR") }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: ModelService.maximumBodySize) } catch {
-            throw APIError(status: 413, "the request body is larger than \(ModelService.maximumBodySize) bytes")
-        }
-        guard let fields = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
+        guard let fields = (try? JSONSerialization.jsonObject(with: try await body(of: request))) as? [String: Any] else {
             throw APIError(status: 400, "the body is not a JSON object")
         }
         func strings(_ key: String) throws -> [String]? {
@@ -175,6 +167,13 @@ public enum ModelServer {
     static func finishReason(_ sequence: GeneratedSequence) -> String { sequence.finishReason == .length ? "length" : "stop" }
 
     // MARK: Helpers
+
+    /// The request body, at most ``ModelService/maximumBodySize`` bytes (413 beyond).
+    static func body(of request: Request) async throws -> Data {
+        do { return Data(buffer: try await request.body.collect(upTo: ModelService.maximumBodySize)) } catch {
+            throw APIError(status: 413, "the request body is larger than \(ModelService.maximumBodySize) bytes")
+        }
+    }
 
     static func authorize(_ request: Request, _ service: ModelService) throws {
         guard let key = service.apiKey else { return }

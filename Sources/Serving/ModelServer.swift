@@ -56,20 +56,26 @@ public final class ModelService: Sendable {
         self.maxTokensLimit = maxTokensLimit
     }
 
-    /// Encodes a prompt and builds the engine request; refuses a prompt that does not fit the context.
-    func decodingRequest(prompt: String, request: CompletionRequest, seed: UInt64) throws -> DecodingRequest {
+    /// The prompt's token ids; refuses one that cannot be encoded, is empty, or does not fit the
+    /// context with the request's `max_tokens`.
+    func promptTokens(_ prompt: String, for request: CompletionRequest) throws -> [Int] {
+        let field = request.isChat ? "messages" : "prompt"
         let ids: [Int]
-        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw APIError(status: 400, "the prompt cannot be encoded: \(error)", parameter: request.isChat ? "messages" : "prompt") }
+        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw APIError(status: 400, "the prompt cannot be encoded: \(error)", parameter: field) }
         let context = engine.model.configuration.positions
-        guard !ids.isEmpty else { throw APIError(status: 400, "the prompt is empty", parameter: request.isChat ? "messages" : "prompt") }
+        guard !ids.isEmpty else { throw APIError(status: 400, "the prompt is empty", parameter: field) }
         guard ids.count + request.maxTokens <= context else {
             throw APIError(status: 400, "the prompt has \(ids.count) tokens; with max_tokens \(request.maxTokens) that exceeds the context of \(context) tokens",
-                           parameter: request.isChat ? "messages" : "prompt")
+                           parameter: field)
         }
-        let stops = request.stop + (request.isChat ? CompletionRequest.chatStops : [])
+        return ids
+    }
+
+    /// The engine request for one choice of `request` on an encoded prompt.
+    func decodingRequest(prompt ids: [Int], request: CompletionRequest, seed: UInt64) -> DecodingRequest {
         let configuration = GenerationConfiguration(maxNewTokens: request.maxTokens,
                                                     sampling: SamplingConfiguration(temperature: request.temperature, topP: request.topP),
-                                                    stopStrings: stops, endOfSequenceTokenId: tokenizer.endOfTextTokenId)
+                                                    stopStrings: request.stopStrings, endOfSequenceTokenId: tokenizer.endOfTextTokenId)
         return DecodingRequest(prompt: ids, configuration: configuration, seed: seed)
     }
 }
@@ -94,21 +100,23 @@ public struct IncrementalText {
     /// The text that can be sent after `token`.
     public mutating func add(_ token: Int) -> String {
         tokens.append(token)
-        let full = Array(decode(tokens).unicodeScalars)
-        var safe = full.count
-        while safe > 0 && full[safe - 1] == "\u{FFFD}" { safe -= 1 }
+        let full = decode(tokens)
+        let scalars = Array(full.unicodeScalars)
+        var safe = scalars.count
+        while safe > 0 && scalars[safe - 1] == "\u{FFFD}" { safe -= 1 }
         safe -= max(0, (stops.map(\.unicodeScalars.count).max() ?? 0) - 1)
-        return take(upTo: safe)
+        return take(from: full, upTo: safe)
     }
 
     /// The rest of the text once the request is finished (without its end-of-sequence token).
     public mutating func finish(dropping endOfSequence: Bool) -> String {
         if endOfSequence, !tokens.isEmpty { tokens.removeLast() }
-        return take(upTo: Int.max)
+        return take(from: decode(tokens), upTo: Int.max)
     }
 
-    private mutating func take(upTo end: Int) -> String {
-        let text = Array(truncating(decode(tokens), atFirstOf: stops).unicodeScalars)
+    /// The scalars of `full` (cut at the first stop string) from the last sent one up to `end`.
+    private mutating func take(from full: String, upTo end: Int) -> String {
+        let text = Array(truncating(full, atFirstOf: stops).unicodeScalars)
         let end = min(end, text.count)
         guard end > sent else { return "" }
         var piece = String.UnicodeScalarView()

@@ -7,8 +7,9 @@ import Foundation
 
 /// HTML for the rating session's pages.
 enum RatingPages {
+    /// Styles added to the report page's (RunReport.page): a narrow column, framed texts, big buttons.
     static let style = """
-        body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+        body{max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}
         .prompt{background:#f3f3f3;padding:.75rem 1rem;border-radius:6px;white-space:pre-wrap}
         .response{border:1px solid #ccc;padding:.75rem 1rem;border-radius:6px;white-space:pre-wrap;min-height:3rem}
         .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
@@ -17,25 +18,16 @@ enum RatingPages {
         .scale input{margin-right:.3rem}
         button{font-size:1rem;padding:.5rem 1.2rem;margin:.5rem .5rem .5rem 0;cursor:pointer}
         .saved{color:#176317}.error{color:#a01010}.muted{color:#666}
-        table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}.n{text-align:right}
         """
 
-    static func page(title: String, body: String) -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escapeHTML(title))</title><style>\(style)</style></head><body>
-        \(body)
-        </body></html>
-        """
-    }
+    /// A rating page: the report page's shell (title as heading) with the rating styles.
+    static func page(title: String, body: String) -> String { RunReport.page(title: title, body: body, style: style) }
 
     static func attribute(_ text: String) -> String { escapeHTML(text).replacingOccurrences(of: "'", with: "&#39;") }
 
     /// The start page: instructions and a name box.
     static func start(_ configuration: RatingSessionConfiguration, items: Int) -> String {
         page(title: configuration.title, body: """
-            <h1>\(escapeHTML(configuration.title))</h1>
             <p>\(escapeHTML(configuration.instructions))</p>
             <p class=muted>\(items) items. Each rater sees every item once, in an order of their own; where a text came from is hidden.</p>
             <form method=get action="/rate">
@@ -50,12 +42,12 @@ enum RatingPages {
         let savedLine = saved ? "<p class=saved id=saved>Saved.</p>" : ""
         guard let task else {
             return page(title: configuration.title, body: """
-                <h1>\(escapeHTML(configuration.title))</h1>\(savedLine)
+                \(savedLine)
                 <p id=finished>All \(total) items are rated. Thank you, \(escapeHTML(rater)).</p>
                 """)
         }
         let header = """
-            <h1>\(escapeHTML(configuration.title))</h1>\(savedLine)
+            \(savedLine)
             <p class=muted id=progress>Item \(task.done + 1) of \(task.total) · rating as \(escapeHTML(rater))</p>
             <progress value="\(task.done)" max="\(task.total)"></progress>
             <form method=post action="/rate" id=form>
@@ -93,6 +85,6 @@ enum RatingPages {
     static func error(status: Int, message: String, rater: String?) -> String {
         let back = rater.flatMap { RatingDesk.isValidRaterName($0) ? $0 : nil }
             .map { "<a href='/rate?rater=\(attribute(RatingServer.queryEscaped($0)))'>Back to rating</a>" } ?? "<a href='/'>Start page</a>"
-        return page(title: "Error \(status)", body: "<h1>Error \(status)</h1><p class=error id=error>\(escapeHTML(message))</p><p>\(back)</p>")
+        return page(title: "Error \(status)", body: "<p class=error id=error>\(escapeHTML(message))</p><p>\(back)</p>")
     }
 }

@@ -137,8 +137,6 @@ public enum RatingServer {
     ///   - port: the port; 0 picks a free one.
     ///   - onRunning: called with the bound port once the server accepts connections.
     public static func run(desk: RatingDesk, host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) -> Void) async throws {
-        let app = Application(router: router(desk: desk), configuration: .init(address: .hostname(host, port: port), serverName: "swift-rlhf"),
-                              onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await app.runService()
+        try await listen(router(desk: desk), host: host, port: port, onRunning: onRunning)
     }
 }

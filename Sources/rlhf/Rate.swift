@@ -35,32 +35,22 @@ struct RateSample: ParsableCommand {
         """)
 
     @Option(name: .customLong("model"), help: "NAME=DIR, repeated: the checkpoints to sample.") var models: [String] = []
-    @Option(help: "Prompts: {\"prompt\"} JSONL/JSON, a .txt with one per line, or a CSV column.") var prompts: String
-    @Option(help: "The field or CSV column holding each prompt.") var promptField = "prompt"
-    @Option(help: "Use at most this many prompts.") var limit: Int?
-    @Option(help: "New tokens per response.") var maxNewTokens = 32
-    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.7
-    @Option(help: "Sampling seed (the same for every model).") var seed: UInt64 = 0
-    @Option(help: "Stop strings.") var stop: [String] = []
+    @OptionGroup var sampling: CheckpointSampling
     @Option(help: "The samples file to write (JSONL).") var output: String
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one --model NAME=DIR") }
         for entry in models where !entry.contains("=") { throw ValidationError("--model '\(entry)' must be NAME=DIR") }
-        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
     }
 
     func run() throws {
-        var texts = try PromptSet.read(URL(fileURLWithPath: prompts), field: promptField).records
-        if let limit { texts = Array(texts.prefix(limit)) }
-        guard !texts.isEmpty else { throw ValidationError("\(prompts): no prompts") }
-        let generation = GenerationConfiguration(maxNewTokens: maxNewTokens, sampling: SamplingConfiguration(temperature: temperature), stopStrings: stop)
+        let texts = try sampling.readPrompts()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var lines = ""
         for entry in models {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            let responses = try generateResponses(directory: URL(fileURLWithPath: parts[1]), prompts: texts, generation: generation, seed: seed)
+            let responses = try generateResponses(directory: URL(fileURLWithPath: parts[1]), prompts: texts, generation: sampling.generation, seed: sampling.seed)
             for (prompt, response) in zip(texts, responses) {
                 lines += String(decoding: try encoder.encode(RatingSample(source: parts[0], prompt: prompt, response: response)), as: UTF8.self) + "\n"
             }

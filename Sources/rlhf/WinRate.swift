@@ -25,13 +25,7 @@ struct WinRateCommand: ParsableCommand {
 
     @Option(help: "Model A: NAME=DIR.") var a: String
     @Option(help: "Model B: NAME=DIR.") var b: String
-    @Option(help: "Prompts: {\"prompt\"} JSONL/JSON, a .txt with one per line, or a CSV/TSV column.") var prompts: String
-    @Option(help: "The field or CSV column holding each prompt.") var promptField = "prompt"
-    @Option(help: "Use at most this many prompts.") var limit: Int?
-    @Option(help: "New tokens per generation (prompt tokens + this must fit the model's positions).") var maxNewTokens = 32
-    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.7
-    @Option(help: "Sampling seed (the same for both models).") var seed: UInt64 = 0
-    @Option(help: "Stop strings.") var stop: [String] = []
+    @OptionGroup var sampling: CheckpointSampling
     @Option(help: "rm:DIR, openai:BASE_URL#MODEL, or a reward spec (e.g. lexicon).") var judge: String
     @Option(help: "The environment variable holding the judge server's API key (sent as a bearer token).") var apiKeyEnv: String?
     @Option(help: "Seconds per judge request.") var timeout: Double = 60
@@ -42,10 +36,7 @@ struct WinRateCommand: ParsableCommand {
             let parts = entry.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("\(flag) '\(entry)' must be NAME=DIR") }
         }
-        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1, got \(maxNewTokens)") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1, got \(limit)") }
     }
 
     func run() throws {
@@ -54,9 +45,7 @@ struct WinRateCommand: ParsableCommand {
             return (parts[0], URL(fileURLWithPath: parts[1]))
         }
         let (modelA, modelB) = (named(a), named(b))
-        var items = try PromptSet.read(URL(fileURLWithPath: prompts), field: promptField).records
-        if let limit { items = Array(items.prefix(limit)) }
-        guard !items.isEmpty else { throw RunError(path: prompts, message: "no prompts") }
+        let items = try sampling.readPrompts()
         var apiKey: String?
         if let apiKeyEnv {
             guard let value = ProcessInfo.processInfo.environment[apiKeyEnv], !value.isEmpty else {
@@ -66,15 +55,44 @@ struct WinRateCommand: ParsableCommand {
         }
         let judgeTokenizer: (any Tokenizer)? = try judge.hasPrefix("length:") ? loadTokenizer(from: modelA.directory) : nil
         let pairwiseJudge = try JudgeSpecification.make(judge, apiKey: apiKey, timeout: timeout, tokenizer: judgeTokenizer)
-        let generation = GenerationConfiguration(maxNewTokens: maxNewTokens, sampling: SamplingConfiguration(temperature: temperature),
-                                                 stopStrings: stop)
-        let report = try WinRate.run(a: modelA, b: modelB, prompts: items, judge: pairwiseJudge, judgeName: judge, generation: generation,
-                                     seed: seed, progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        let report = try WinRate.run(a: modelA, b: modelB, prompts: items, judge: pairwiseJudge, judgeName: judge, generation: sampling.generation,
+                                     seed: sampling.seed, progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try report.json().write(to: folder.appendingPathComponent("winrate.json"), options: .atomic)
         try Data(report.markdown.utf8).write(to: folder.appendingPathComponent("winrate.md"), options: .atomic)
         print(report.summary)
         print("wrote \(folder.path)/winrate.json, winrate.md")
+    }
+}
+
+/// How `rate sample` and `winrate` sample checkpoints: the prompts, and one generation setting and
+/// seed for every checkpoint.
+struct CheckpointSampling: ParsableArguments {
+    @Option(help: "Prompts: {\"prompt\"} JSONL/JSON, a .txt with one per line, or a CSV/TSV column.") var prompts: String
+    @Option(help: "The field or CSV column holding each prompt.") var promptField = "prompt"
+    @Option(help: "Use at most this many prompts.") var limit: Int?
+    @Option(help: "New tokens per response (prompt tokens + this must fit the model's positions).") var maxNewTokens = 32
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.7
+    @Option(help: "Sampling seed (the same for every checkpoint).") var seed: UInt64 = 0
+    @Option(help: "Stop strings.") var stop: [String] = []
+
+    func validate() throws {
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be ≥ 1, got \(maxNewTokens)") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1, got \(limit)") }
+    }
+
+    /// The generation settings.
+    var generation: GenerationConfiguration {
+        GenerationConfiguration(maxNewTokens: maxNewTokens, sampling: SamplingConfiguration(temperature: temperature), stopStrings: stop)
+    }
+
+    /// The prompts, at most `limit` of them; an empty list is an error naming the file.
+    func readPrompts() throws -> [String] {
+        var texts = try PromptSet.read(URL(fileURLWithPath: prompts), field: promptField).records
+        if let limit { texts = Array(texts.prefix(limit)) }
+        guard !texts.isEmpty else { throw RunError(path: prompts, message: "no prompts") }
+        return texts
     }
 }

@@ -3,15 +3,20 @@
 import Foundation
 import Testing
 
-/// Runs the built `rlhf` (next to this test binary) and returns (exit status, stdout, stderr).
-func runTool(_ arguments: [String], environment extra: [String: String] = [:], removing: [String] = []) throws -> (Int32, String, String) {
+/// The built `rlhf`, next to this test binary (on Linux the test binary is inside
+/// `<name>.xctest`'s folder or is the .xctest file itself).
+func toolExecutable() throws -> URL {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var candidates = [directory.appendingPathComponent("rlhf")]
-    // On Linux the test binary is inside `<name>.xctest`'s folder or is the .xctest file itself.
-    candidates.append(directory.deletingLastPathComponent().appendingPathComponent("rlhf"))
+    let candidates = [directory.appendingPathComponent("rlhf"), directory.deletingLastPathComponent().appendingPathComponent("rlhf")]
     guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
     }
+    return tool
+}
+
+/// Runs the built `rlhf` and returns (exit status, stdout, stderr).
+func runTool(_ arguments: [String], environment extra: [String: String] = [:], removing: [String] = []) throws -> (Int32, String, String) {
+    let tool = try toolExecutable()
     let process = Process()
     process.executableURL = tool
     process.arguments = arguments
@@ -27,6 +32,51 @@ func runTool(_ arguments: [String], environment extra: [String: String] = [:], r
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// A running `rlhf` server (`serve`, `rate serve`) on a free port: started with `--port 0`, ready
+/// once it prints its `http://127.0.0.1:PORT/` address; SIGKILLed if still running when released.
+final class ToolServer {
+    let process = Process()
+    /// The HTTP port it bound.
+    let port: Int
+    /// What it printed up to and including the address line.
+    let banner: String
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = try toolExecutable()
+        process.arguments = arguments + ["--port", "0"]
+        let out = Pipe()
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-server-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning, !text.contains("\n") || text.firstMatch(of: /http:\/\/127\.0\.0\.1:\d+\//) == nil {
+            text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        guard let match = text.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), let port = Int(match.1) else {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            let stderr = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "rlhf \(arguments.prefix(2).joined(separator: " ")) did not start: \(text) \(stderr)"])
+        }
+        self.port = port
+        banner = text
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { killHard() } }
 }
 
 func jsonLines(_ text: String) throws -> [[String: Any]] {

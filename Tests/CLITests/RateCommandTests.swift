@@ -9,43 +9,6 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A running `rlhf rate serve` and the port it bound.
-final class RatingServerProcess {
-    let process = Process()
-    let port: Int
-
-    init(_ arguments: [String]) throws {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        process.executableURL = [directory.appendingPathComponent("rlhf"), directory.deletingLastPathComponent().appendingPathComponent("rlhf")]
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
-        process.arguments = ["rate", "serve", "--port", "0"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, process.isRunning, text.firstMatch(of: /rating server: http:\/\/127\.0\.0\.1:\d+\//) == nil {
-            text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        guard let match = text.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\//), let port = Int(match.1) else {
-            process.terminate()
-            let errors = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
-            throw ChromiumError(description: "the rating server did not start: \(text) \(errors)")
-        }
-        self.port = port
-    }
-
-    var base: String { "http://127.0.0.1:\(port)" }
-
-    func killHard() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    deinit { if process.isRunning { killHard() } }
-}
-
 /// A blocking HTTP request: (status after redirects, body).
 func httpRequest(_ url: String, method: String = "GET", form: String? = nil) throws -> (Int, String) {
     var request = URLRequest(url: URL(string: url)!, timeoutInterval: 20)
@@ -85,7 +48,7 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 4)
         let db = directory.appendingPathComponent("pairs.sqlite").path
-        let server = try RatingServerProcess(["--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--mode", "pairwise", "--db", db])
+        let server = try ToolServer(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--mode", "pairwise", "--db", db])
         let browser = try ChromiumDriver(executable: chromium!)
         try browser.open(server.base + "/")
         try browser.type("Ann Lee", into: "#rater")
@@ -143,7 +106,7 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 2)
         let db = directory.appendingPathComponent("ratings.sqlite").path
-        let server = try RatingServerProcess(["--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--db", db,
+        let server = try ToolServer(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--db", db,
                                               "--scale", "positivity=1-5", "--scale", "sense=1-3"])
         let browser = try ChromiumDriver(executable: chromium!)
         try browser.open(server.base + "/rate?rater=Bo")
@@ -198,7 +161,7 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 6)
         let db = directory.appendingPathComponent("ratings.sqlite").path
-        var server = try RatingServerProcess(["--samples", good.path, "--samples", plain.path, "--db", db])
+        var server = try ToolServer(["rate", "serve", "--samples", good.path, "--samples", plain.path, "--db", db])
         var acknowledged = 0
         var rated: [String] = []
         for _ in 0..<7 {
@@ -212,7 +175,7 @@ struct RateCommandTests {
         server.killHard()
         #expect(try RatingStore(path: db).submissionCount() == 7)
 
-        server = try RatingServerProcess(["--db", db])  // goes on without --samples
+        server = try ToolServer(["rate", "serve", "--db", db])  // goes on without --samples
         let (_, page) = try httpRequest(server.base + "/rate?rater=Cy")
         #expect(page.contains("Item 8 of 12"))
         let next = try #require(page.firstMatch(of: /name=item value='([0-9a-f]+)'/)).1

@@ -24,11 +24,8 @@ func tinyCheckpoint(in directory: URL) throws -> URL {
 
 /// Starts `rlhf` and SIGKILLs it once `file` exists; returns its termination reason.
 func runToolKilled(_ arguments: [String], whenExists file: URL) throws -> Process.TerminationReason {
-    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let tool = [directory.appendingPathComponent("rlhf"), directory.deletingLastPathComponent().appendingPathComponent("rlhf")]
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
     let process = Process()
-    process.executableURL = tool
+    process.executableURL = try toolExecutable()
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice

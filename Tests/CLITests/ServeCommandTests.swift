@@ -19,35 +19,6 @@ let pythonHasOpenAI: Bool = {
     return process.terminationStatus == 0
 }()
 
-/// A running `rlhf serve` and its port.
-final class ModelServerProcess {
-    let process = Process()
-    let port: Int
-
-    init(_ arguments: [String]) throws {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        process.executableURL = [directory.appendingPathComponent("rlhf"), directory.deletingLastPathComponent().appendingPathComponent("rlhf")]
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
-        process.arguments = ["serve", "--port", "0"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, process.isRunning, text.firstMatch(of: /serving .* at http:\/\/127\.0\.0\.1:\d+\/v1/) == nil {
-            text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        guard let match = text.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\/v1/), let port = Int(match.1) else {
-            process.terminate()
-            throw ChromiumError(description: "rlhf serve did not start: \(text)")
-        }
-        self.port = port
-    }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
-}
-
 @Suite("rlhf serve")
 struct ServeCommandTests {
     @Test("the official Python openai client: completions, chat, streaming, models, errors", .enabled(if: pythonHasOpenAI))
@@ -55,7 +26,7 @@ struct ServeCommandTests {
         let directory = try scratchFolder("serve-openai")
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try tinyCheckpoint(in: directory)
-        let server = try ModelServerProcess(["--model", model.path, "--name", "tiny"])
+        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny"])
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_client_check.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -82,7 +53,7 @@ struct ServeCommandTests {
                                                   "--tokenizer", "character", "--n_layer", "4", "--n_head", "4", "--n_embd", "256", "--block_size", "512",
                                                   "--batch_size", "1", "--max_steps", "1", "--eval_interval", "0", "--eval_batches", "1"])
         #expect(trained == 0, "\(trainErr)")
-        let server = try ModelServerProcess(["--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500"])
+        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500"])
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = ["-sN", "http://127.0.0.1:\(server.port)/v1/completions", "-H", "Content-Type: application/json",

@@ -34,6 +34,7 @@ struct WinRateCommandTests {
         #expect(counts.count == 3 && counts.reduce(0, +) == 3)
         let winRate = try #require(report["win_rate"] as? Double)
         let interval = try #require(report["win_rate_ci"] as? [String: Double])
+        #expect(abs(winRate - (Double(counts[0]) + Double(counts[1]) / 2) / 3) < 1e-12)
         #expect(interval["lower"]! <= winRate && winRate <= interval["upper"]!)
         #expect((report["pairs"] as? [[String: Any]])?.count == 3)
         #expect(report["max_new_tokens"] as? Int == 8 && report["judge"] as? String == "lexicon")
