@@ -16,7 +16,7 @@ let numericSettings: [SwiftSetting] = {
 
 let package = Package(
     name: "swift-rlhf",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rlhf", targets: ["rlhf"]),
         .library(name: "Kernels", targets: ["Kernels"]),
@@ -34,6 +34,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -61,7 +67,13 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment",
                                                   .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
         .target(name: "Serving", dependencies: ["Evaluation", "Alignment", "Datasets", "Models", "Tokenizers", "Tensors",
-                                               .product(name: "Hummingbird", package: "hummingbird")]),
+                                               .product(name: "Hummingbird", package: "hummingbird"),
+                                               .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                               .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
@@ -79,7 +91,12 @@ let package = Package(
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Models", "NN", "Tensors", "Tokenizers", "Datasets"], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers", "Datasets"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Alignment", "Models", "Tensors", "Tokenizers",
-                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
-        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation"], exclude: ["Scripts"]),
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Serving",
+                                                    .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                    .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")],
+                    exclude: ["Scripts"]),
     ]
 )

@@ -57,6 +57,8 @@ public struct CompletionRequest: Equatable, Sendable {
     public var logprobs: Bool
     /// `stream`: answer as server-sent events.
     public var stream: Bool
+    /// `stream_options.include_usage`: end a stream with a chunk holding the usage (and no choices).
+    public var includeUsage: Bool
     /// `model`, as sent.
     public var model: String?
 
@@ -76,6 +78,12 @@ public struct CompletionRequest: Equatable, Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: body), let fields = object as? [String: Any] else {
             throw APIError(status: 400, "the body is not a JSON object")
         }
+        try self.init(fields: fields, chat: chat, maxTokensLimit: maxTokensLimit, maxChoices: maxChoices)
+    }
+
+    /// Reads a request's fields as JSONSerialization gives them (the gRPC service builds them from
+    /// its message, so both protocols share these defaults, ranges and messages).
+    public init(fields: [String: Any], chat: Bool, maxTokensLimit: Int, maxChoices: Int = 16) throws {
         func number(_ key: String) throws -> Double? {
             guard let value = fields[key], !(value is NSNull) else { return nil }
             guard let number = value as? NSNumber, !isBoolean(number) else {
@@ -146,5 +154,15 @@ public struct CompletionRequest: Equatable, Sendable {
         default: throw APIError(status: 400, "'logprobs' must be a boolean or an integer", parameter: "logprobs")
         }
         stream = try boolean("stream") ?? false
+        switch fields["stream_options"] {
+        case nil, is NSNull: includeUsage = false
+        case let options as [String: Any] where options.keys.allSatisfy({ $0 == "include_usage" }):
+            switch options["include_usage"] {
+            case nil, is NSNull: includeUsage = false
+            case let flag as NSNumber where isBoolean(flag): includeUsage = flag.boolValue
+            default: throw APIError(status: 400, "'stream_options.include_usage' must be true or false", parameter: "stream_options")
+            }
+        default: throw APIError(status: 400, "'stream_options' must be an object with only 'include_usage'", parameter: "stream_options")
+        }
     }
 }

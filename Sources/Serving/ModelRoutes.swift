@@ -1,8 +1,13 @@
 // The routes of the OpenAI-compatible API (see ModelServer.swift for the service).
 
 import Foundation
+import GRPCCore
+import GRPCNIOTransportCore
+import GRPCNIOTransportHTTP2
 import Hummingbird
+import Logging
 import Models
+import ServiceLifecycle
 
 /// Routes and runs the model API.
 public enum ModelServer {
@@ -34,9 +39,27 @@ public enum ModelServer {
         return router
     }
 
-    /// Serves until SIGINT/SIGTERM; in-flight requests finish first, then the engine stops.
-    public static func run(service: ModelService, host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) -> Void) async throws {
-        try await listen(router(service: service), host: host, port: port, onRunning: onRunning)
+    /// Serves HTTP on `port` and, unless `grpcPort` is nil, gRPC on `grpcPort` (0: any free port)
+    /// until SIGINT/SIGTERM: then both stop taking requests, the ones in flight finish, and the
+    /// engine stops.
+    /// - Parameter onRunning: called once with the bound HTTP and gRPC ports when both listen.
+    public static func run(service: ModelService, host: String = "127.0.0.1", port: Int, grpcPort: Int?,
+                           onRunning: @escaping @Sendable (_ http: Int, _ grpc: Int?) -> Void) async throws {
+        let ports = BoundPorts(expecting: grpcPort == nil ? 1 : 2) { onRunning($0[0], $0.count > 1 ? $0[1] : nil) }
+        let http = Application(router: router(service: service), configuration: .init(address: .hostname(host, port: port), serverName: "swift-rlhf"),
+                               onServerRunning: { channel in ports.bound(channel.localAddress?.port ?? port, at: 0) })
+        var services: [any Service] = [http]
+        if let grpcPort {
+            let address: GRPCNIOTransportCore.SocketAddress = host.contains(":")
+                ? .ipv6(host: host, port: grpcPort) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: grpcPort)
+            let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext,
+                                                       config: .defaults { $0.rpc.maxRequestPayloadSize = ModelService.maximumBodySize })
+            services.append(GRPCServerService(server: GRPCServer(transport: transport, services: [GenerationRPCService(service: service)]),
+                                              onListening: { ports.bound($0, at: 1) }))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: Logger(label: "rlhf-serve")))
+        try await group.run()
         service.engine.shutdown()
     }
 
@@ -45,27 +68,12 @@ public enum ModelServer {
     static func complete(_ request: Request, service: ModelService, chat: Bool) async throws -> Response {
         try authorize(request, service)
         let parsed = try CompletionRequest(json: try await body(of: request), chat: chat, maxTokensLimit: service.maxTokensLimit)
-        if let model = parsed.model, model != service.name {
-            throw APIError(status: 404, "the model '\(model)' does not exist; this server has '\(service.name)'", parameter: "model", type: "invalid_request_error")
+        let completion = try service.start(parsed)
+        let (id, created, model) = (completion.id, completion.created, service.name)
+        /// The fields every answer and chunk has, and `fields`.
+        @Sendable func head(_ fields: [String: Any]) -> [String: Any] {
+            fields.merging(["id": id, "created": created, "model": model]) { $1 }
         }
-        let seed = parsed.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
-        // Each prompt is encoded once; its n choices differ by seed.
-        var jobs: [(prompt: String, decoding: DecodingRequest)] = []
-        var promptTokens = 0
-        for prompt in parsed.prompts {
-            let ids = try service.promptTokens(prompt, for: parsed)
-            promptTokens += ids.count
-            for _ in 0..<parsed.n { jobs.append((prompt, service.decodingRequest(prompt: ids, request: parsed, seed: seed &+ UInt64(jobs.count)))) }
-        }
-        let streams: [AsyncThrowingStream<DecodingEvent, any Error>]
-        do { streams = try jobs.map { try service.engine.submit($0.decoding) } } catch let refusal as EngineRefusal {
-            throw APIError(status: 503, refusal.description, type: "server_error")
-        }
-        let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased()
-        let created = Int(Date().timeIntervalSince1970)
-        let endOfSequence = service.tokenizer.endOfTextTokenId
-        let stops = parsed.stopStrings
-        let tokenizer = service.tokenizer
         if parsed.stream {
             var response = Response(status: .ok, body: ResponseBody { writer in
                 func send(_ object: [String: Any]) async throws {
@@ -83,20 +91,19 @@ public enum ModelServer {
                         choice["text"] = text ?? ""
                         choice["logprobs"] = NSNull()
                     }
-                    return ["id": id, "object": chat ? "chat.completion.chunk" : "text_completion", "created": created, "model": service.name, "choices": [choice]]
+                    return head(["object": chat ? "chat.completion.chunk" : "text_completion", "choices": [choice]])
                 }
-                for (index, stream) in streams.enumerated() {
-                    if chat { try await send(chunk(index, text: "", finish: nil, role: true)) }
-                    var text = IncrementalText(decode: { tokenizer.decode($0) }, stops: stops)
-                    for try await event in stream {
-                        switch event {
-                        case .token(_, let token, _):
-                            let piece = text.add(token)
-                            if !piece.isEmpty { try await send(chunk(index, text: piece, finish: nil)) }
-                        case .finished(_, let sequence):
-                            let rest = text.finish(dropping: sequence.finishReason == .endOfSequence && sequence.tokens.last == endOfSequence)
-                            try await send(chunk(index, text: rest.isEmpty && chat ? nil : rest, finish: finishReason(sequence)))
-                        }
+                var announced = -1  // chat: the last choice whose assistant role was sent
+                try await service.stream(completion) { delta in
+                    if chat && delta.index != announced {
+                        try await send(chunk(delta.index, text: "", finish: nil, role: true))
+                        announced = delta.index
+                    }
+                    let text: String? = delta.finishReason != nil && delta.text.isEmpty && chat ? nil : delta.text
+                    try await send(chunk(delta.index, text: text, finish: delta.finishReason))
+                    if delta.isLast && parsed.includeUsage {
+                        try await send(head(["object": chat ? "chat.completion.chunk" : "text_completion", "choices": [Any](),
+                                              "usage": usage(prompt: completion.promptTokens, completion: delta.completionTokens)]))
                     }
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
@@ -106,65 +113,52 @@ public enum ModelServer {
             response.headers[.cacheControl] = "no-cache"
             return response
         }
-        var sequences: [GeneratedSequence] = []
-        for stream in streams {
-            for try await event in stream { if case .finished(_, let sequence) = event { sequences.append(sequence) } }
-        }
+        let finished = try await service.results(of: completion)
         var choices: [[String: Any]] = []
-        for (index, (job, sequence)) in zip(jobs, sequences).enumerated() {
-            var tokens = sequence.tokens, logprobs = sequence.logProbabilities
-            if sequence.finishReason == .endOfSequence, tokens.last == endOfSequence { tokens.removeLast(); logprobs.removeLast() }
-            let text = truncating(tokenizer.decode(tokens), atFirstOf: stops)
-            var choice: [String: Any] = ["index": index, "finish_reason": finishReason(sequence)]
-            let pieces = tokens.map { tokenizer.decode([$0]) }
+        for (index, (choice, result)) in zip(completion.choices, finished).enumerated() {
+            var object: [String: Any] = ["index": index, "finish_reason": result.finishReason]
+            let pieces = result.tokens.map { service.tokenizer.decode([$0]) }
             if chat {
-                choice["message"] = ["role": "assistant", "content": text]
-                choice["logprobs"] = parsed.logprobs
-                    ? ["content": zip(pieces, logprobs).map { ["token": $0.0, "logprob": Double($0.1), "bytes": Array($0.0.utf8).map(Int.init), "top_logprobs": [Any]()] as [String: Any] }] as Any
+                object["message"] = ["role": "assistant", "content": result.text]
+                object["logprobs"] = parsed.logprobs
+                    ? ["content": zip(pieces, result.logprobs).map { ["token": $0.0, "logprob": Double($0.1), "bytes": Array($0.0.utf8).map(Int.init), "top_logprobs": [Any]()] as [String: Any] }] as Any
                     : NSNull()
             } else {
-                choice["text"] = text
-                var offsets: [Int] = [], offset = job.prompt.count
+                object["text"] = result.text
+                var offsets: [Int] = [], offset = choice.prompt.count
                 for piece in pieces { offsets.append(offset); offset += piece.count }
-                choice["logprobs"] = parsed.logprobs
-                    ? ["tokens": pieces, "token_logprobs": logprobs.map(Double.init), "top_logprobs": NSNull(), "text_offset": offsets] as Any
+                object["logprobs"] = parsed.logprobs
+                    ? ["tokens": pieces, "token_logprobs": result.logprobs.map(Double.init), "top_logprobs": NSNull(), "text_offset": offsets] as Any
                     : NSNull()
             }
-            choices.append(choice)
+            choices.append(object)
         }
-        let completionTokens = sequences.map(\.tokens.count).reduce(0, +)
-        return json(["id": id, "object": chat ? "chat.completion" : "text_completion", "created": created, "model": service.name, "choices": choices,
-                     "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens]])
+        let completionTokens = finished.map(\.tokens.count).reduce(0, +)
+        return json(head(["object": chat ? "chat.completion" : "text_completion", "choices": choices,
+                           "usage": usage(prompt: completion.promptTokens, completion: completionTokens)]))
+    }
+
+    static func usage(prompt: Int, completion: Int) -> [String: Int] {
+        ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]
     }
 
     /// POST /v1/score: `{"texts": [...]}` or `{"prompts": [...], "responses": [...]}` → `{"scores": [...]}`.
     static func score(_ request: Request, service: ModelService) async throws -> Response {
         try authorize(request, service)
-        guard let scorer = service.scorer else { throw APIError(status: 404, "this server has no reward model; start it with --reward-model DIR") }
+        guard service.scorer != nil else { throw APIError(status: 404, "this server has no reward model; start it with --reward-model DIR") }
         guard let fields = (try? JSONSerialization.jsonObject(with: try await body(of: request))) as? [String: Any] else {
             throw APIError(status: 400, "the body is not a JSON object")
         }
         func strings(_ key: String) throws -> [String]? {
             guard let value = fields[key] else { return nil }
-            guard let array = value as? [Any], !array.isEmpty, array.count <= ScoringQueue.maximumTexts, array.allSatisfy({ $0 is String }) else {
+            guard let array = value as? [Any], array.allSatisfy({ $0 is String }) else {
                 throw APIError(status: 400, "'\(key)' must be an array of 1 to \(ScoringQueue.maximumTexts) strings", parameter: key)
             }
             return array.map { $0 as! String }
         }
-        let prompts: [String], responses: [String]
-        if let texts = try strings("texts") {
-            (prompts, responses) = (Array(repeating: "", count: texts.count), texts)
-        } else if let given = try strings("prompts"), let answers = try strings("responses") {
-            guard given.count == answers.count else { throw APIError(status: 400, "'prompts' and 'responses' must have the same length", parameter: "responses") }
-            (prompts, responses) = (given, answers)
-        } else {
-            throw APIError(status: 400, "give 'texts', or 'prompts' and 'responses'", parameter: "texts")
-        }
-        let scores = try await scorer.score(prompts: prompts, responses: responses)
+        let scores = try await service.score(texts: try strings("texts"), prompts: try strings("prompts"), responses: try strings("responses"))
         return json(["object": "list", "model": service.name, "scores": scores.map(Double.init)])
     }
-
-    static func finishReason(_ sequence: GeneratedSequence) -> String { sequence.finishReason == .length ? "length" : "stop" }
 
     // MARK: Helpers
 
@@ -203,5 +197,25 @@ public enum ModelServer {
         }
         service.metrics.record(route: route, status: Int(response.status.code), seconds: Date().timeIntervalSince(started))
         return response
+    }
+}
+
+/// Ports reported by servers starting in parallel; calls back once all are known.
+final class BoundPorts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ports: [Int?]
+    private let report: @Sendable ([Int]) -> Void
+
+    init(expecting count: Int, report: @escaping @Sendable ([Int]) -> Void) {
+        ports = Array(repeating: nil, count: count)
+        self.report = report
+    }
+
+    func bound(_ port: Int, at index: Int) {
+        let all: [Int]? = lock.withLock {
+            ports[index] = port
+            return ports.contains(nil) ? nil : ports.map { $0! }
+        }
+        if let all { report(all) }
     }
 }

@@ -34,7 +34,8 @@ public final class ModelService: Sendable {
     public let name: String
     /// The engine.
     public let engine: GenerationEngine
-    let tokenizer: any Tokenizer
+    /// The model's tokenizer.
+    public let tokenizer: any Tokenizer
     /// The API key required as `Authorization: Bearer KEY`, or nil for none.
     public let apiKey: String?
     /// The largest `max_tokens` accepted.
@@ -70,6 +71,121 @@ public final class ModelService: Sendable {
         }
         return ids
     }
+
+    /// A completion under way: one engine stream per choice, in choice order.
+    struct Completion {
+        /// `cmpl-…` or `chatcmpl-…`.
+        let id: String
+        /// Seconds since 1970.
+        let created: Int
+        let request: CompletionRequest
+        /// Each choice's prompt and events.
+        let choices: [(prompt: String, events: AsyncThrowingStream<DecodingEvent, any Error>)]
+        /// The prompt tokens of the request (each prompt counted once).
+        let promptTokens: Int
+    }
+
+    /// A finished choice: the text cut at the first stop string, the tokens and their
+    /// log-probabilities without the end-of-sequence token, and OpenAI's finish reason.
+    struct FinishedChoice {
+        let text: String
+        let tokens: [Int]
+        let logprobs: [Float]
+        let finishReason: String
+    }
+
+    /// A piece of streamed text: `finishReason` is set on a choice's last piece, `isLast` on the
+    /// request's last, with the completion tokens of every choice.
+    struct Delta {
+        let index: Int
+        let text: String
+        let finishReason: String?
+        let isLast: Bool
+        let completionTokens: Int
+    }
+
+    /// Checks the model name, encodes each prompt once and submits its `n` choices.
+    /// - Throws: ``APIError``: 404 for another model, 400 for a prompt that cannot be served, 503
+    ///   when the engine's queue is full (nothing of the request is then left running).
+    func start(_ request: CompletionRequest) throws -> Completion {
+        if let model = request.model, !model.isEmpty, model != name {
+            throw APIError(status: 404, "the model '\(model)' does not exist; this server has '\(name)'", parameter: "model", type: "invalid_request_error")
+        }
+        let seed = request.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        var jobs: [(prompt: String, decoding: DecodingRequest)] = []
+        var promptTokenCount = 0
+        for prompt in request.prompts {
+            let ids = try promptTokens(prompt, for: request)
+            promptTokenCount += ids.count
+            for _ in 0..<request.n { jobs.append((prompt, decodingRequest(prompt: ids, request: request, seed: seed &+ UInt64(jobs.count)))) }
+        }
+        let streams: [AsyncThrowingStream<DecodingEvent, any Error>]
+        do { streams = try jobs.map { try engine.submit($0.decoding) } } catch let refusal as EngineRefusal {
+            throw APIError(status: 503, refusal.description, type: "server_error")
+        }
+        let id = (request.isChat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased()
+        return Completion(id: id, created: Int(Date().timeIntervalSince1970), request: request,
+                          choices: zip(jobs, streams).map { ($0.prompt, $1) }, promptTokens: promptTokenCount)
+    }
+
+    /// Waits for every choice of `completion`.
+    func results(of completion: Completion) async throws -> [FinishedChoice] {
+        var finished: [FinishedChoice] = []
+        for choice in completion.choices {
+            for try await event in choice.events {
+                guard case .finished(_, let sequence) = event else { continue }
+                var tokens = sequence.tokens, logprobs = sequence.logProbabilities
+                if endsWithEndOfSequence(sequence) { tokens.removeLast(); logprobs.removeLast() }
+                finished.append(FinishedChoice(text: truncating(tokenizer.decode(tokens), atFirstOf: completion.request.stopStrings),
+                                               tokens: tokens, logprobs: logprobs, finishReason: Self.finishReason(sequence)))
+            }
+        }
+        return finished
+    }
+
+    /// Streams `completion` choice by choice as tokens are decoded: `send` gets every non-empty
+    /// piece of text, then each choice's rest (possibly empty) with its finish reason.
+    func stream(_ completion: Completion, _ send: (Delta) async throws -> Void) async throws {
+        var completionTokens = 0
+        for (index, choice) in completion.choices.enumerated() {
+            var text = IncrementalText(decode: { self.tokenizer.decode($0) }, stops: completion.request.stopStrings)
+            for try await event in choice.events {
+                switch event {
+                case .token(_, let token, _):
+                    let piece = text.add(token)
+                    if !piece.isEmpty { try await send(Delta(index: index, text: piece, finishReason: nil, isLast: false, completionTokens: 0)) }
+                case .finished(_, let sequence):
+                    completionTokens += sequence.tokens.count
+                    try await send(Delta(index: index, text: text.finish(dropping: endsWithEndOfSequence(sequence)), finishReason: Self.finishReason(sequence),
+                                         isLast: index == completion.choices.count - 1, completionTokens: completionTokens))
+                }
+            }
+        }
+    }
+
+    /// Reward-model scores of `texts` alone, or of `responses` to `prompts`.
+    /// - Throws: ``APIError``: 404 without a reward model, 400 for missing, empty, too many or
+    ///   mismatched lists (naming the field).
+    func score(texts: [String]?, prompts: [String]?, responses: [String]?) async throws -> [Float] {
+        guard let scorer else { throw APIError(status: 404, "this server has no reward model; start it with --reward-model DIR") }
+        for (key, list) in [("texts", texts), ("prompts", prompts), ("responses", responses)] {
+            if let list, list.isEmpty || list.count > ScoringQueue.maximumTexts {
+                throw APIError(status: 400, "'\(key)' must be an array of 1 to \(ScoringQueue.maximumTexts) strings", parameter: key)
+            }
+        }
+        if let texts { return try await scorer.score(prompts: Array(repeating: "", count: texts.count), responses: texts) }
+        guard let prompts, let responses else { throw APIError(status: 400, "give 'texts', or 'prompts' and 'responses'", parameter: "texts") }
+        guard prompts.count == responses.count else { throw APIError(status: 400, "'prompts' and 'responses' must have the same length", parameter: "responses") }
+        return try await scorer.score(prompts: prompts, responses: responses)
+    }
+
+    /// Whether `sequence` ended on the end-of-sequence token (which clients do not see).
+    func endsWithEndOfSequence(_ sequence: GeneratedSequence) -> Bool {
+        sequence.finishReason == .endOfSequence && sequence.tokens.last == tokenizer.endOfTextTokenId
+    }
+
+    /// OpenAI's finish reason: "length" at max_tokens, else "stop".
+    static func finishReason(_ sequence: GeneratedSequence) -> String { sequence.finishReason == .length ? "length" : "stop" }
 
     /// The engine request for one choice of `request` on an encoded prompt.
     func decodingRequest(prompt ids: [Int], request: CompletionRequest, seed: UInt64) -> DecodingRequest {

@@ -10,12 +10,14 @@ import Tokenizers
 /// Serves a checkpoint.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve a checkpoint over an OpenAI-compatible HTTP API (completions, chat, streaming), batching concurrent requests.",
+        abstract: "Serve a checkpoint over an OpenAI-compatible HTTP API (completions, chat, streaming) and gRPC, batching concurrent requests.",
         discussion: """
         rlhf serve --model runs/ppo/final --port 8080
         curl http://127.0.0.1:8080/v1/completions -H 'Content-Type: application/json' -d '{"prompt":"ROMEO:","max_tokens":32}'
         Routes: POST /v1/completions, POST /v1/chat/completions (stream: true for server-sent events), GET /v1/models,
-        POST /v1/score (with --reward-model: {"texts"} or {"prompts","responses"} → {"scores"}), GET /health, GET /metrics (Prometheus). SIGINT/SIGTERM: in-flight requests finish, new ones are refused.
+        POST /v1/score (with --reward-model: {"texts"} or {"prompts","responses"} → {"scores"}), GET /health, GET /metrics (Prometheus).
+        gRPC (Protos/rlhf/v1/generation.proto): rlhf.v1.Generation/Generate, GenerateStream, Score on --grpc-port.
+        SIGINT/SIGTERM: in-flight requests finish, new ones are refused.
         """)
 
     @Option(help: "Checkpoint directory (config.json, model.safetensors, tokenizer files).") var model: String
@@ -23,6 +25,8 @@ struct Serve: ParsableCommand {
     @Option(help: "A reward-model checkpoint for POST /v1/score.") var rewardModel: String?
     @Option(help: "The address to bind (127.0.0.1 keeps the API on this machine).") var host = "127.0.0.1"
     @Option(help: "The HTTP port (0: any free port).") var port = 8080
+    @Option(help: "The gRPC port (rlhf.v1.Generation: Generate, GenerateStream, Score; 0: any free port).") var grpcPort = 50051
+    @Flag(name: .customLong("no-grpc"), help: "Serve HTTP only.") var noGRPC = false
     @Option(help: "Require 'Authorization: Bearer KEY' with the key in this environment variable.") var apiKeyEnv: String?
     @Option(help: "Requests decoded together.") var maxBatch = 16
     @Option(help: "Requests allowed to wait for a place in the batch; more get 503.") var maxQueue = 64
@@ -31,6 +35,7 @@ struct Serve: ParsableCommand {
     func validate() throws {
         guard maxBatch >= 1, maxQueue >= 0, maxTokensLimit >= 1 else { throw ValidationError("--max-batch and --max-tokens-limit must be ≥ 1, --max-queue ≥ 0") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0…65535") }
     }
 
     func run() throws {
@@ -48,10 +53,11 @@ struct Serve: ParsableCommand {
         let service = ModelService(name: name ?? directory.standardizedFileURL.lastPathComponent, engine: engine, tokenizer: tokenizer,
                                    apiKey: key, maxTokensLimit: min(maxTokensLimit, network.configuration.positions - 1),
                                    scorer: try rewardModel.map { ScoringQueue(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: $0))) })
-        let host = host, port = port, batch = maxBatch, context = network.configuration.positions
+        let host = host, port = port, grpcPort = noGRPC ? nil : grpcPort, batch = maxBatch, context = network.configuration.positions
         try waitFor {
-            try await ModelServer.run(service: service, host: host, port: port) { bound in
-                let line = "serving \(service.name) at http://\(host):\(bound)/v1 (batch \(batch), context \(context) tokens)\n"
+            try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort) { http, grpc in
+                let rpc = grpc.map { " and grpc://\(host):\($0)" } ?? ""
+                let line = "serving \(service.name) at http://\(host):\(http)/v1\(rpc) (batch \(batch), context \(context) tokens)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         }
