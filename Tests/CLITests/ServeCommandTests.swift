@@ -2,6 +2,9 @@
 // shutdown on SIGTERM (the in-flight stream finishes with [DONE]; the process exits 0).
 
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Serving
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -26,7 +29,7 @@ struct ServeCommandTests {
         let directory = try scratchFolder("serve-openai")
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try tinyCheckpoint(in: directory)
-        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny"])
+        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--no-grpc"])
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_client_check.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -42,8 +45,51 @@ struct ServeCommandTests {
         #expect(output.contains("agree"))
     }
 
-    @Test("SIGTERM during a stream: the stream finishes with [DONE], then the process exits 0", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
-    func gracefulShutdown() throws {
+    @Test("gRPC from the generated Swift client: Generate, GenerateStream, Score (NOT_FOUND without a reward model), a bad request")
+    func grpcClient() async throws {
+        let directory = try scratchFolder("serve-grpc")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try tinyCheckpoint(in: directory)
+        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--grpc-port", "0"])
+        try await withGenerationClient(port: try grpcPort(server)) { client in
+            let request = Rlhf_V1_GenerateRequest.with { $0.prompt = "hello"; $0.maxTokens = 6; $0.seed = 3; $0.temperature = 0 }
+            let answer = try await client.generate(request)
+            #expect(answer.model == "tiny" && answer.choices.count == 1 && answer.choices[0].tokenIds.count <= 6 && answer.usage.promptTokens > 0)
+            let streamed = try await client.generateStream(request) { response in
+                var text = ""
+                for try await chunk in response.messages { text += chunk.text }
+                return text
+            }
+            #expect(streamed == answer.choices[0].text)
+            #expect(await statusCode { _ = try await client.score(.with { $0.texts = ["a"] }) } == .notFound)
+            var tooLong = request
+            tooLong.maxTokens = 100_000
+            #expect(await statusCode { _ = try await client.generate(tooLong) } == .invalidArgument)
+        }
+    }
+
+    @Test("a loopback load test: within capacity every answer is 200; overloaded, only 200s and deliberate 503s; a few hundred requests")
+    func loadTest() throws {
+        let directory = try scratchFolder("serve-load")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try tinyCheckpoint(in: directory)
+        let server = try ToolServer(["serve", "--model", model.path, "--no-grpc", "--max-batch", "4", "--max-queue", "4"])
+        func run(_ arguments: [String]) throws -> [String: Any] {
+            let (status, out, err) = try runTool(["loadtest", "--url", server.base, "--json", "--strict", "--max-tokens", "8"] + arguments)
+            #expect(status == 0, "\(out)\(err)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        }
+        let within = try run(["--clients", "6", "--duration", "30", "--requests", "300", "--stream"])
+        #expect(within["requests"] as? Int == 300 && (within["statuses"] as? [String: Int]) == ["200": 300])
+        #expect((within["completion_tokens"] as? Int ?? 0) > 0 && (within["tokens_per_second"] as? Double ?? 0) > 0)
+        #expect((within["latency_p50_ms"] as? Double ?? 0) > 0 && (within["latency_p99_ms"] as? Double ?? 0) >= (within["latency_p50_ms"] as? Double ?? 0))
+        let over = try run(["--clients", "24", "--duration", "30", "--requests", "300"])
+        let statuses = try #require(over["statuses"] as? [String: Int])
+        #expect(Set(statuses.keys).isSubset(of: ["200", "503"]) && (statuses["200"] ?? 0) > 0 && over["requests"] as? Int == 300, "\(statuses)")
+    }
+
+    @Test("SIGTERM during an HTTP stream and a gRPC stream: both finish, then the process exits 0", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
+    func gracefulShutdown() async throws {
         let directory = try scratchFolder("serve-term")
         defer { try? FileManager.default.removeItem(at: directory) }
         // A model wide enough (and a context long enough) that 400 tokens take a good part of a second.
@@ -53,7 +99,8 @@ struct ServeCommandTests {
                                                   "--tokenizer", "character", "--n_layer", "4", "--n_head", "4", "--n_embd", "256", "--block_size", "512",
                                                   "--batch_size", "1", "--max_steps", "1", "--eval_interval", "0", "--eval_batches", "1"])
         #expect(trained == 0, "\(trainErr)")
-        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500"])
+        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0"])
+        let rpcPort = try grpcPort(server)
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = ["-sN", "http://127.0.0.1:\(server.port)/v1/completions", "-H", "Content-Type: application/json",
@@ -61,20 +108,62 @@ struct ServeCommandTests {
         let out = Pipe()
         curl.standardOutput = out
         try curl.run()
+        // The gRPC stream: reports its first chunk, then collects the rest.
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let rpc = Task {
+            try await withGenerationClient(port: rpcPort) { client in
+                try await client.generateStream(.with { $0.prompt = "to be"; $0.maxTokens = 400; $0.seed = 2 }) { response in
+                    var chunks: [Rlhf_V1_GenerateChunk] = []
+                    for try await chunk in response.messages {
+                        if chunks.isEmpty { startedContinuation.yield() }
+                        chunks.append(chunk)
+                    }
+                    return chunks
+                }
+            }
+        }
         var received = ""
         let deadline = Date().addingTimeInterval(60)
-        while !received.contains("data: {") && Date() < deadline {  // the stream has started
+        while !received.contains("data: {") && Date() < deadline {  // the HTTP stream has started
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             received += String(decoding: chunk, as: UTF8.self)
         }
+        for await _ in started { break }  // the gRPC stream has started
         #expect(!received.contains("[DONE]"), "the stream ended before SIGTERM; the model is too fast for this test")
         kill(server.process.processIdentifier, SIGTERM)
         received += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         curl.waitUntilExit()
+        let chunks = try await rpc.value
         server.process.waitUntilExit()
         #expect(received.hasSuffix("data: [DONE]\n\n"), "\(received.suffix(300))")
         #expect(received.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }.count > 10)
+        #expect(chunks.last?.finishReason == "length" && chunks.last?.usage.completionTokens == 400, "\(chunks.count) chunks")
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+    }
+}
+
+/// The gRPC port `rlhf serve` printed.
+func grpcPort(_ server: ToolServer) throws -> Int {
+    let match = try #require(server.banner.firstMatch(of: /grpc:\/\/127\.0\.0\.1:(\d+)/), "\(server.banner)")
+    return try #require(Int(match.1))
+}
+
+/// Runs `body` with a generated client connected to 127.0.0.1:`port`.
+func withGenerationClient<Result: Sendable>(port: Int, _ body: (Rlhf_V1_Generation.Client<HTTP2ClientTransport.Posix>) async throws -> Result) async throws -> Result {
+    try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+        try await body(Rlhf_V1_Generation.Client(wrapping: client))
+    }
+}
+
+/// The status code a call fails with, or nil when it succeeds.
+func statusCode(_ call: () async throws -> Void) async -> RPCError.Code? {
+    do {
+        try await call()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        return .unknown
     }
 }
