@@ -99,25 +99,13 @@ public struct GenerationRPCService: Rlhf_V1_Generation.ServiceProtocol {
 
     /// Requires `authorization: Bearer KEY` metadata when the service has a key.
     func authorize(_ metadata: Metadata) throws {
-        guard let key = service.apiKey else { return }
-        guard metadata[stringValues: "authorization"].contains("Bearer \(key)") else {
-            throw APIError(status: 401, "a valid API key is required: send the metadata 'authorization: Bearer KEY'")
-        }
+        try service.authorize(Array(metadata[stringValues: "authorization"]), sentAs: "the metadata 'authorization: Bearer KEY'")
     }
 
     /// Runs a handler, turns an ``APIError`` into the matching ``RPCError`` and records the call.
     func measured<Result>(_ method: String, _ handler: () async throws -> Result) async throws -> Result {
-        let started = Date()
-        let route = "/rlhf.v1.Generation/" + method
-        do {
-            let result = try await handler()
-            service.metrics.record(route: route, status: 200, seconds: Date().timeIntervalSince(started))
-            return result
-        } catch {
-            let apiError = error as? APIError ?? APIError(status: 500, "the server failed: \(error)")
-            service.metrics.record(route: route, status: apiError.status, seconds: Date().timeIntervalSince(started))
-            throw RPCError(code: Self.code(forStatus: apiError.status), message: apiError.message)
-        }
+        try await service.measured("/rlhf.v1.Generation/" + method, handler)
+            .mapError { RPCError(code: Self.code(forStatus: $0.status), message: $0.message) }.get()
     }
 
     /// The gRPC status code of an HTTP status.

@@ -5,7 +5,6 @@ import GRPCCore
 import GRPCNIOTransportCore
 import GRPCNIOTransportHTTP2
 import Hummingbird
-import Logging
 import Models
 import ServiceLifecycle
 
@@ -46,20 +45,16 @@ public enum ModelServer {
     public static func run(service: ModelService, host: String = "127.0.0.1", port: Int, grpcPort: Int?,
                            onRunning: @escaping @Sendable (_ http: Int, _ grpc: Int?) -> Void) async throws {
         let ports = BoundPorts(expecting: grpcPort == nil ? 1 : 2) { onRunning($0[0], $0.count > 1 ? $0[1] : nil) }
-        let http = Application(router: router(service: service), configuration: .init(address: .hostname(host, port: port), serverName: "swift-rlhf"),
-                               onServerRunning: { channel in ports.bound(channel.localAddress?.port ?? port, at: 0) })
-        var services: [any Service] = [http]
+        var grpc: [any Service] = []
         if let grpcPort {
             let address: GRPCNIOTransportCore.SocketAddress = host.contains(":")
                 ? .ipv6(host: host, port: grpcPort) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: grpcPort)
             let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext,
                                                        config: .defaults { $0.rpc.maxRequestPayloadSize = ModelService.maximumBodySize })
-            services.append(GRPCServerService(server: GRPCServer(transport: transport, services: [GenerationRPCService(service: service)]),
-                                              onListening: { ports.bound($0, at: 1) }))
+            grpc.append(GRPCServerService(server: GRPCServer(transport: transport, services: [GenerationRPCService(service: service)]),
+                                          onListening: { ports.bound($0, at: 1) }))
         }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: Logger(label: "rlhf-serve")))
-        try await group.run()
+        try await listen(router(service: service), host: host, port: port, alongside: grpc) { ports.bound($0, at: 0) }
         service.engine.shutdown()
     }
 
@@ -70,9 +65,11 @@ public enum ModelServer {
         let parsed = try CompletionRequest(json: try await body(of: request), chat: chat, maxTokensLimit: service.maxTokensLimit)
         let completion = try service.start(parsed)
         let (id, created, model) = (completion.id, completion.created, service.name)
-        /// The fields every answer and chunk has, and `fields`.
-        @Sendable func head(_ fields: [String: Any]) -> [String: Any] {
-            fields.merging(["id": id, "created": created, "model": model]) { $1 }
+        /// An answer or chunk: `object` with `choices`, and `usage` when given.
+        @Sendable func answer(_ object: String, choices: [Any], usage: [String: Int]? = nil) -> [String: Any] {
+            var fields: [String: Any] = ["id": id, "object": object, "created": created, "model": model, "choices": choices]
+            if let usage { fields["usage"] = usage }
+            return fields
         }
         if parsed.stream {
             var response = Response(status: .ok, body: ResponseBody { writer in
@@ -91,7 +88,7 @@ public enum ModelServer {
                         choice["text"] = text ?? ""
                         choice["logprobs"] = NSNull()
                     }
-                    return head(["object": chat ? "chat.completion.chunk" : "text_completion", "choices": [choice]])
+                    return answer(chat ? "chat.completion.chunk" : "text_completion", choices: [choice])
                 }
                 var announced = -1  // chat: the last choice whose assistant role was sent
                 try await service.stream(completion) { delta in
@@ -102,8 +99,8 @@ public enum ModelServer {
                     let text: String? = delta.finishReason != nil && delta.text.isEmpty && chat ? nil : delta.text
                     try await send(chunk(delta.index, text: text, finish: delta.finishReason))
                     if delta.isLast && parsed.includeUsage {
-                        try await send(head(["object": chat ? "chat.completion.chunk" : "text_completion", "choices": [Any](),
-                                              "usage": usage(prompt: completion.promptTokens, completion: delta.completionTokens)]))
+                        try await send(answer(chat ? "chat.completion.chunk" : "text_completion", choices: [],
+                                              usage: usage(prompt: completion.promptTokens, completion: delta.completionTokens)))
                     }
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
@@ -134,8 +131,8 @@ public enum ModelServer {
             choices.append(object)
         }
         let completionTokens = finished.map(\.tokens.count).reduce(0, +)
-        return json(head(["object": chat ? "chat.completion" : "text_completion", "choices": choices,
-                           "usage": usage(prompt: completion.promptTokens, completion: completionTokens)]))
+        return json(answer(chat ? "chat.completion" : "text_completion", choices: choices,
+                           usage: usage(prompt: completion.promptTokens, completion: completionTokens)))
     }
 
     static func usage(prompt: Int, completion: Int) -> [String: Int] {
@@ -170,10 +167,7 @@ public enum ModelServer {
     }
 
     static func authorize(_ request: Request, _ service: ModelService) throws {
-        guard let key = service.apiKey else { return }
-        guard request.headers[.authorization] == "Bearer \(key)" else {
-            throw APIError(status: 401, "a valid API key is required: send the header 'Authorization: Bearer KEY'")
-        }
+        try service.authorize(request.headers[values: .authorization], sentAs: "the header 'Authorization: Bearer KEY'")
     }
 
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
@@ -185,18 +179,15 @@ public enum ModelServer {
 
     /// Runs a handler, answers its error in OpenAI's shape, and records the status and latency.
     static func measured(_ service: ModelService, route: String, _ handler: () async throws -> Response) async -> Response {
-        let started = Date()
-        var response: Response
-        do {
-            response = try await handler()
-        } catch {
-            let apiError = error as? APIError ?? APIError(status: 500, "the server failed: \(error)")
-            response = Response(status: HTTPResponse.Status(code: apiError.status), body: .init(byteBuffer: ByteBuffer(bytes: apiError.body)))
+        switch await service.measured(route, handler) {
+        case .success(let response):
+            return response
+        case .failure(let error):
+            var response = Response(status: HTTPResponse.Status(code: error.status), body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
             response.headers[.contentType] = "application/json"
-            if apiError.status == 503 { response.headers[.retryAfter] = "1" }
+            if error.status == 503 { response.headers[.retryAfter] = "1" }
+            return response
         }
-        service.metrics.record(route: route, status: Int(response.status.code), seconds: Date().timeIntervalSince(started))
-        return response
     }
 }
 

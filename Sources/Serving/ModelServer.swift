@@ -72,6 +72,29 @@ public final class ModelService: Sendable {
         return ids
     }
 
+    /// Requires one of `authorization` (the values a client sent) to be `Bearer KEY` when the
+    /// service has a key.
+    /// - Throws: ``APIError`` 401 that says how to send the key (`sentAs`).
+    func authorize(_ authorization: [String], sentAs: String) throws {
+        guard let apiKey else { return }
+        guard authorization.contains("Bearer \(apiKey)") else { throw APIError(status: 401, "a valid API key is required: send \(sentAs)") }
+    }
+
+    /// Runs a request's handler and records its route, status (200, or the error's) and latency
+    /// in the metrics; any error comes back as an ``APIError`` (500 for an unexpected one).
+    func measured<Value>(_ route: String, _ handler: () async throws -> Value) async -> Result<Value, APIError> {
+        let started = Date()
+        var status = 200
+        let result: Result<Value, APIError>
+        do { result = .success(try await handler()) } catch {
+            let apiError = error as? APIError ?? APIError(status: 500, "the server failed: \(error)")
+            status = apiError.status
+            result = .failure(apiError)
+        }
+        metrics.record(route: route, status: status, seconds: Date().timeIntervalSince(started))
+        return result
+    }
+
     /// A completion under way: one engine stream per choice, in choice order.
     struct Completion {
         /// `cmpl-…` or `chatcmpl-…`.

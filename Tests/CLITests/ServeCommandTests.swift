@@ -30,6 +30,7 @@ struct ServeCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try tinyCheckpoint(in: directory)
         let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--no-grpc"])
+        #expect(!server.banner.contains("grpc://"), "\(server.banner)")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_client_check.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -61,10 +62,12 @@ struct ServeCommandTests {
                 return text
             }
             #expect(streamed == answer.choices[0].text)
-            #expect(await statusCode { _ = try await client.score(.with { $0.texts = ["a"] }) } == .notFound)
+            let unscored = await #expect(throws: RPCError.self) { _ = try await client.score(.with { $0.texts = ["a"] }) }
+            #expect(unscored?.code == .notFound)
             var tooLong = request
             tooLong.maxTokens = 100_000
-            #expect(await statusCode { _ = try await client.generate(tooLong) } == .invalidArgument)
+            let refused = await #expect(throws: RPCError.self) { _ = try await client.generate(tooLong) }
+            #expect(refused?.code == .invalidArgument)
         }
     }
 
@@ -153,17 +156,5 @@ func grpcPort(_ server: ToolServer) throws -> Int {
 func withGenerationClient<Result: Sendable>(port: Int, _ body: (Rlhf_V1_Generation.Client<HTTP2ClientTransport.Posix>) async throws -> Result) async throws -> Result {
     try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
         try await body(Rlhf_V1_Generation.Client(wrapping: client))
-    }
-}
-
-/// The status code a call fails with, or nil when it succeeds.
-func statusCode(_ call: () async throws -> Void) async -> RPCError.Code? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error.code
-    } catch {
-        return .unknown
     }
 }

@@ -99,6 +99,8 @@ struct GenerationRPCTests {
             #expect(texts.scores == [1, 3] && texts.model == "tiny")
             let pairs = try await client.score(.with { $0.prompts = ["p", "q"]; $0.responses = ["xy", ""] })
             #expect(pairs.scores == [2, 0])
+            #expect(await statusCode { _ = try await client.score(.with { $0.prompts = ["p"]; $0.responses = ["a", "b"] }) } == .invalidArgument)
+            #expect(await statusCode { _ = try await client.score(Rlhf_V1_ScoreRequest()) } == .invalidArgument)
         }
     }
 

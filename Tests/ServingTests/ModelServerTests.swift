@@ -60,6 +60,15 @@ struct ModelServerTests {
             let text = chunks.compactMap { (($0["choices"] as? [[String: Any]])?.first?["text"] as? String) }.joined()
             #expect(text == choices[0]["text"] as? String)
             #expect((chunks.last?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "length")
+            #expect(chunks.allSatisfy { $0["usage"] == nil })
+
+            // stream_options.include_usage: one more chunk, with no choices and the usage.
+            let counted = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string:
+                #"{"prompt":"hello there","max_tokens":12,"temperature":0.8,"seed":7,"stream":true,"stream_options":{"include_usage":true}}"#))
+            let countedEvents = String(buffer: counted.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(countedEvents.count == events.count + 1 && countedEvents.last == "data: [DONE]")
+            let usageChunk = try #require(try JSONSerialization.jsonObject(with: Data(countedEvents[countedEvents.count - 2].dropFirst(6).utf8)) as? [String: Any])
+            #expect((usageChunk["choices"] as? [Any])?.isEmpty == true && usageChunk["usage"] as? [String: Int] == ["prompt_tokens": 11, "completion_tokens": 12, "total_tokens": 23])
 
             let chat = try object(try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: ByteBuffer(string:
                 #"{"model":"tiny","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"max_tokens":8,"seed":1}"#)))
@@ -73,7 +82,7 @@ struct ModelServerTests {
             let models = try object(try await client.execute(uri: "/v1/models", method: .get))
             #expect((models["data"] as? [[String: Any]])?.first?["id"] as? String == "tiny")
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
-            #expect(metrics.contains("rlhf_requests_total{route=\"/v1/completions\",status=\"200\"} 3") && metrics.contains("rlhf_generated_tokens_total"))
+            #expect(metrics.contains("rlhf_requests_total{route=\"/v1/completions\",status=\"200\"} 4") && metrics.contains("rlhf_generated_tokens_total"))
         }
     }
 
@@ -83,6 +92,8 @@ struct ModelServerTests {
         (#"{"prompt":"hi","stream":"yes"}"#, 400, "stream"), (#"{"prompt":"hi","stop":[1]}"#, 400, "stop"), (#"not json"#, 400, ""),
         (#"{"prompt":"\#(String(repeating: "a", count: 40))","max_tokens":30}"#, 400, "prompt"), (#"{"prompt":"hi","model":"gpt-4"}"#, 404, "model"),
         (#"{"prompt":"\#(String(repeating: "a", count: 1_100_000))"}"#, 413, ""), (#"{"prompt":"HI"}"#, 400, "prompt"),
+        (#"{"prompt":"hi","stream":true,"stream_options":{"include_usage":1}}"#, 400, "stream_options"),
+        (#"{"prompt":"hi","stream":true,"stream_options":{"other":true}}"#, 400, "stream_options"),
     ])
     func badRequests(body: String, status: Int, parameter: String) async throws {
         let service = try tinyService()
