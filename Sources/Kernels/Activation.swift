@@ -74,6 +74,8 @@ public enum UnaryFunction: Sendable {
     case relu, tanh, sigmoid, exp, log, negate, square, sqrt, abs
     /// log σ(x) = min(x, 0) − log(1 + e^{−|x|}), finite for every finite x.
     case logSigmoid
+    /// Exact GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (torch's `nn.GELU()`, Hugging Face's "gelu", BERT's).
+    case geluErf
 
     /// The scalar value, the reference for the vector path.
     @inlinable
@@ -89,6 +91,7 @@ public enum UnaryFunction: Sendable {
         case .sqrt: return x.squareRoot()
         case .abs: return Swift.abs(x)
         case .logSigmoid: return Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x)))
+        case .geluErf: return 0.5 * x * (1 + Foundation.erf(x * 0.70710678118654752))
         }
     }
 
@@ -106,6 +109,8 @@ public enum UnaryFunction: Sendable {
         case .sqrt: return 0.5 / y
         case .abs: return x > 0 ? 1 : (x < 0 ? -1 : 0)
         case .logSigmoid: return 1 / (1 + Foundation.exp(x))  // σ(−x)
+        case .geluErf:  // Φ(x) + x·φ(x)
+            return 0.5 * (1 + Foundation.erf(x * 0.70710678118654752)) + x * 0.3989422804014327 * Foundation.exp(-0.5 * x * x)
         }
     }
 
@@ -120,6 +125,7 @@ public enum UnaryFunction: Sendable {
         case .square: return x * x
         case .sqrt: return vectorSquareRoot(x)
         case .abs: return x.replacing(with: -x, where: x .< 0)
+        case .geluErf: return 0.5 * x * (1 + vectorErf(x * 0.70710678118654752))
         case .log, .logSigmoid: return nil
         }
     }

@@ -1,4 +1,5 @@
-// Fused causal self-attention (llm.c's attention_forward/backward, with GEMMs per head).
+// Fused self-attention (llm.c's attention_forward/backward, with GEMMs per head): causal for the
+// decoders, bidirectional (`causal: false`, every query sees every unmasked key) for the encoders.
 //
 // Shapes: B batch, T time, C channels, NH heads, HS = C / NH head size.
 //   qkv (B, T, 3C): per token [q | k | v], each C wide, head h at columns h·HS ..< (h+1)·HS
@@ -9,8 +10,8 @@
 //   paddingMask (B, T) or nil: 1 = a real token, 0 = padding; padded keys get no attention.
 //                   A query with no visible key (a padded position before every real token)
 //                   gets output 0 and passes no gradient.
-// Scores are scaled by 1/√HS. Rows are processed in blocks of 64 so that keys after a block are
-// never multiplied (about half the FLOPs of the full T×T products).
+// Scores are scaled by 1/√HS. Rows are processed in blocks of 64; in causal mode keys after a block
+// are never multiplied (about half the FLOPs of the full T×T products).
 
 import Foundation
 
@@ -45,15 +46,16 @@ func maskedSoftmaxRow(
     return true
 }
 
-/// Causal self-attention forward; see the file header for shapes. `out` is overwritten.
+/// Self-attention forward; see the file header for shapes. `out` is overwritten.
 ///
 /// - dropoutMask: (B, NH, T, T) of 0 or 1/(1 − p), applied to the probabilities before they
 ///   weight the values (attention dropout), or nil. `probabilities` keeps the undropped values.
+/// - causal: query i sees keys 0...i (decoders); false: every key (encoders such as BERT).
 public func attentionForward(
     qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
     probabilities: UnsafeMutablePointer<Float>, paddingMask: UnsafePointer<Float>?,
     dropoutMask: UnsafePointer<Float>? = nil,
-    batch B: Int, time T: Int, channels C: Int, heads NH: Int
+    batch B: Int, time T: Int, channels C: Int, heads NH: Int, causal: Bool = true
 ) {
     require(NH > 0 && C % NH == 0, "attention: \(C) channels do not split into \(NH) heads")
     let HS = C / NH
@@ -70,31 +72,32 @@ public func attentionForward(
             let mask = paddingMask.map { $0 + b * T }
             for r0 in stride(from: 0, to: T, by: attentionBlock) {
                 let r1 = min(r0 + attentionBlock, T)
-                gemmSerial(transposeA: false, transposeB: true, M: r1 - r0, N: r1, K: HS, alpha: scale,
+                let keys = causal ? r1 : T  // keys any row of this block sees
+                gemmSerial(transposeA: false, transposeB: true, M: r1 - r0, N: keys, K: HS, alpha: scale,
                            A: q + r0 * 3 * C, lda: 3 * C, B: k, ldb: 3 * C, beta: 0, C: p + r0 * T, ldc: T)
-                for i in r0..<r1 { _ = maskedSoftmaxRow(p + i * T, last: i, width: T, mask: mask) }
+                for i in r0..<r1 { _ = maskedSoftmaxRow(p + i * T, last: causal ? i : T - 1, width: T, mask: mask) }
                 var weights = UnsafePointer(p + r0 * T)
                 if let dropped, let keep = dropoutMask.map({ $0 + item * T * T }) {
                     for i in r0..<r1 {
-                        for j in 0..<r1 { dropped[(i - r0) * T + j] = p[i * T + j] * keep[i * T + j] }
+                        for j in 0..<keys { dropped[(i - r0) * T + j] = p[i * T + j] * keep[i * T + j] }
                     }
                     weights = UnsafePointer(dropped)
                 }
-                gemmSerial(transposeA: false, transposeB: false, M: r1 - r0, N: HS, K: r1, alpha: 1,
+                gemmSerial(transposeA: false, transposeB: false, M: r1 - r0, N: HS, K: keys, alpha: 1,
                            A: weights, lda: T, B: v, ldb: 3 * C, beta: 0, C: o + r0 * C, ldc: C)
             }
         }
     }
 }
 
-/// Causal self-attention backward: dqkv += ∂L/∂qkv given dout = ∂L/∂out and the saved
-/// probabilities. Per head, with dP = dO·Vᵀ and dS = P ⊙ (dP − rowsum(P ⊙ dP)):
+/// Self-attention backward (causal or not, as the forward pass was): dqkv += ∂L/∂qkv given
+/// dout = ∂L/∂out and the saved probabilities. Per head, with dP = dO·Vᵀ and dS = P ⊙ (dP − rowsum(P ⊙ dP)):
 /// dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = Pᵀ·dO.
 /// With a dropout mask M (as in the forward pass): dP = (dO·Vᵀ) ⊙ M and dV = (P ⊙ M)ᵀ·dO.
 public func attentionBackward(
     qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>, dout: UnsafePointer<Float>,
     dqkv: UnsafeMutablePointer<Float>, dropoutMask: UnsafePointer<Float>? = nil,
-    batch B: Int, time T: Int, channels C: Int, heads NH: Int
+    batch B: Int, time T: Int, channels C: Int, heads NH: Int, causal: Bool = true
 ) {
     let HS = C / NH
     let scale = 1 / Float(HS).squareRoot()
@@ -118,28 +121,32 @@ public func attentionBackward(
             }
             for r0 in stride(from: 0, to: T, by: attentionBlock) {
                 let r1 = min(r0 + attentionBlock, T)
-                // dP for this block of query rows, over keys 0..<r1.
-                gemmSerial(transposeA: false, transposeB: true, M: r1 - r0, N: r1, K: HS, alpha: 1,
+                let keys = causal ? r1 : T
+                // dP for this block of query rows, over the keys it sees.
+                gemmSerial(transposeA: false, transposeB: true, M: r1 - r0, N: keys, K: HS, alpha: 1,
                            A: dO + r0 * C, lda: C, B: v, ldb: 3 * C, beta: 0, C: dS + r0 * T, ldc: T)
                 for i in r0..<r1 {
                     let pRow = p + i * T, dRow = dS + i * T
-                    if let keep { for j in 0...i { dRow[j] *= keep[i * T + j] } }
+                    let last = causal ? i : T - 1
+                    if let keep { for j in 0...last { dRow[j] *= keep[i * T + j] } }
                     var dot: Float = 0
-                    for j in 0...i { dot += pRow[j] * dRow[j] }
-                    for j in 0...i { dRow[j] = pRow[j] * (dRow[j] - dot) }
-                    if i + 1 < T { (dRow + i + 1).update(repeating: 0, count: T - i - 1) }
+                    for j in 0...last { dot += pRow[j] * dRow[j] }
+                    for j in 0...last { dRow[j] = pRow[j] * (dRow[j] - dot) }
+                    if last + 1 < T { (dRow + last + 1).update(repeating: 0, count: T - last - 1) }
                 }
-                gemmSerial(transposeA: false, transposeB: false, M: r1 - r0, N: HS, K: r1, alpha: scale,
+                gemmSerial(transposeA: false, transposeB: false, M: r1 - r0, N: HS, K: keys, alpha: scale,
                            A: dS + r0 * T, lda: T, B: k, ldb: 3 * C, beta: 1, C: dq + r0 * C * 3, ldc: 3 * C)
             }
-            // Key/value rows c0..<c1 receive gradient from query rows c0..<T only.
+            // Key/value rows c0..<c1 receive gradient from query rows c0..<T only (causal) or from
+            // every query row.
             for c0 in stride(from: 0, to: T, by: attentionBlock) {
                 let c1 = min(c0 + attentionBlock, T)
-                gemmSerial(transposeA: true, transposeB: false, M: c1 - c0, N: HS, K: T - c0, alpha: scale,
-                           A: dS + c0 * T + c0, lda: T, B: q + c0 * 3 * C, ldb: 3 * C, beta: 1,
+                let first = causal ? c0 : 0
+                gemmSerial(transposeA: true, transposeB: false, M: c1 - c0, N: HS, K: T - first, alpha: scale,
+                           A: dS + first * T + c0, lda: T, B: q + first * 3 * C, ldb: 3 * C, beta: 1,
                            C: dk + c0 * 3 * C, ldc: 3 * C)
-                gemmSerial(transposeA: true, transposeB: false, M: c1 - c0, N: HS, K: T - c0, alpha: 1,
-                           A: valueWeights + c0 * T + c0, lda: T, B: dO + c0 * C, ldb: C, beta: 1,
+                gemmSerial(transposeA: true, transposeB: false, M: c1 - c0, N: HS, K: T - first, alpha: 1,
+                           A: valueWeights + first * T + c0, lda: T, B: dO + first * C, ldb: C, beta: 1,
                            C: dv + c0 * 3 * C, ldc: 3 * C)
             }
         }
@@ -186,7 +193,7 @@ public func attentionForwardCached(
 /// Naive attention in Double, one query at a time: the reference for `attentionForward`.
 public func attentionReference(
     qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, paddingMask: UnsafePointer<Float>?,
-    batch B: Int, time T: Int, channels C: Int, heads NH: Int
+    batch B: Int, time T: Int, channels C: Int, heads NH: Int, causal: Bool = true
 ) {
     let HS = C / NH
     let scale = 1 / Double(HS).squareRoot()
@@ -194,7 +201,7 @@ public func attentionReference(
         for h in 0..<NH {
             for i in 0..<T {
                 var scores = [Double](repeating: -.infinity, count: T)
-                for j in 0...i where paddingMask == nil || paddingMask![b * T + j] != 0 {
+                for j in 0...(causal ? i : T - 1) where paddingMask == nil || paddingMask![b * T + j] != 0 {
                     var s = 0.0
                     for d in 0..<HS {
                         s += Double(qkv[(b * T + i) * 3 * C + h * HS + d]) * Double(qkv[(b * T + j) * 3 * C + C + h * HS + d])

@@ -90,6 +90,21 @@ public func vectorTanh(_ x: FloatVector) -> FloatVector {
     return large.replacing(with: small, where: magnitude .< FloatVector(repeating: 0.625))
 }
 
+/// erf(x) for each lane: Abramowitz & Stegun 7.1.26, absolute error below 1.5·10⁻⁷ (libm's erff
+/// is the scalar reference).
+@inlinable @inline(__always)
+public func vectorErf(_ x: FloatVector) -> FloatVector {
+    let negative = x .< FloatVector()
+    let z = x.replacing(with: -x, where: negative)
+    let t = 1 / FloatVector(repeating: 1).addingProduct(z, 0.3275911)
+    var p = FloatVector(repeating: -1.453152027).addingProduct(t, 1.061405429)
+    p = FloatVector(repeating: 1.421413741).addingProduct(p, t)
+    p = FloatVector(repeating: -0.284496736).addingProduct(p, t)
+    p = FloatVector(repeating: 0.254829592).addingProduct(p, t)
+    let magnitude = 1 - p * t * vectorExp(-z * z)
+    return magnitude.replacing(with: -magnitude, where: negative)
+}
+
 /// The logistic sigmoid 1/(1 + e^{−x}) for each lane, stable for large |x|.
 @inlinable @inline(__always)
 public func vectorSigmoid(_ x: FloatVector) -> FloatVector {

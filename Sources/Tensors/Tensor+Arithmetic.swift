@@ -92,6 +92,9 @@ extension Tensor {
     /// log σ(x), computed stably (no overflow for large |x|); −logσ(x) is the softplus of −x.
     public func logSigmoid() -> Tensor { unary(.logSigmoid) }
 
+    /// Exact GELU, 0.5·x·(1 + erf(x/√2)): Hugging Face's "gelu" (BERT, RoBERTa).
+    public func geluErf() -> Tensor { unary(.geluErf) }
+
     /// GELU in Hugging Face's `gelu_new` (tanh approximation) form.
     public func gelu() -> Tensor {
         let out = Tensor(zeros: shape)

@@ -60,7 +60,27 @@ public func dropout(_ x: Tensor, probability p: Float, generator: inout RandomGe
 ///   attention; a query that sees no real key outputs zeros.
 /// - Returns: (B, T, C), heads concatenated, before the output projection.
 public func causalSelfAttention(_ qkv: Tensor, heads: Int, paddingMask: Tensor? = nil) -> Tensor {
-    attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: nil)
+    attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: nil, causal: true)
+}
+
+/// Bidirectional multi-head self-attention (an encoder's, as BERT's): every query attends to every
+/// key whose `paddingMask` is 1, with dropout probability `p` on the attention probabilities
+/// (masks drawn from `generator`; p = 0 draws nothing). Shapes as `causalSelfAttention`.
+public func bidirectionalSelfAttention(
+    _ qkv: Tensor, heads: Int, paddingMask: Tensor? = nil, dropoutProbability p: Float = 0, generator: inout RandomGenerator
+) -> Tensor {
+    require(p >= 0 && p < 1, "bidirectionalSelfAttention: dropout probability \(p) must be in [0, 1)")
+    return attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: p == 0 ? nil : dropoutMask(qkv, heads: heads, p: p, generator: &generator),
+                     causal: false)
+}
+
+/// A (B, NH, T, T) attention-dropout mask of 0 or 1/(1 − p).
+private func dropoutMask(_ qkv: Tensor, heads: Int, p: Float, generator: inout RandomGenerator) -> TensorStorage {
+    let (B, T) = (qkv.shape[0], qkv.shape[1])
+    let mask = TensorStorage(count: B * heads * T * T)
+    let keep = 1 / (1 - p)
+    for i in 0..<mask.count { mask.pointer[i] = generator.nextFloat() < p ? 0 : keep }
+    return mask
 }
 
 /// Causal self-attention with dropout on the attention probabilities (HF's `attn_pdrop`): each
@@ -71,14 +91,11 @@ public func causalSelfAttention(
 ) -> Tensor {
     require(p >= 0 && p < 1, "causalSelfAttention: dropout probability \(p) must be in [0, 1)")
     if p == 0 { return causalSelfAttention(qkv, heads: heads, paddingMask: paddingMask) }
-    let (B, T) = (qkv.shape[0], qkv.shape[1])
-    let mask = TensorStorage(count: B * heads * T * T)
-    let keep = 1 / (1 - p)
-    for i in 0..<mask.count { mask.pointer[i] = generator.nextFloat() < p ? 0 : keep }
-    return attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: mask)
+    return attention(qkv, heads: heads, paddingMask: paddingMask, dropoutMask: dropoutMask(qkv, heads: heads, p: p, generator: &generator),
+                     causal: true)
 }
 
-private func attention(_ qkv: Tensor, heads: Int, paddingMask: Tensor?, dropoutMask: TensorStorage?) -> Tensor {
+private func attention(_ qkv: Tensor, heads: Int, paddingMask: Tensor?, dropoutMask: TensorStorage?, causal: Bool) -> Tensor {
     require(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "causalSelfAttention: qkv must be (B, T, 3C), got \(qkv.shape)")
     let (B, T, C) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
     require(heads > 0 && C % heads == 0, "causalSelfAttention: \(C) channels do not split into \(heads) heads")
@@ -86,11 +103,11 @@ private func attention(_ qkv: Tensor, heads: Int, paddingMask: Tensor?, dropoutM
     let out = Tensor(zeros: [B, T, C])
     let probabilities = TensorStorage(count: B * heads * T * T)
     attentionForward(qkv: qkv.data, out: out.data, probabilities: probabilities.pointer, paddingMask: paddingMask?.data,
-                     dropoutMask: dropoutMask?.pointer, batch: B, time: T, channels: C, heads: heads)
+                     dropoutMask: dropoutMask?.pointer, batch: B, time: T, channels: C, heads: heads, causal: causal)
     return Tensor.record(out, inputs: [qkv]) { _, gradient in
         attentionBackward(qkv: qkv.data, probabilities: probabilities.pointer, dout: gradient.data,
                           dqkv: qkv.gradientStorage(), dropoutMask: dropoutMask?.pointer,
-                          batch: B, time: T, channels: C, heads: heads)
+                          batch: B, time: T, channels: C, heads: heads, causal: causal)
     }
 }
 

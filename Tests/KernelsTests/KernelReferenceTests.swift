@@ -186,6 +186,33 @@ struct KernelReferenceTests {
         }
     }
 
+    @Test("bidirectional attention against one-query-at-a-time attention over every key", arguments: [false, true])
+    func bidirectionalAttention(masked: Bool) {
+        let (B, T, C, NH) = (2, 131, 24, 3)  // three 64-row blocks
+        let qkv = values(B * T * 3 * C, seed: 28, low: -2, high: 2)
+        var mask = [Float](repeating: 1, count: B * T)
+        if masked { for t in (T - 9)..<T { mask[T + t] = 0 }; mask[7] = 0 }  // right padding; one hole
+        var out = [Float](repeating: 0, count: B * T * C), reference = out, causal = out
+        var probabilities = [Float](repeating: 0, count: B * NH * T * T)
+        mask.withUnsafeBufferPointer { m in
+            attentionForward(qkv: qkv, out: &out, probabilities: &probabilities, paddingMask: masked ? m.baseAddress : nil,
+                             batch: B, time: T, channels: C, heads: NH, causal: false)
+            attentionReference(qkv: qkv, out: &reference, paddingMask: masked ? m.baseAddress : nil,
+                               batch: B, time: T, channels: C, heads: NH, causal: false)
+            attentionReference(qkv: qkv, out: &causal, paddingMask: masked ? m.baseAddress : nil,
+                               batch: B, time: T, channels: C, heads: NH)
+        }
+        #expect(closeness(out, reference, absolute: 1e-5, relative: 1e-4) <= 1)
+        #expect(closeness(out, causal, absolute: 1e-5, relative: 1e-4) > 1)
+        // Every row sums to 1 and puts no weight on padding.
+        for row in 0..<(B * NH * T) {
+            let b = row / (NH * T)
+            let total = probabilities[(row * T)..<((row + 1) * T)].reduce(0, +)
+            #expect(abs(total - 1) < 1e-5)
+            for key in 0..<T where mask[b * T + key] == 0 { #expect(probabilities[row * T + key] == 0) }
+        }
+    }
+
     @Test("the key/value cache, fed one token (or a chunk) at a time, equals full attention")
     func cachedAttention() {
         let (B, T, C, NH) = (2, 70, 12, 2)
