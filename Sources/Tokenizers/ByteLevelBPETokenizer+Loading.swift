@@ -248,13 +248,14 @@ extension ByteLevelBPETokenizer {
         try expectDefault(root["decoder"], "decoder", { $0["type"]?.string == "ByteLevel" }, "a \"ByteLevel\" decoder or null")
         try expectDefault(root["post_processor"], "post_processor", { processor in
             switch processor["type"]?.string {
-            case "ByteLevel": return true
+            // RoBERTa's <s> … </s>: `encode` gives the bare ids and encoder models add the markers.
+            case "ByteLevel", "RobertaProcessing": return true
             case "TemplateProcessing":
                 guard case .array(let single)? = processor["single"]?.value else { return false }
                 return single.allSatisfy { $0["SpecialToken"] == nil }
             default: return false
             }
-        }, "null, \"ByteLevel\", or a \"TemplateProcessing\" that adds no special tokens")
+        }, "null, \"ByteLevel\", \"RobertaProcessing\", or a \"TemplateProcessing\" that adds no special tokens")
 
         guard let vocabularyNode = model["vocab"] else { throw fail(model, "model.vocab", "the field is missing") }
         let vocabulary = try Self.readVocabulary(vocabularyNode, in: document, field: "model.vocab")
@@ -293,7 +294,9 @@ extension ByteLevelBPETokenizer {
                 guard let id = entry["id"]?.integer, let content = entry["content"]?.string else {
                     throw fail(entry, field, "expected an object with an integer \"id\" and a string \"content\"")
                 }
-                for flag in ["lstrip", "rstrip", "single_word"] {
+                // lstrip/rstrip (RoBERTa's <mask> absorbs the space before it) only matter when the
+                // token's text is written in the input; it is matched there without the spaces.
+                for flag in ["single_word"] {
                     try expectDefault(entry[flag], "\(field).\(flag)", { $0.bool == false }, "false")
                 }
                 if let other = specials[content], other != id {

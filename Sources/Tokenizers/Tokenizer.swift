@@ -116,7 +116,9 @@ func encodeConcurrently(_ texts: [String], _ encode: @Sendable (String) -> [Int]
 /// In a directory, the first of these that exists is read:
 /// 1. `tokenizer.json`: a byte-level BPE model (`ByteLevelBPETokenizer`) or the per-character
 ///    `WordLevel` model `CharacterTokenizer` writes;
-/// 2. `vocab.json` + `merges.txt` (GPT-2 files; `<|endoftext|>` is special if in `vocab.json`);
+///    or a `WordPiece` model (BERT's, `WordPieceTokenizer`);
+/// 2. `vocab.json` + `merges.txt` (GPT-2 files; `<|endoftext|>` is special if in `vocab.json`), or
+///    a lone `vocab.txt` (BERT's WordPiece vocabulary, with `tokenizer_config.json`'s casing);
 /// 3. a single `*.tiktoken` rank file, with GPT-2's `<|endoftext|>` = 50256 as its special token
 ///    when that id is free.
 ///
@@ -142,6 +144,11 @@ public func loadTokenizer(from location: URL) throws(TokenizerError) -> any Toke
     let hasMerges = manager.fileExists(atPath: merges.path)
     if hasVocabulary && hasMerges {
         return try ByteLevelBPETokenizer(vocabularyFile: vocabulary, mergesFile: merges)
+    }
+
+    let wordPieceVocabulary = location.appendingPathComponent("vocab.txt")
+    if !hasVocabulary && !hasMerges && manager.fileExists(atPath: wordPieceVocabulary.path) {
+        return try WordPieceTokenizer(vocabularyFile: wordPieceVocabulary)
     }
 
     let rankFiles = ((try? manager.contentsOfDirectory(atPath: location.path)) ?? [])
@@ -170,10 +177,11 @@ private func loadTokenizerFile(_ file: URL) throws(TokenizerError) -> any Tokeni
     switch typeNode?.string {
     case "BPE": return try ByteLevelBPETokenizer(document: document)
     case "WordLevel": return try CharacterTokenizer(document: document)
+    case "WordPiece": return try WordPieceTokenizer(document: document)
     default:
         throw document.error(
             at: typeNode ?? document.root, field: "model.type",
-            "expected \"BPE\" (byte-level BPE) or \"WordLevel\" (characters), found \(typeNode?.kindDescription ?? "no model type")")
+            "expected \"BPE\" (byte-level BPE), \"WordLevel\" (characters) or \"WordPiece\" (BERT), found \(typeNode?.kindDescription ?? "no model type")")
     }
 }
 
