@@ -1,0 +1,157 @@
+// BERT-family encoders against transformers and sentence-transformers (fixtures made by
+// scripts/reference/encoder_parity.py): MiniLM's real weights, a tiny random
+// BertForSequenceClassification and a tiny random RobertaForSequenceClassification.
+
+import Foundation
+import Models
+import NN
+import Tensors
+import Testing
+import Tokenizers
+
+/// The shared-data collection (`RLHF_SHARED_DATA` or `<package>/../shared/data`).
+let sharedDataDirectory: URL = {
+    if let override = ProcessInfo.processInfo.environment["RLHF_SHARED_DATA"] { return URL(fileURLWithPath: override) }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/data").standardizedFileURL
+}()
+let miniLMDirectory = sharedDataDirectory.appendingPathComponent("minilm")
+let hasMiniLM = FileManager.default.fileExists(atPath: miniLMDirectory.appendingPathComponent("model.safetensors").path)
+
+/// The largest |a − b|.
+func worstAbsolute(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) } }
+
+func readJSON(_ url: URL) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+}
+
+func floats(_ value: Any?) -> [Float] {
+    if let rows = value as? [[Double]] { return rows.flatMap { $0.map(Float.init) } }
+    return (value as? [Double] ?? []).map(Float.init)
+}
+
+func integerRows(_ value: Any?) -> [[Int]] { value as? [[Int]] ?? [] }
+
+@Suite("Encoder parity with transformers")
+struct EncoderParityTests {
+    @Test("MiniLM (sentence-transformers all-MiniLM-L6-v2): ids, hidden states, pooler and normalized mean-pooled embeddings to 1e-4",
+          .enabled(if: hasMiniLM, "needs ../shared/data/minilm"))
+    func miniLM() throws {
+        let reference = try readJSON(fixtures.appendingPathComponent("minilm_reference.json"))
+        let sentences = try #require(reference["sentences"] as? [String])
+        let encoder = try SentenceEncoder(directory: miniLMDirectory)
+        #expect(encoder.pooling == .mean && encoder.normalize && encoder.maxLength == 256)
+        let expectedIds = integerRows(reference["input_ids"]), mask = integerRows(reference["attention_mask"])
+        for (index, sentence) in sentences.enumerated() {
+            let real = zip(expectedIds[index], mask[index]).filter { $0.1 == 1 }.map(\.0)
+            #expect(try encoder.encode(sentence) == real, "ids of \(sentence)")
+        }
+        let embeddings = try encoder.embed(sentences)
+        let worst = worstAbsolute(embeddings.flatMap { $0 }, floats(reference["embeddings"]))
+        #expect(worst < 1e-4, "embeddings differ by \(worst)")
+        // Token states and the pooler of sentence 0.
+        let ids = try encoder.encode(sentences[0])
+        let input = EncoderInput(sequences: [ids], padding: 0)
+        let hidden = withNoGrad { encoder.model(input) }
+        let hiddenWorst = worstAbsolute(hidden.scalars, floats(reference["last_hidden_state_0"]))
+        #expect(hiddenWorst < 1e-4, "last_hidden_state differs by \(hiddenWorst)")
+        let pooler = try #require(encoder.model.pooler)
+        let pooled = withNoGrad { pooler(hidden) }
+        #expect(worstAbsolute(pooled.scalars, floats(reference["pooler_output_0"])) < 1e-4)
+        // The cosine similarities sentence-transformers reports.
+        func cosine(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        let expectedCosine = floats(reference["cosine"])
+        let pairs = [(0, 1), (2, 3), (0, 2), (1, 3)]
+        for (pair, expected) in zip(pairs, expectedCosine) {
+            #expect(abs(cosine(embeddings[pair.0], embeddings[pair.1]) - expected) < 1e-4)
+        }
+        // Padding in a batch changes nothing: each sentence alone equals its row of the batch.
+        let alone = try encoder.embed([sentences[4]])
+        #expect(worstAbsolute(alone[0], embeddings[4]) < 1e-5)
+    }
+
+    @Test("tiny BertForSequenceClassification (multi-label): tokenizer ids, logits, sigmoid probabilities and a sentence pair")
+    func bertClassifier() throws {
+        let directory = fixtures.appendingPathComponent("bert-tiny-classifier")
+        let expected = try readJSON(directory.appendingPathComponent("expected.json"))
+        let classifier = try TextClassifier.load(from: directory)
+        #expect(classifier.model is BertForSequenceClassification)
+        #expect(classifier.labels == ["joy", "anger", "fear", "neutral"] && classifier.model.configuration.isMultiLabel)
+        let texts = try #require(expected["texts"] as? [String])
+        let ids = integerRows(expected["input_ids"]), mask = integerRows(expected["attention_mask"])
+        for (index, text) in texts.enumerated() {
+            #expect(try classifier.encode(text) == zip(ids[index], mask[index]).filter { $0.1 == 1 }.map(\.0), "ids of \(text)")
+        }
+        let logits = withNoGrad { classifier.model(classifier.input(try! texts.map(classifier.encode))) }
+        #expect(worstAbsolute(logits.scalars, floats(expected["logits"])) < 1e-4)
+        let probabilities = try classifier.probabilities(texts)
+        #expect(worstAbsolute(probabilities.flatMap { $0 }, floats(expected["probabilities"])) < 1e-5)
+        // A pair: token types 1 on the second segment.
+        let pair = try #require(expected["pair"] as? [String: Any])
+        let pairIds = try #require(pair["input_ids"] as? [Int]), pairTypes = try #require(pair["token_type_ids"] as? [Int])
+        let pairInput = EncoderInput(sequences: [pairIds], padding: 0, tokenTypes: [pairTypes])
+        let pairLogits = withNoGrad { classifier.model(pairInput) }
+        #expect(worstAbsolute(pairLogits.scalars, floats(pair["logits"])) < 1e-4)
+        let withoutTypes = withNoGrad { classifier.model(EncoderInput(sequences: [pairIds], padding: 0)) }
+        #expect(worstAbsolute(withoutTypes.scalars, floats(pair["logits"])) > 1e-3, "token types must matter")
+    }
+
+    @Test("tiny RobertaForSequenceClassification: byte-level BPE ids with <s> </s>, offset position ids, logits")
+    func robertaClassifier() throws {
+        let directory = fixtures.appendingPathComponent("roberta-tiny-classifier")
+        let expected = try readJSON(directory.appendingPathComponent("expected.json"))
+        let classifier = try TextClassifier.load(from: directory)
+        let model = try #require(classifier.model as? RobertaForSequenceClassification)
+        #expect(classifier.labels == ["sad", "neutral", "happy"] && !model.configuration.isMultiLabel)
+        let texts = try #require(expected["texts"] as? [String])
+        let ids = integerRows(expected["input_ids"]), mask = integerRows(expected["attention_mask"])
+        let sequences = try texts.map(classifier.encode)
+        for (index, sequence) in sequences.enumerated() {
+            #expect(sequence == zip(ids[index], mask[index]).filter { $0.1 == 1 }.map(\.0), "ids of \(texts[index])")
+        }
+        let input = classifier.input(sequences)
+        #expect(model.roberta.embeddings.positionIds(input.ids).values.map(Int.init) == integerRows(expected["position_ids"]).flatMap { $0 })
+        let logits = withNoGrad { model(input) }
+        #expect(worstAbsolute(logits.scalars, floats(expected["logits"])) < 1e-4)
+    }
+
+    @Test("a saved classifier loads back with the same logits, names and config (transformers layout)")
+    func saveAndLoad() throws {
+        let directory = fixtures.appendingPathComponent("roberta-tiny-classifier")
+        let classifier = try TextClassifier.load(from: directory)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("encoder-save-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try classifier.model.save(to: scratch, tokenizer: classifier.tokenizer)
+        let reloaded = try TextClassifier.load(from: scratch)
+        let texts = ["O Romeo!", "Hi"]
+        #expect(try reloaded.probabilities(texts) == classifier.probabilities(texts))
+        let original = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        let saved = try SafeTensorsFile(contentsOf: scratch.appendingPathComponent("model.safetensors"))
+        #expect(Set(saved.names) == Set(original.names.filter { !$0.hasSuffix("position_ids") }))
+        let config = try readJSON(scratch.appendingPathComponent("config.json"))
+        #expect(config["architectures"] as? [String] == ["RobertaForSequenceClassification"] && config["model_type"] as? String == "roberta")
+    }
+
+    @Test("a bare encoder gets a new head; bad checkpoints are errors naming the file and field",
+          .enabled(if: hasMiniLM, "needs ../shared/data/minilm"))
+    func newHeadAndErrors() throws {
+        let model = try makeEncoderClassifier(fromEncoder: miniLMDirectory, labels: ["a", "b", "c"], problemType: "single_label_classification", seed: 1)
+        let bert = try #require(model as? BertForSequenceClassification)
+        #expect(bert.classifier.weight.shape == [3, 384] && bert.isTrainingAnywhere)
+        let file = try SafeTensorsFile(contentsOf: miniLMDirectory.appendingPathComponent("model.safetensors"))
+        #expect(bert.bert.encoder.layer[5].output.dense.weight.scalars == (try file.floats("encoder.layer.5.output.dense.weight")))
+        #expect(throws: CheckpointError.self) { try loadEncoderClassifier(from: miniLMDirectory) }  // no labels: a bare encoder
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("encoder-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let config = scratch.appendingPathComponent("config.json")
+        try Data(#"{"model_type": "bert", "hidden_size": 30, "num_attention_heads": 4}"#.utf8).write(to: config)
+        let error = try #require(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
+        #expect(error.description.contains("config.json") && error.description.contains("'hidden_size' (30) must be divisible"))
+        try Data(#"{"model_type": "t5"}"#.utf8).write(to: config)
+        let typeError = try #require(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
+        #expect(typeError.description.contains("'model_type' is 't5'"))
+        try Data(#"{"model_type": "bert", "hidden_act": "swish"}"#.utf8).write(to: config)
+        #expect(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
+    }
+}
