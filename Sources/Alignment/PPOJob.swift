@@ -55,10 +55,21 @@ public enum RewardSpecification {
             guard let tokenizer else { throw RunError(path: "config", message: "field 'reward': length:N needs the policy's tokenizer") }
             return try TargetLengthReward(target: target, tokenizer: tokenizer)
         case "classifier":
-            guard let colon = argument.lastIndex(of: ":"), let label = Int(argument[argument.index(after: colon)...]) else {
-                throw RunError(path: "config", message: "field 'reward': expected classifier:DIR:LABEL")
+            guard let colon = argument.lastIndex(of: ":"), colon != argument.startIndex, argument.index(after: colon) != argument.endIndex else {
+                throw RunError(path: "config", message: "field 'reward': expected classifier:DIR:LABEL (a label name such as joy, or an output index)")
             }
-            return try ClassifierLabelReward(checkpoint: URL(fileURLWithPath: String(argument[..<colon])), label: label)
+            let directory = URL(fileURLWithPath: String(argument[..<colon]))
+            let label = String(argument[argument.index(after: colon)...])
+            // BERT/RoBERTa classifiers by their config's model_type; GPT-2 ones by output index.
+            let config = directory.appendingPathComponent("config.json")
+            if let data = FileManager.default.contents(atPath: config.path),
+               let type = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["model_type"] as? String, type != "gpt2" {
+                return try EncoderLabelReward(checkpoint: directory, label: label)
+            }
+            guard let index = Int(label) else {
+                throw RunError(path: directory.path, message: "a GPT-2 classifier's label must be an output index, got '\(label)'")
+            }
+            return try ClassifierLabelReward(checkpoint: directory, label: index)
         case "http", "https":
             guard let url = URL(string: specification) else { throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL") }
             return try HTTPReward(url: url)

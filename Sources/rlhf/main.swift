@@ -11,7 +11,7 @@ struct RLHF: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
         abstract: "The whole RLHF stack in Swift: pretrain, reward-model, align (PPO, DPO), evaluate, serve.",
-        subcommands: [DemoCommand.self, Bench.self, Pretrain.self, SFT.self, Reward.self, Score.self, PPO.self, DPO.self, Compare.self, WinRateCommand.self, Report.self, Rate.self, Serve.self, LoadTestCommand.self, Overopt.self, SweepCommand.self, Generate.self, Tokenize.self, LogProbs.self, DataCommand.self]
+        subcommands: [DemoCommand.self, Bench.self, Pretrain.self, SFT.self, Reward.self, ClassifierCommand.self, Score.self, PPO.self, DPO.self, Compare.self, WinRateCommand.self, Report.self, Rate.self, Serve.self, LoadTestCommand.self, Overopt.self, SweepCommand.self, Generate.self, Tokenize.self, LogProbs.self, DataCommand.self]
     )
 }
 

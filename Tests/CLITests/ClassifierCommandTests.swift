@@ -1,0 +1,77 @@
+// `rlhf classifier train|eval|predict` end to end on the tiny BERT fixture: multi-label records,
+// test metrics, resume, label probabilities, the classifier as a reward in `rlhf score`, and bad
+// input named by file and line.
+
+import Foundation
+import Testing
+
+let tinyBertClassifier = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("ModelsTests/Fixtures/bert-tiny-classifier")
+
+@Suite("rlhf classifier")
+struct ClassifierCommandTests {
+    @Test("train (multi-label records, test metrics), resume, eval, predict, and score with classifier:DIR:LABEL")
+    func trainEvalPredict() throws {
+        let directory = try scratchFolder("classifier")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("train.jsonl")
+        let lines = ["the king is dead": ["sad"], "good night sweet prince": ["sad", "calm"], "o happy day": ["happy"],
+                     "the people are noble": ["happy", "calm"], "what say you my lord": ["calm"], "i will not speak": ["sad"]]
+        try lines.map { text, labels in
+            String(decoding: try JSONSerialization.data(withJSONObject: ["text": text, "label": labels]), as: UTF8.self)
+        }.joined(separator: "\n").write(to: data, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs")
+        let arguments = ["classifier", "train", "--data", data.path, "--test_data", data.path, "--model", tinyBertClassifier.path,
+                         "--runs_dir", runs.path, "--name", "cls", "--batch_size", "3", "--learning_rate", "3e-3", "--schedule", "constant",
+                         "--valid_fraction", "0", "--eval_interval", "0", "--checkpoint_interval", "5", "--log_interval", "1"]
+        var (status, out, err) = try runTool(arguments + ["--max_steps", "5"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("data: 6 training texts, 6 test; 3 labels, multi-label (sigmoid, binary cross-entropy)"))
+        #expect(out.contains("test: accuracy"))
+        (status, out, err) = try runTool(arguments + ["--max_steps", "40"] + ["--resume"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("resumed from") || out.contains("step-5"), "\(out)")
+        let final = runs.appendingPathComponent("cls/final")
+        for name in ["config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "trainer_state.json", "optimizer.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: final.appendingPathComponent(name).path), "\(name)")
+        }
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: final.appendingPathComponent("config.json"))) as? [String: Any])
+        #expect(config["problem_type"] as? String == "multi_label_classification")
+        #expect((config["id2label"] as? [String: String])?.values.sorted() == ["calm", "happy", "sad"])
+        let test = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("cls/test_metrics.json"))) as? [String: Any])
+        #expect(test["macro_f1"] as? Double == 1.0 && test["accuracy"] as? Double == 1.0, "\(test)")
+
+        (status, out, err) = try runTool(["classifier", "eval", "--model", final.path, "--data", data.path])
+        #expect(status == 0, "\(err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(report["macro_f1"] as? Double == 1.0 && report["examples"] as? Int == 6)
+
+        (status, out, err) = try runTool(["classifier", "predict", "--model", final.path, "--top", "1", "o happy day"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains(#""label":"happy""#), "\(out)")
+
+        let texts = directory.appendingPathComponent("texts.jsonl")
+        try #"{"text": "o happy day"}"#.appending("\n").appending(#"{"text": "the king is dead"}"#).write(to: texts, atomically: true, encoding: .utf8)
+        (status, out, err) = try runTool(["score", "--reward", "classifier:\(final.path):happy", "--input", texts.path])
+        #expect(status == 0, "\(err)")
+        let scores = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.compactMap { $0["score"] as? Double }
+        #expect(scores.count == 2 && scores[0] > 0.5 && scores[1] < 0.5, "\(out)")
+    }
+
+    @Test("bad input: an unknown label in the validation data, a missing field, an unknown problem type")
+    func badInput() throws {
+        let directory = try scratchFolder("classifier-bad")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("train.jsonl"), valid = directory.appendingPathComponent("valid.jsonl")
+        try "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \"label\": \"y\"}\n".write(to: data, atomically: true, encoding: .utf8)
+        try "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \"label\": \"z\"}\n".write(to: valid, atomically: true, encoding: .utf8)
+        let base = ["classifier", "train", "--data", data.path, "--model", tinyBertClassifier.path, "--runs_dir", directory.appendingPathComponent("runs").path, "--max_steps", "1"]
+        var (status, _, err) = try runTool(base + ["--valid_data", valid.path])
+        #expect(status != 0 && err.contains("valid.jsonl") && err.contains("example 2 has label 'z'"), "\(err)")
+        try "{\"text\": \"a\"}\n".write(to: valid, atomically: true, encoding: .utf8)
+        (status, _, err) = try runTool(base + ["--valid_data", valid.path])
+        #expect(status != 0 && err.contains("valid.jsonl") && err.contains("label"), "\(err)")
+        (status, _, err) = try runTool(base + ["--problem_type", "regression"])
+        #expect(status != 0 && err.contains("problem_type"), "\(err)")
+    }
+}
