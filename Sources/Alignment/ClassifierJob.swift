@@ -78,8 +78,9 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         return (report.records, false, report.skipped.count)
     }
 
-    /// The texts of a labelled file (records with this job's fields, or GoEmotions TSV named by `names`).
-    public func examplesForEvaluation(_ path: String, names: [String]) throws -> [ClassificationText] {
+    /// The texts of a labelled file (records with this job's fields, or GoEmotions TSV whose ids
+    /// `names` name; nil: emotions.txt beside the file).
+    public func examplesForEvaluation(_ path: String, names: [String]?) throws -> [ClassificationText] {
         try read(path, names: names).texts
     }
 
@@ -102,7 +103,12 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         if let maxExamples { texts = Array(texts.prefix(maxExamples)) }
         let valid = try validData.map { try read($0, names: names) }
         let test = try testData.map { try read($0, names: names) }
-        let labels = names ?? Array(Set(texts.flatMap(\.labels))).sorted()
+        let found = Set(texts.flatMap(\.labels))
+        // Integer labels in numeric order (so that "10" follows "9"), others alphabetically.
+        var labels = names ?? found.sorted { a, b in
+            if let x = Int(a), let y = Int(b) { return x < y }
+            return a < b
+        }
         guard labels.count >= 2 || (problemType == "multi_label_classification" && !labels.isEmpty) else {
             throw RunError(path: data, message: "a classifier needs at least 2 labels, found \(labels)")
         }
@@ -116,9 +122,15 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         let modelURL = URL(fileURLWithPath: model)
         let configuration = try EncoderConfiguration.load(from: modelURL.appendingPathComponent("config.json"))
         let encoder: any EncoderClassifier
-        if configuration.labels == labels && configuration.problemType == kind {
+        var reusedHead = false
+        // A classifier with these labels (in any order; transformers' default problem type is
+        // single-label) keeps its head, and its label order.
+        if let existing = configuration.labels, Set(existing) == Set(labels), existing.count == labels.count,
+           (configuration.problemType ?? "single_label_classification") == kind {
             encoder = try loadEncoderClassifier(from: modelURL)
             encoder.setTraining(true)
+            labels = existing
+            reusedHead = true
         } else {
             encoder = try makeEncoderClassifier(fromEncoder: modelURL, labels: labels, problemType: kind, seed: training.seed)
         }
@@ -140,6 +152,11 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
             }
         }
         let trainExamples = try examples(texts, file: data)
+        if !reusedHead {
+            var counts = [Int](repeating: 0, count: labels.count)
+            for example in trainExamples { for label in example.labels { counts[label] += 1 } }
+            encoder.initializeOutputBias(counts: counts, total: trainExamples.count)
+        }
         let validExamples = try valid.map { try examples($0.texts, file: validData!) }
         let testExamples = try test.map { try examples($0.texts, file: testData!) }
         report?("data: \(trainExamples.count) training texts\(validExamples.map { ", \($0.count) validation" } ?? "")\(testExamples.map { ", \($0.count) test" } ?? ""); "

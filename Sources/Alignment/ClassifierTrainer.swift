@@ -199,26 +199,13 @@ public final class ClassifierTrainer {
     /// Loss and metrics of `examples` in evaluation mode (names under `prefix`).
     public func evaluate(_ examples: [ClassifierExample], prefix: String) -> (metrics: [String: Double], details: ClassificationMetrics?) {
         guard !examples.isEmpty else { return ([:], nil) }
-        let K = classifier.labels.count
-        let order = examples.indices.sorted { examples[$0].tokens.count < examples[$1].tokens.count }
-        var probabilities = [[Float]](repeating: [], count: examples.count)
-        var lossSum = 0.0
-        classifier.model.evaluating {
-            for start in stride(from: 0, to: order.count, by: max(configuration.batchSize, 1)) {
-                let rows = Array(order[start..<min(start + max(configuration.batchSize, 1), order.count)])
-                let batch = rows.map { examples[$0] }
-                withNoGrad {
-                    let logits = classifier.model(classifier.input(batch.map(\.tokens)))
-                    lossSum += Double(loss(logits: logits, batch: batch).item) * Double(batch.count)
-                    let values = (multiLabel ? logits.sigmoid() : logits.softmax()).scalars
-                    for (row, index) in rows.enumerated() { probabilities[index] = Array(values[(row * K)..<((row + 1) * K)]) }
-                }
-            }
-        }
-        let details = ClassificationMetrics(probabilities: probabilities, targets: examples.map(\.labels), labels: classifier.labels,
-                                            multiLabel: multiLabel, threshold: configuration.threshold)
+        let rows = classifier.logits(examples.map(\.tokens), batchSize: configuration.batchSize)
+        let all = Tensor(shape: [examples.count, classifier.labels.count], values: rows.flatMap { $0 })
+        let loss = withNoGrad { self.loss(logits: all, batch: examples) }.item
+        let details = ClassificationMetrics(probabilities: classifier.probabilities(logits: rows), targets: examples.map(\.labels),
+                                            labels: classifier.labels, multiLabel: multiLabel, threshold: configuration.threshold)
         var metrics = details.dictionary(prefix: prefix)
-        metrics["\(prefix)/loss"] = lossSum / Double(examples.count)
+        metrics["\(prefix)/loss"] = Double(loss)
         return (metrics, details)
     }
 

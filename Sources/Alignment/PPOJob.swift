@@ -62,6 +62,9 @@ public enum RewardSpecification {
             let label = String(argument[argument.index(after: colon)...])
             // BERT/RoBERTa classifiers by their config's model_type; GPT-2 ones by output index.
             let config = directory.appendingPathComponent("config.json")
+            guard FileManager.default.fileExists(atPath: config.path) else {
+                throw RunError(path: config.path, message: "field 'reward': classifier:DIR:LABEL needs a classifier checkpoint directory; no config.json there")
+            }
             if let data = FileManager.default.contents(atPath: config.path),
                let type = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["model_type"] as? String, type != "gpt2" {
                 return try EncoderLabelReward(checkpoint: directory, label: label)

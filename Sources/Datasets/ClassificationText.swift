@@ -68,19 +68,25 @@ public struct ClassificationText: Sendable, Hashable {
     }
 
     /// Reads records with `textField` and `labelField`, whose value is one label (string or
-    /// integer) or an array of them.
+    /// integer) or an array of them. With the default `label` field, records that have `labels`
+    /// instead are read from it. In CSV/TSV a label cell is one label.
     public static func readRecords(_ url: URL, textField: String = "text", labelField: String = "label",
                                    skipBadRecords: Bool = false) throws(DatasetError) -> ReadReport<ClassificationText> {
-        try RecordFile.read(url, requiredColumns: [textField, labelField], skipBadRecords: skipBadRecords) {
+        try RecordFile.read(url, requiredColumns: [textField], skipBadRecords: skipBadRecords) {
             (record) throws(DatasetError) in
             let text = try record.string(textField)
-            let value = try record.value(labelField)
+            let field = labelField == "label" && !record.has("label") && record.has("labels") ? "labels" : labelField
+            let value = try record.value(field)
             if let list = value as? [Any] {
-                let labels = list.map { "\($0)" }
-                guard !labels.isEmpty else { throw record.error(field: labelField, "an empty list of labels") }
+                guard !list.isEmpty else { throw record.error(field: field, "an empty list of labels") }
+                let labels = try list.enumerated().map { (index, element) throws(DatasetError) -> String in
+                    if let text = element as? String { return text }
+                    if let integer = RawRecord.integerValue(element) { return String(integer) }
+                    throw record.error(field: "\(field)[\(index)]", "expected a string or an integer label, found \(RawRecord.typeName(of: element))")
+                }
                 return ClassificationText(text: text, labels: labels)
             }
-            return ClassificationText(text: text, labels: [try record.stringOrInteger(labelField)])
+            return ClassificationText(text: text, labels: [try record.stringOrInteger(field)])
         }
     }
 }

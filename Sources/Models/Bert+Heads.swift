@@ -21,11 +21,26 @@ public protocol EncoderClassifier: Module {
     static var architecture: String { get }
     /// Logits (B, num_labels).
     func callAsFunction(_ input: EncoderInput) -> Tensor
+    /// The bias of the output layer (num_labels).
+    var outputBias: Tensor { get }
 }
 
 extension EncoderClassifier {
     /// The label count.
     public var labelCount: Int { configuration.labels?.count ?? 0 }
+
+    /// Sets the output bias to the labels' prior log-odds (multi-label: log(p / (1 − p)) per label)
+    /// or log-frequencies (single-label), from how often each label occurs in `counts` of `total`
+    /// texts; a label never seen counts as half a text. A new head then starts at the base rates
+    /// instead of spending its first steps learning them (with 28 sigmoids at 0.5, GoEmotions'
+    /// first hundreds of steps only learn that most labels are rare).
+    public func initializeOutputBias(counts: [Int], total: Int) {
+        precondition(counts.count == outputBias.count, "initializeOutputBias: \(counts.count) counts for \(outputBias.count) outputs")
+        for (k, count) in counts.enumerated() {
+            let p = min(max(Double(count), 0.5) / Double(max(total, 1)), 1 - 1e-4)
+            outputBias.data[k] = Float(configuration.isMultiLabel ? Foundation.log(p / (1 - p)) : Foundation.log(p))
+        }
+    }
 
     /// Writes an HF checkpoint directory (config.json with id2label and problem_type,
     /// model.safetensors, the tokenizer's files when given).
@@ -34,7 +49,35 @@ extension EncoderClassifier {
         try configuration.save(to: directory.appendingPathComponent("config.json"), architecture: Self.architecture)
         try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
         try tokenizer?.save(to: directory)
+        if configuration.family == .roberta, tokenizer is ByteLevelBPETokenizer { try markAsRobertaTokenizer(in: directory) }
     }
+}
+
+/// Rewrites a byte-level BPE tokenizer's files as RoBERTa's: the `RobertaProcessing`
+/// post-processor (<s> A </s>) in tokenizer.json and a `RobertaTokenizer` tokenizer_config.json
+/// naming its special tokens, so that transformers adds the markers and pads with <pad>.
+func markAsRobertaTokenizer(in directory: URL) throws {
+    let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
+    guard var object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: tokenizerURL))) as? [String: Any] else {
+        throw CheckpointError(path: tokenizerURL.path, message: "cannot read the tokenizer just written")
+    }
+    var ids: [String: Int] = [:]
+    for entry in object["added_tokens"] as? [[String: Any]] ?? [] {
+        if let content = entry["content"] as? String, let id = entry["id"] as? Int { ids[content] = id }
+    }
+    guard let begin = ids["<s>"], let end = ids["</s>"] else {
+        throw CheckpointError(path: tokenizerURL.path, message: "a RoBERTa tokenizer needs the special tokens <s> and </s>")
+    }
+    object["post_processor"] = ["type": "RobertaProcessing", "sep": ["</s>", end], "cls": ["<s>", begin],
+                                "trim_offsets": true, "add_prefix_space": false] as [String: Any]
+    try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]).write(to: tokenizerURL, options: .atomic)
+    var config: [String: Any] = ["tokenizer_class": "RobertaTokenizer", "add_prefix_space": false, "clean_up_tokenization_spaces": false]
+    for (key, token) in [("bos_token", "<s>"), ("cls_token", "<s>"), ("eos_token", "</s>"), ("sep_token", "</s>"),
+                         ("pad_token", "<pad>"), ("unk_token", "<unk>"), ("mask_token", "<mask>")] where ids[token] != nil {
+        config[key] = token
+    }
+    try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        .write(to: directory.appendingPathComponent("tokenizer_config.json"), options: .atomic)
 }
 
 /// HF `BertForSequenceClassification`: `bert.*` (with pooler) and `classifier` (num_labels, C).
@@ -58,6 +101,7 @@ public final class BertForSequenceClassification: EncoderClassifier {
 
     public var configuration: EncoderConfiguration { bert.configuration }
     public var encoderModel: BertModel { bert }
+    public var outputBias: Tensor { classifier.bias! }
 
     public func callAsFunction(_ input: EncoderInput) -> Tensor {
         classifier(dropout(bert.pooler!(bert(input))))
@@ -101,6 +145,7 @@ public final class RobertaForSequenceClassification: EncoderClassifier {
 
     public var configuration: EncoderConfiguration { roberta.configuration }
     public var encoderModel: BertModel { roberta }
+    public var outputBias: Tensor { classifier.out_proj.bias! }
 
     public func callAsFunction(_ input: EncoderInput) -> Tensor { classifier(roberta(input)) }
 }
@@ -125,7 +170,7 @@ public func loadEncoderClassifier(from directory: URL) throws -> any EncoderClas
                               message: "no 'id2label' or 'num_labels': this is a bare encoder, not a classifier (train one with rlhf classifier train)")
     }
     let model = makeEncoderClassifier(configuration)
-    try loadEncoderParameters(model, from: directory.appendingPathComponent("model.safetensors"), allowMissing: { _ in false })
+    try loadEncoderParameters(model, family: configuration.family, from: directory.appendingPathComponent("model.safetensors"), allowMissing: { _ in false })
     model.setTraining(false)
     return model
 }
@@ -139,37 +184,44 @@ public func makeEncoderClassifier(fromEncoder directory: URL, labels: [String], 
     configuration.labels = labels
     configuration.problemType = problemType
     let model = makeEncoderClassifier(configuration, seed: seed)
-    try loadEncoderParameters(model, from: directory.appendingPathComponent("model.safetensors"), skipHead: true,
+    try loadEncoderParameters(model, family: configuration.family, from: directory.appendingPathComponent("model.safetensors"), skipHead: true,
                               allowMissing: { $0.hasPrefix("classifier.") || $0.contains(".pooler.") })
     model.setTraining(true)
     return model
 }
 
-/// Fills `model` from a safetensors file by name; the trunk's names are found with or without
-/// their `bert.`/`roberta.` prefix. Missing tensors are an error unless `allowMissing` accepts
-/// them; tensors that match nothing are an error unless ignorable (or a head, with `skipHead`).
-func loadEncoderParameters(_ model: any EncoderClassifier, from url: URL, skipHead: Bool = false,
+/// Fills `module` (a classifier, or a bare `BertModel`) from a safetensors file by name. A name is
+/// found as written, with or without the `bert.`/`roberta.` prefix, and with old checkpoints'
+/// `LayerNorm.gamma`/`beta` for `weight`/`bias` (as transformers renames them). Missing tensors are
+/// an error unless `allowMissing` accepts them; tensors that match nothing are an error unless
+/// ignorable: buffers, MLM heads, a pooler the module does not have, or a head with `skipHead`.
+func loadEncoderParameters(_ module: Module, family: EncoderConfiguration.Family, from url: URL, skipHead: Bool = false,
                            allowMissing: (String) -> Bool) throws {
     guard FileManager.default.fileExists(atPath: url.path) else {
         throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs model.safetensors; pickle .bin files are never loaded)")
     }
     let file = try SafeTensorsFile(contentsOf: url)
     let available = Set(file.names)
-    let prefix = model.configuration.family == .roberta ? "roberta." : "bert."
+    let prefix = family == .roberta ? "roberta." : "bert."
     var used = Set<String>()
-    let report = try model.loadSafeTensors(from: file, strict: false) { name in
+    let report = try module.loadSafeTensors(from: file, strict: false) { name in
         if skipHead && name.hasPrefix("classifier.") { return "\u{0}skip" }
-        let candidates = [name] + (name.hasPrefix(prefix) ? [String(name.dropFirst(prefix.count))] : [])
+        var candidates = [name, name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : prefix + name]
+        for candidate in candidates where candidate.hasSuffix("LayerNorm.weight") || candidate.hasSuffix("LayerNorm.bias") {
+            candidates.append(candidate.hasSuffix(".weight") ? String(candidate.dropLast(6)) + "gamma" : String(candidate.dropLast(4)) + "beta")
+        }
         let found = candidates.first { available.contains($0) } ?? name
         used.insert(found)
         return found
     }
     let missing = report.missing.filter { !(skipHead && $0.hasPrefix("classifier.")) && !allowMissing($0) }
     if let first = missing.first {
-        throw CheckpointError(path: url.path, message: "missing tensor '\(first)'\(missing.count > 1 ? " and \(missing.count - 1) more" : "") (is this checkpoint a \(model.configuration.family.rawValue) encoder?)")
+        throw CheckpointError(path: url.path, message: "missing tensor '\(first)'\(missing.count > 1 ? " and \(missing.count - 1) more" : "") (is this checkpoint a \(family.rawValue) encoder?)")
     }
+    let hasPooler = module.namedParameters().contains { $0.name.contains("pooler.") }
     let unexpected = file.names.filter { name in
-        !used.contains(name) && !isIgnorableEncoderTensor(name) && !(skipHead && (name.hasPrefix("classifier.") || name.hasPrefix("score.")))
+        !used.contains(name) && !isIgnorableEncoderTensor(name) && !(!hasPooler && name.contains("pooler."))
+            && !(skipHead && (name.hasPrefix("classifier.") || name.hasPrefix("score.")))
     }
     if let first = unexpected.first {
         throw CheckpointError(path: url.path, message: "unexpected tensor '\(first)'\(unexpected.count > 1 ? " and \(unexpected.count - 1) more" : "") (is this checkpoint for another architecture?)")

@@ -147,12 +147,14 @@ public struct EncoderConfiguration: Equatable, Sendable {
         if let id2label = object["id2label"] as? [String: String] {
             var names = [String?](repeating: nil, count: id2label.count)
             for (key, name) in id2label {
-                guard let index = Int(key), names.indices.contains(index) else {
-                    throw fail("field 'id2label' has key '\(key)'; expected the ids 0..<\(id2label.count)")
+                guard let index = Int(key), names.indices.contains(index), names[index] == nil else {
+                    throw fail("field 'id2label' has key '\(key)'; expected each of the ids 0..<\(id2label.count) once")
                 }
                 names[index] = name
             }
             labels = names.map { $0! }
+        } else if object["id2label"] != nil {
+            throw fail("field 'id2label' must be an object {\"0\": name, …}")
         } else if object["num_labels"] != nil {
             labels = (0..<(try integer("num_labels", 2))).map { "LABEL_\($0)" }
         } else {

@@ -24,7 +24,7 @@ public enum ModelBenchmarks {
     ]
 
     /// Every benchmark name this suite answers to.
-    public static var names: [String] { generationCases.map(\.0) + trainingCases.map(\.0) + ["serve_batching"] }
+    public static var names: [String] { generationCases.map(\.0) + trainingCases.map(\.0) + ["train_minilm_classifier", "serve_batching"] }
 
     /// Training throughput: forward, loss, backward and an AdamW step on random tokens; tokens/s,
     /// model FLOPs utilization against the sgemm roofline measured here, and peak resident memory.
@@ -55,14 +55,7 @@ public enum ModelBenchmarks {
             let tokensPerSecond = Double(batch * block) / seconds
             let parameters = Double(model.parameterCount - model.transformer.wpe.weight.count)
             let flopsPerToken = 6 * parameters + 12 * Double(configuration.layers * configuration.embeddingDimension * block)
-            var usage = rusage()
-            #if os(Linux)
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            let residentMegabytes = Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
-            #else
-            getrusage(RUSAGE_SELF, &usage)
-            let residentMegabytes = Double(usage.ru_maxrss) / 1_048_576  // bytes on macOS
-            #endif
+            let residentMegabytes = peakResidentMegabytes()
             emit(BenchmarkRecord(name: name, fields: [
                 ("batch", .integer(batch)), ("block", .integer(block)), ("parameters", .integer(model.parameterCount)),
                 ("step_ms", .number(seconds * 1e3)), ("tokens_per_second", .number(tokensPerSecond)),
@@ -70,6 +63,48 @@ public enum ModelBenchmarks {
                 ("peak_resident_mb", .number(residentMegabytes)),
             ]))
         }
+    }
+
+    /// Fine-tuning throughput of a MiniLM-sized encoder classifier (6 layers, 384 wide, 28
+    /// multi-label outputs; GoEmotions' shape): forward, binary cross-entropy, backward and an
+    /// AdamW step on 32 random texts of 32 tokens. MFU counts 6·N + 12·L·C·T FLOPs per token, N =
+    /// parameters without the embedding tables (lookups, not products).
+    public static func runEncoderTraining(only: Set<String>?, tiny: Bool = false, emit: (BenchmarkRecord) -> Void) {
+        let name = "train_minilm_classifier"
+        guard only == nil || only!.contains(name) else { return }
+        let roofline = KernelBenchmarks.measureSGEMM(size: tiny ? 64 : 1024, repetitions: tiny ? 1 : 10)
+        let labels = (0..<28).map { "l\($0)" }
+        var configuration = EncoderConfiguration(hiddenSize: 384, layers: 6, heads: 12, intermediateSize: 1536,
+                                                 labels: labels, problemType: "multi_label_classification")
+        var (batch, block) = (32, 32)
+        if tiny {
+            configuration = EncoderConfiguration(vocabularySize: 50, hiddenSize: 16, layers: 2, heads: 2, intermediateSize: 32, positions: 32,
+                                                 labels: labels, problemType: "multi_label_classification")
+            (batch, block) = (2, 8)
+        }
+        let model = BertForSequenceClassification(configuration, seed: 1)
+        model.setTraining(true)
+        let optimizer = AdamW(parameters: model.namedParameters(), configuration: AdamWConfiguration(learningRate: 5e-5))
+        var generator = RandomGenerator(seed: 5)
+        let sequences = (0..<batch).map { _ in (0..<block).map { _ in generator.nextInt(below: configuration.vocabularySize) } }
+        let input = EncoderInput(sequences: sequences, padding: 0)
+        let targets = (0..<(batch * labels.count)).map { _ in Float(generator.nextInt(below: 10) == 0 ? 1 : 0) }
+        func step() {
+            multiLabelBinaryCrossEntropy(logits: model(input), targets: targets).backward()
+            optimizer.step()
+            optimizer.zeroGrad()
+        }
+        let seconds = medianSeconds(repetitions: tiny ? 1 : 5, step)
+        let tokensPerSecond = Double(batch * block) / seconds
+        let embeddings = model.bert.embeddings
+        let tables = embeddings.word_embeddings.weight.count + embeddings.position_embeddings.weight.count + embeddings.token_type_embeddings.weight.count
+        let flopsPerToken = 6 * Double(model.parameterCount - tables) + 12 * Double(configuration.layers * configuration.hiddenSize * block)
+        emit(BenchmarkRecord(name: name, fields: [
+            ("batch", .integer(batch)), ("block", .integer(block)), ("parameters", .integer(model.parameterCount)),
+            ("step_ms", .number(seconds * 1e3)), ("tokens_per_second", .number(tokensPerSecond)),
+            ("mfu", .number(flopsPerToken * tokensPerSecond / (roofline * 1e9))), ("sgemm_gflops", .number(roofline)),
+            ("peak_resident_mb", .number(peakResidentMegabytes())),
+        ]))
     }
 
     /// Runs the selected generation benchmarks, one record per batch size.
@@ -142,4 +177,16 @@ public enum ModelBenchmarks {
             ]))
         }
     }
+}
+
+/// The process's peak resident memory in megabytes.
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576  // bytes on macOS
+    #endif
 }

@@ -21,6 +21,12 @@ func sequenceMarkers(_ tokenizer: any Tokenizer, _ configuration: EncoderConfigu
     return (begin, end)
 }
 
+/// `text`'s ids between the markers, the text's own ids cut to `maxLength − 2` (keeping the
+/// beginning, as HF's `truncation=True`).
+func markedIds(_ text: String, tokenizer: any Tokenizer, markers: (begin: Int, end: Int), maxLength: Int) throws -> [Int] {
+    [markers.begin] + (try tokenizer.encodeChecked(text)).prefix(max(maxLength - 2, 0)) + [markers.end]
+}
+
 /// A sequence classifier and its tokenizer: texts in, label probabilities out.
 public final class TextClassifier: @unchecked Sendable {
     /// The model.
@@ -62,7 +68,7 @@ public final class TextClassifier: @unchecked Sendable {
 
     /// The ids of `text` with its markers, truncated to `maxLength`.
     public func encode(_ text: String) throws -> [Int] {
-        [markers.begin] + (try tokenizer.encodeChecked(text)).prefix(maxLength - 2) + [markers.end]
+        try markedIds(text, tokenizer: tokenizer, markers: markers, maxLength: maxLength)
     }
 
     /// A padded batch of already-encoded sequences.
@@ -70,23 +76,41 @@ public final class TextClassifier: @unchecked Sendable {
         EncoderInput(sequences: sequences, padding: model.configuration.padTokenId)
     }
 
-    /// The probability of each label for each text: softmax over the labels, or one sigmoid per
-    /// label for a multi-label classifier. Computed in evaluation mode without gradients, in
-    /// batches of similar lengths.
-    public func probabilities(_ texts: [String], batchSize: Int = 32) throws -> [[Float]] {
-        let sequences = try texts.map(encode)
+    /// The logits of each sequence (ids with their markers), computed in evaluation mode without
+    /// gradients, in batches of similar lengths; rows in input order.
+    public func logits(_ sequences: [[Int]], batchSize: Int = 32) -> [[Float]] {
         let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
-        var result = [[Float]](repeating: [], count: texts.count)
-        let K = labels.count
+        var result = [[Float]](repeating: [], count: sequences.count)
+        let K = labels.count, size = max(batchSize, 1)
         model.evaluating {
-            for start in stride(from: 0, to: order.count, by: max(batchSize, 1)) {
-                let rows = Array(order[start..<min(start + max(batchSize, 1), order.count)])
-                let logits = withNoGrad { model(input(rows.map { sequences[$0] })) }
-                let values = model.configuration.isMultiLabel ? withNoGrad { logits.sigmoid() } : withNoGrad { logits.softmax() }
-                for (row, index) in rows.enumerated() { result[index] = Array(values.scalars[(row * K)..<((row + 1) * K)]) }
+            for start in stride(from: 0, to: order.count, by: size) {
+                let rows = Array(order[start..<min(start + size, order.count)])
+                let values = withNoGrad { model(input(rows.map { sequences[$0] })) }.scalars
+                for (row, index) in rows.enumerated() { result[index] = Array(values[(row * K)..<((row + 1) * K)]) }
             }
         }
         return result
+    }
+
+    /// Whether outputs are read as independent sigmoids: a multi-label head, or a single output
+    /// (a softmax over one label would always be 1).
+    public var usesSigmoid: Bool { model.configuration.isMultiLabel || labels.count == 1 }
+
+    /// Probabilities from logit rows: one sigmoid per label (see `usesSigmoid`) or a softmax.
+    public func probabilities(logits rows: [[Float]]) -> [[Float]] {
+        rows.map { row in
+            if usesSigmoid { return row.map { 1 / (1 + Foundation.exp(-$0)) } }
+            let top = row.max() ?? 0
+            let exponentials = row.map { Foundation.exp($0 - top) }
+            let total = exponentials.reduce(0, +)
+            return exponentials.map { $0 / total }
+        }
+    }
+
+    /// The probability of each label for each text: softmax over the labels, or one sigmoid per
+    /// label for a multi-label (or one-output) classifier.
+    public func probabilities(_ texts: [String], batchSize: Int = 32) throws -> [[Float]] {
+        probabilities(logits: logits(try texts.map(encode), batchSize: batchSize))
     }
 }
 
@@ -150,31 +174,25 @@ public final class SentenceEncoder: @unchecked Sendable {
         }
         let configuration = try EncoderConfiguration.load(from: directory.appendingPathComponent("config.json"))
         var generator = RandomGenerator(seed: 0)
-        let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
-        let prefix = configuration.family == .roberta ? "roberta." : "bert."
-        let hasPooler = file.names.contains("pooler.dense.weight") || file.names.contains(prefix + "pooler.dense.weight")
+        let weights = directory.appendingPathComponent("model.safetensors")
+        let names = try SafeTensorsFile(contentsOf: weights).names
+        let hasPooler = names.contains { $0.hasSuffix("pooler.dense.weight") }
         model = BertModel(configuration, pooler: hasPooler, generator: &generator, source: RandomSource(seed: 0))
-        let report = try model.loadSafeTensors(from: file, strict: false) { name in
-            file.names.contains(name) ? name : prefix + name
-        }
-        if let missing = report.missing.first {
-            throw CheckpointError(path: file.url.path, message: "missing tensor '\(missing)' (\(report.missing.count) in all)")
-        }
-        let unexpected = report.unexpected.filter { !isIgnorableEncoderTensor($0) }
-        if let first = unexpected.first {
-            throw CheckpointError(path: file.url.path, message: "unexpected tensor '\(first)' (\(unexpected.count) in all); expected a bare \(configuration.family.rawValue) encoder")
-        }
+        try loadEncoderParameters(model, family: configuration.family, from: weights, allowMissing: { _ in false })
         model.setTraining(false)
         tokenizer = try loadTokenizer(from: directory)
         markers = try sequenceMarkers(tokenizer, configuration, path: directory.path)
         self.pooling = pooling
         self.normalize = normalize
+        if let maxLength, maxLength < 3 {
+            throw CheckpointError(path: sentenceConfig.path, message: "field 'max_seq_length' is \(maxLength); it must be at least 3")
+        }
         self.maxLength = min(maxLength ?? configuration.maxTokens, configuration.maxTokens)
     }
 
     /// The ids of `text` with its markers, truncated to `maxLength`.
     public func encode(_ text: String) throws -> [Int] {
-        [markers.begin] + (try tokenizer.encodeChecked(text)).prefix(maxLength - 2) + [markers.end]
+        try markedIds(text, tokenizer: tokenizer, markers: markers, maxLength: maxLength)
     }
 
     /// One embedding per text.

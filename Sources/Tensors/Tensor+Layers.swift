@@ -96,10 +96,11 @@ public func causalSelfAttention(
 }
 
 private func attention(_ qkv: Tensor, heads: Int, paddingMask: Tensor?, dropoutMask: TensorStorage?, causal: Bool) -> Tensor {
-    require(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "causalSelfAttention: qkv must be (B, T, 3C), got \(qkv.shape)")
+    let name = causal ? "causalSelfAttention" : "bidirectionalSelfAttention"
+    require(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "\(name): qkv must be (B, T, 3C), got \(qkv.shape)")
     let (B, T, C) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
-    require(heads > 0 && C % heads == 0, "causalSelfAttention: \(C) channels do not split into \(heads) heads")
-    if let paddingMask { require(paddingMask.shape == [B, T], "causalSelfAttention: padding mask \(paddingMask.shape), expected [\(B), \(T)]") }
+    require(heads > 0 && C % heads == 0, "\(name): \(C) channels do not split into \(heads) heads")
+    if let paddingMask { require(paddingMask.shape == [B, T], "\(name): padding mask \(paddingMask.shape), expected [\(B), \(T)]") }
     let out = Tensor(zeros: [B, T, C])
     let probabilities = TensorStorage(count: B * heads * T * T)
     attentionForward(qkv: qkv.data, out: out.data, probabilities: probabilities.pointer, paddingMask: paddingMask?.data,

@@ -34,10 +34,17 @@ extension ByteLevelBPETokenizer {
         ids.reserveCapacity(buffer.count / 3 + 1)
         workspaces.withWorkspace { workspace in
             var segmentStart = 0
+            func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x0B || byte == 0x0C }
             while let match = specialTokenMatcher.firstMatch(in: buffer, from: segmentStart) {
-                encodeOrdinary(buffer, range: segmentStart..<match.range.lowerBound, workspace: workspace, into: &ids)
+                var segmentEnd = match.range.lowerBound
+                var next = match.range.upperBound
+                if let strip = stripping[match.id] {
+                    if strip.left { while segmentEnd > segmentStart && isSpace(buffer[segmentEnd - 1]) { segmentEnd -= 1 } }
+                    if strip.right { while next < buffer.count && isSpace(buffer[next]) { next += 1 } }
+                }
+                encodeOrdinary(buffer, range: segmentStart..<segmentEnd, workspace: workspace, into: &ids)
                 ids.append(match.id)
-                segmentStart = match.range.upperBound
+                segmentStart = next
             }
             encodeOrdinary(buffer, range: segmentStart..<buffer.count, workspace: workspace, into: &ids)
         }

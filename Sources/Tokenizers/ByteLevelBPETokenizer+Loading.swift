@@ -285,6 +285,7 @@ extension ByteLevelBPETokenizer {
         }
 
         var specials: [String: Int] = [:]
+        var stripping: [Int: (left: Bool, right: Bool)] = [:]
         if let addedNode = root["added_tokens"], !addedNode.isNull {
             guard case .array(let added) = addedNode.value else {
                 throw fail(addedNode, "added_tokens", "expected an array, found \(addedNode.kindDescription)")
@@ -294,8 +295,9 @@ extension ByteLevelBPETokenizer {
                 guard let id = entry["id"]?.integer, let content = entry["content"]?.string else {
                     throw fail(entry, field, "expected an object with an integer \"id\" and a string \"content\"")
                 }
-                // lstrip/rstrip (RoBERTa's <mask> absorbs the space before it) only matter when the
-                // token's text is written in the input; it is matched there without the spaces.
+                // lstrip/rstrip: the match absorbs the whitespace before/after it (RoBERTa's <mask>).
+                let left = entry["lstrip"]?.bool ?? false, right = entry["rstrip"]?.bool ?? false
+                if left || right { stripping[id] = (left, right) }
                 for flag in ["single_word"] {
                     try expectDefault(entry[flag], "\(field).\(flag)", { $0.bool == false }, "false")
                 }
@@ -305,6 +307,6 @@ extension ByteLevelBPETokenizer {
                 specials[content] = id
             }
         }
-        try self.init(tokens: vocabulary.tokens, merges: merges, specialTokens: specials, source: document.path)
+        try self.init(tokens: vocabulary.tokens, merges: merges, specialTokens: specials, stripping: stripping, source: document.path)
     }
 }

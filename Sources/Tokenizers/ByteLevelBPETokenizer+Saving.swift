@@ -81,7 +81,8 @@ extension ByteLevelBPETokenizer {
         for (index, special) in specialTokens.sorted(by: { $0.value < $1.value }).enumerated() {
             json.raw(index == 0 ? "\n    {\"id\": \(special.value), \"content\": " : ",\n    {\"id\": \(special.value), \"content\": ")
             json.string(special.key)
-            json.raw(", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": true, \"special\": true}")
+            let strip = stripping[special.value] ?? (false, false)
+            json.raw(", \"single_word\": false, \"lstrip\": \(strip.left), \"rstrip\": \(strip.right), \"normalized\": true, \"special\": true}")
         }
         json.raw(specialTokens.isEmpty ? "],\n" : "\n  ],\n")
         json.raw("""

@@ -22,6 +22,8 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     /// The token id of each single byte.
     let byteIds: [Int32]
     let specialTokenMatcher: SpecialTokenMatcher
+    /// Special-token ids that absorb the whitespace before (left) or after (right) their match.
+    let stripping: [Int: (left: Bool, right: Bool)]
     let workspaces = WorkspacePool()
 
     /// The number of ids: one more than the largest id (GPT-2: 50257).
@@ -48,7 +50,10 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     ///   - specialTokens: special tokens by text; an id already in `tokens` must spell the same text,
     ///     other ids extend the vocabulary.
     ///   - source: the file the vocabulary came from, for errors.
-    init(tokens: [String?], merges: [MergeRule], specialTokens: [String: Int], source: String) throws(TokenizerError) {
+    ///   - stripping: special-token ids whose match absorbs the whitespace before it (`lstrip`) or
+    ///     after it (`rstrip`), as `added_tokens` flags say (RoBERTa's `<mask>` has lstrip).
+    init(tokens: [String?], merges: [MergeRule], specialTokens: [String: Int], stripping: [Int: (left: Bool, right: Bool)] = [:],
+         source: String) throws(TokenizerError) {
         var tokens = tokens
         for (text, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
             guard !text.isEmpty else {
@@ -103,6 +108,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
         self.vocabularySize = tokens.count
         self.specialTokens = specialTokens
         self.specialTokenMatcher = SpecialTokenMatcher(specialTokens)
+        self.stripping = stripping
     }
 
     /// The vocabulary string of `id` (e.g. `"Ġthe"`), or `nil` if `id` is no token.

@@ -243,7 +243,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
                 cleanText: node["clean_text"]?.bool ?? true, handleChineseCharacters: node["handle_chinese_chars"]?.bool ?? true,
                 stripAccents: node["strip_accents"]?.bool, lowercase: node["lowercase"]?.bool ?? true)
         }
-        if let node = root["pre_tokenizer"], !node.isNull, node["type"]?.string != "BertPreTokenizer" {
+        if let node = root["pre_tokenizer"], node["type"]?.string != "BertPreTokenizer" {
             throw fail(node, "pre_tokenizer", "expected a \"BertPreTokenizer\", found \(node["type"]?.kindDescription ?? node.kindDescription) (not supported)")
         }
         var specials: [String] = []
@@ -252,7 +252,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
                 guard let content = entry["content"]?.string, let id = entry["id"]?.integer else {
                     throw fail(entry, "added_tokens[\(index)]", "expected an object with an integer \"id\" and a string \"content\"")
                 }
-                guard id < tokens.count, tokens[id] == content else {
+                guard id >= 0, id < tokens.count, tokens[id] == content else {
                     throw fail(entry, "added_tokens[\(index)]", "\(quoted(content)) has id \(id), which the vocabulary gives to \(id < tokens.count ? quoted(tokens[id] ?? "nothing") : "nothing")")
                 }
                 specials.append(content)
@@ -332,8 +332,8 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
         return result
     }
 
-    /// Tokens joined by spaces, `##` pieces glued to the token before (HF's WordPiece decoder with
-    /// its default clean-up of spaces before punctuation and in common English contractions).
+    /// Tokens joined by spaces, `##` pieces glued to the token before, then transformers'
+    /// `clean_up_tokenization` (no space before . ? ! , and in common English contractions).
     public func decode(_ ids: [Int]) -> String {
         var text = ""
         for (position, id) in ids.enumerated() {

@@ -56,6 +56,7 @@ struct Bench: ParsableCommand {
         }
         ModelBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
         ModelBenchmarks.runTraining(only: chosen, tiny: tiny, emit: emit)
+        ModelBenchmarks.runEncoderTraining(only: chosen, tiny: tiny, emit: emit)
         ModelBenchmarks.runServing(only: chosen, tiny: tiny, emit: emit)
         if chosen == nil || chosen!.contains("ppo_iteration") { emit(ppoRecord()) }
         if chosen == nil || chosen!.contains("dpo_step") {

@@ -75,7 +75,7 @@ struct ClassifierCommand: ParsableCommand {
             var job = ClassifierJob()
             job.textField = textField
             job.labelField = labelField
-            let names = try labelsFile.map { try ClassificationText.readNames(URL(fileURLWithPath: $0)) } ?? classifier.labels
+            let names = try labelsFile.map { try ClassificationText.readNames(URL(fileURLWithPath: $0)) }
             let texts = try job.examplesForEvaluation(data, names: names)
             let targets = try texts.enumerated().map { number, text in
                 try text.labels.map { label -> Int in
@@ -87,7 +87,7 @@ struct ClassifierCommand: ParsableCommand {
             }
             let probabilities = try classifier.probabilities(texts.map(\.text), batchSize: batchSize)
             let metrics = ClassificationMetrics(probabilities: probabilities, targets: targets, labels: classifier.labels,
-                                                multiLabel: classifier.model.configuration.isMultiLabel, threshold: threshold)
+                                                multiLabel: classifier.usesSigmoid, threshold: threshold)
             var report = metrics.report
             report["examples"] = texts.count
             let json = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])

@@ -107,6 +107,20 @@ struct ClassifierTrainerTests {
         #expect(lower.recall == [1, 1] && lower.precision == [0.5, 1])
     }
 
+    @Test("a new head's bias starts at the labels' prior log-odds (multi-label) or log-frequencies (single-label)")
+    func priorBias() throws {
+        let multi = try fixtureClassifier("bert-tiny-classifier", labels: ["a", "b", "c"], multiLabel: true)
+        multi.model.initializeOutputBias(counts: [1, 4, 0], total: 8)
+        // log(1/7), log(1) = 0, and an unseen label as half a text: log(0.0625 / 0.9375).
+        let expected: [Float] = [log(1.0 / 7.0), 0, log(0.0625 / 0.9375)]
+        for (a, b) in zip(multi.model.outputBias.scalars, expected) { #expect(abs(a - b) < 1e-6) }
+        let probabilities = try multi.probabilities(["the king"])[0]
+        #expect(probabilities.count == 3)
+        let single = try fixtureClassifier("roberta-tiny-classifier", labels: ["x", "y"], multiLabel: false)
+        single.model.initializeOutputBias(counts: [3, 1], total: 4)
+        #expect(abs(single.model.outputBias.scalars[0] - log(0.75)) < 1e-6 && abs(single.model.outputBias.scalars[1] - log(0.25)) < 1e-6)
+    }
+
     @Test("bad examples are errors naming the data: unknown label index, several labels on a single-label head")
     func badExamples() throws {
         let run = try temporaryRun()

@@ -28,7 +28,7 @@ struct ClassifierCommandTests {
         #expect(status == 0, "\(err)")
         #expect(out.contains("data: 6 training texts, 6 test; 3 labels, multi-label (sigmoid, binary cross-entropy)"))
         #expect(out.contains("test: accuracy"))
-        (status, out, err) = try runTool(arguments + ["--max_steps", "40"] + ["--resume"])
+        (status, out, err) = try runTool(arguments + ["--max_steps", "80"] + ["--resume"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("resumed from") || out.contains("step-5"), "\(out)")
         let final = runs.appendingPathComponent("cls/final")
@@ -73,5 +73,28 @@ struct ClassifierCommandTests {
         #expect(status != 0 && err.contains("valid.jsonl") && err.contains("label"), "\(err)")
         (status, _, err) = try runTool(base + ["--problem_type", "regression"])
         #expect(status != 0 && err.contains("problem_type"), "\(err)")
+    }
+
+    @Test("ppo with classifier:DIR:LABEL: the classifier's probability of a named label is the reward, at every iteration and evaluation")
+    func ppoWithClassifierReward() throws {
+        let directory = try scratchFolder("classifier-ppo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try tinyCheckpoint(in: directory)
+        let prompts = directory.appendingPathComponent("lines.txt")
+        try "the king is dead today\no happy day my lord\nwhat say you now\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let (status, out, err) = try runTool(["ppo", "--model", model.path, "--prompts", prompts.path, "--prompt_words", "4",
+                                              "--reward", "classifier:\(tinyBertClassifier.path):joy", "--runs_dir", directory.appendingPathComponent("runs").path,
+                                              "--name", "p", "--num_rollouts", "4", "--chunk_size", "2", "--num_mini_batches", "2", "--max_new_tokens", "6",
+                                              "--eval_interval", "1", "--num_eval_prompts", "2", "--iterations", "2"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("finished"))
+        let lines = try String(contentsOf: directory.appendingPathComponent("runs/p/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let metrics = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let scores = metrics.compactMap { $0["objective/score"] as? Double } + metrics.compactMap { $0["eval/score"] as? Double }
+        #expect(scores.count >= 4 && scores.allSatisfy { $0 > 0 && $0 < 1 }, "P(joy) rewards: \(scores)")
+        let texts = directory.appendingPathComponent("texts.jsonl")
+        try #"{"text": "o happy day"}"#.write(to: texts, atomically: true, encoding: .utf8)
+        let (bad, _, badErr) = try runTool(["score", "--reward", "classifier:\(tinyBertClassifier.path):surprise", "--input", texts.path])
+        #expect(bad != 0 && badErr.contains("label 'surprise' is not one of the classifier's labels: joy, anger, fear, neutral"), "\(badErr)")
     }
 }

@@ -23,6 +23,11 @@ struct ClassificationTextTests {
         let file = directory.write("c.jsonl", "{\"text\": \"yay\", \"label\": \"joy\"}\n{\"text\": \"hm\", \"label\": [\"joy\", 3]}\n")
         #expect(try ClassificationText.readRecords(file).records == [ClassificationText(text: "yay", labels: ["joy"]), ClassificationText(text: "hm", labels: ["joy", "3"])])
         #expect(!ClassificationText.isGoEmotionsTSV(file))
+        let plural = directory.write("p.jsonl", "{\"text\": \"yay\", \"labels\": [\"joy\", \"love\"]}\n")
+        #expect(try ClassificationText.readRecords(plural).records == [ClassificationText(text: "yay", labels: ["joy", "love"])])
+        let bad = directory.write("b.jsonl", "{\"text\": \"yay\", \"label\": [\"joy\", 1.5]}\n")
+        let error = expectDatasetError { _ = try ClassificationText.readRecords(bad) }
+        #expect(error?.line == 1 && error?.field == "label[1]")
     }
 
     @Test("bad GoEmotions rows name the file and line: an id outside the names, a row without three fields")

@@ -392,8 +392,8 @@ struct KernelReferenceTests {
         } }
     }
 
-    @Test("attention backward against a Double reference built from the formulas")
-    func attentionBackwardReference() {
+    @Test("attention backward (causal and bidirectional) against a Double reference built from the formulas", arguments: [true, false])
+    func attentionBackwardReference(causal: Bool) {
         let (B, T, C, NH) = (2, 70, 8, 2)
         let HS = C / NH
         let qkv = values(B * T * 3 * C, seed: 70, low: -1.5, high: 1.5), dout = values(B * T * C, seed: 71)
@@ -401,15 +401,15 @@ struct KernelReferenceTests {
         for t in 0..<4 { mask[T + t] = 0 }
         var out = [Float](repeating: 0, count: B * T * C), probabilities = [Float](repeating: 0, count: B * NH * T * T)
         var dqkv = [Float](repeating: 0, count: B * T * 3 * C)
-        attentionForward(qkv: qkv, out: &out, probabilities: &probabilities, paddingMask: mask, batch: B, time: T, channels: C, heads: NH)
-        attentionBackward(qkv: qkv, probabilities: probabilities, dout: dout, dqkv: &dqkv, batch: B, time: T, channels: C, heads: NH)
+        attentionForward(qkv: qkv, out: &out, probabilities: &probabilities, paddingMask: mask, batch: B, time: T, channels: C, heads: NH, causal: causal)
+        attentionBackward(qkv: qkv, probabilities: probabilities, dout: dout, dqkv: &dqkv, batch: B, time: T, channels: C, heads: NH, causal: causal)
         var expected = [Double](repeating: 0, count: B * T * 3 * C)
         let scale = 1 / Double(HS).squareRoot()
         func q(_ b: Int, _ t: Int, _ part: Int, _ h: Int, _ d: Int) -> Int { (b * T + t) * 3 * C + part * C + h * HS + d }
         for b in 0..<B { for h in 0..<NH {
             var p = [[Double]](repeating: [Double](repeating: 0, count: T), count: T)
             for i in 0..<T {
-                let visible = (0...i).filter { mask[b * T + $0] != 0 }
+                let visible = (0...(causal ? i : T - 1)).filter { mask[b * T + $0] != 0 }
                 if visible.isEmpty { continue }
                 let scores = visible.map { j in (0..<HS).reduce(0.0) { $0 + Double(qkv[q(b, i, 0, h, $1)]) * Double(qkv[q(b, j, 1, h, $1)]) } * scale }
                 let m = scores.max()!

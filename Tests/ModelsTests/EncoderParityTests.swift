@@ -153,5 +153,27 @@ struct EncoderParityTests {
         #expect(typeError.description.contains("'model_type' is 't5'"))
         try Data(#"{"model_type": "bert", "hidden_act": "swish"}"#.utf8).write(to: config)
         #expect(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
+        try Data(#"{"model_type": "bert", "id2label": {"0": "a", "00": "b"}}"#.utf8).write(to: config)
+        let labelError = try #require(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
+        #expect(labelError.description.contains("'id2label' has key"))
+    }
+
+    @Test("inputs longer than max_length keep their beginning between the markers (HF truncation=True)")
+    func truncation() throws {
+        let classifier = try TextClassifier.load(from: fixtures.appendingPathComponent("bert-tiny-classifier"), maxLength: 5)
+        let text = "the people are noble and the king is dead"
+        let full = classifier.tokenizer.encode(text)
+        #expect(full.count > 3)
+        let cls = try #require(classifier.tokenizer.specialTokens["[CLS]"]), sep = try #require(classifier.tokenizer.specialTokens["[SEP]"])
+        #expect(try classifier.encode(text) == [cls] + full.prefix(3) + [sep])
+        #expect(throws: CheckpointError.self) { try TextClassifier.load(from: fixtures.appendingPathComponent("bert-tiny-classifier"), maxLength: 65) }
+        // RoBERTa's table (66 positions, padding id 1) fits 64 tokens: the longest input reaches position 65.
+        let roberta = try TextClassifier.load(from: fixtures.appendingPathComponent("roberta-tiny-classifier"))
+        #expect(roberta.maxLength == 64)
+        let long = try roberta.encode(String(repeating: "O Romeo, wherefore art thou? ", count: 20))
+        #expect(long.count == 64)
+        let logits = withNoGrad { roberta.model(roberta.input([long])) }
+        let finite = logits.scalars.allSatisfy { $0.isFinite }
+        #expect(finite)
     }
 }

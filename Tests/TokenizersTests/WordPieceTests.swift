@@ -87,4 +87,32 @@ struct WordPieceTests {
         try Data(#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "normalizer": {"type": "NFC"}}"#.utf8).write(to: json)
         expectTokenizerError(["tokenizer.json", "(normalizer)", "not supported"]) { _ = try loadTokenizer(from: json) }
     }
+
+    @Test("RoBERTa's byte-level BPE: added tokens with lstrip/rstrip absorb the whitespace beside them, as HF tokenizers does")
+    func strippedSpecialTokens() throws {
+        let fixture = TestData.testsDirectory.deletingLastPathComponent().appendingPathComponent("ModelsTests/Fixtures/roberta-tiny-classifier/tokenizer.json")
+        let scratch = try Scratch()
+        func load(_ flag: String) throws -> any Tokenizer {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fixture)) as? [String: Any])
+            var added = try #require(object["added_tokens"] as? [[String: Any]])
+            let index = try #require(added.firstIndex { $0["content"] as? String == "<mask>" })
+            added[index][flag] = true
+            object["added_tokens"] = added
+            let data = try JSONSerialization.data(withJSONObject: object)
+            return try loadTokenizer(from: scratch.write("tokenizer.json", String(decoding: data, as: UTF8.self)))
+        }
+        // Ids from tokenizers 0.23.3 with the same edit.
+        let plainTokenizer = try loadTokenizer(from: fixture)
+        #expect(plainTokenizer.encode("the <mask> is") == [88, 262, 225, 4, 349])
+        let left = try load("lstrip")
+        #expect(left.encode("the <mask> is") == [88, 262, 4, 349])
+        #expect(left.encode("a  \t<mask>  b") == [69, 4, 225, 273])
+        let right = try load("rstrip")
+        #expect(right.encode("the <mask> is") == [88, 262, 225, 4, 276])
+        #expect(right.encode("a  \t<mask>  b") == [69, 225, 225, 202, 4, 70])
+        // Saved and reloaded, the flag survives.
+        let saved = try Scratch()
+        try left.save(to: saved.directory)
+        #expect(try loadTokenizer(from: saved.directory).encode("the <mask> is") == [88, 262, 4, 349])
+    }
 }

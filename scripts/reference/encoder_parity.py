@@ -34,6 +34,12 @@ Steps and what they write:
       tiny_shakespeare.txt and a tiny random RobertaForSequenceClassification (model.safetensors,
       config.json, tokenizer files) plus expected.json (batch inputs, position ids, logits).
 
+  check-swift DIR PREDICTIONS -> Tests/ModelsTests/Fixtures/encoder_swift_checkpoint_check.json
+      DIR is a classifier checkpoint written by Swift (`rlhf classifier train`); PREDICTIONS is the
+      output of `rlhf classifier predict --model DIR --top 0 TEXT...` (JSON Lines). Loads DIR with
+      AutoTokenizer / AutoModelForSequenceClassification and records the largest difference between
+      its probabilities (sigmoid or softmax by problem_type) and Swift's, keyed by architecture.
+
   bert -> Tests/ModelsTests/Fixtures/bert-tiny-classifier/
       A tiny WordPiece vocab.txt built from the first 100,000 characters of tiny_shakespeare.txt and
       a tiny random multi-label BertForSequenceClassification plus expected.json (batch inputs,
@@ -446,6 +452,35 @@ def make_bert(data):
     print("  tensors", tensor_names(out))
 
 
+def check_swift(directory, predictions):
+    """Loads a Swift-written classifier with transformers and compares probabilities with Swift's."""
+    import torch
+    import transformers
+    rows = [json.loads(line) for line in open(predictions, encoding="utf-8") if line.strip()]
+    texts = [row["text"] for row in rows]
+    tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(directory).eval()
+    with torch.no_grad():
+        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits
+    multi = model.config.problem_type == "multi_label_classification"
+    probabilities = torch.sigmoid(logits) if multi else torch.softmax(logits, dim=-1)
+    worst = 0.0
+    for index, row in enumerate(rows):
+        for entry in row["labels"]:
+            worst = max(worst, abs(probabilities[index, model.config.label2id[entry["label"]]].item() - entry["probability"]))
+    result = {"checkpoint": os.path.basename(os.path.normpath(directory)), "architecture": type(model).__name__,
+              "tokenizer": type(tokenizer).__name__, "problem_type": model.config.problem_type, "texts": texts,
+              "labels_compared": sum(len(row["labels"]) for row in rows),
+              "max_abs_probability_difference": worst, "versions": versions()}
+    path = os.path.join(ROOT, "Tests", "ModelsTests", "Fixtures", "encoder_swift_checkpoint_check.json")
+    recorded = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
+    if "architecture" in recorded:  # the first version held one result
+        recorded = {recorded["architecture"]: recorded}
+    recorded[result["architecture"]] = result
+    write_json(path, recorded)
+    print(f"check-swift: {type(model).__name__}, max |p_swift - p_transformers| = {worst:.2e}")
+
+
 STEPS = {"wordpiece": make_wordpiece, "minilm": make_minilm, "roberta": make_roberta, "bert": make_bert}
 
 if __name__ == "__main__":
@@ -453,6 +488,8 @@ if __name__ == "__main__":
     if command == "make":
         for step in STEPS.values():
             step(data_dir(sys.argv, 2))
+    elif command == "check-swift" and len(sys.argv) == 4:
+        check_swift(sys.argv[2], sys.argv[3])
     elif command in STEPS:
         STEPS[command](data_dir(sys.argv, 2))
     else:
