@@ -15,8 +15,9 @@ struct ClassifierCommandTests {
         let directory = try scratchFolder("classifier")
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = directory.appendingPathComponent("train.jsonl")
-        let lines = ["the king is dead": ["sad"], "good night sweet prince": ["sad", "calm"], "o happy day": ["happy"],
-                     "the people are noble": ["happy", "calm"], "what say you my lord": ["calm"], "i will not speak": ["sad"]]
+        // An array, not a dictionary: a dictionary's order changes from run to run, and with it the training.
+        let lines: [(String, [String])] = [("the king is dead", ["sad"]), ("good night sweet prince", ["sad", "calm"]), ("o happy day", ["happy"]),
+                                           ("the people are noble", ["happy", "calm"]), ("what say you my lord", ["calm"]), ("i will not speak", ["sad"])]
         try lines.map { text, labels in
             String(decoding: try JSONSerialization.data(withJSONObject: ["text": text, "label": labels]), as: UTF8.self)
         }.joined(separator: "\n").write(to: data, atomically: true, encoding: .utf8)
@@ -28,7 +29,7 @@ struct ClassifierCommandTests {
         #expect(status == 0, "\(err)")
         #expect(out.contains("data: 6 training texts, 6 test; 3 labels, multi-label (sigmoid, binary cross-entropy)"))
         #expect(out.contains("test: accuracy"))
-        (status, out, err) = try runTool(arguments + ["--max_steps", "80"] + ["--resume"])
+        (status, out, err) = try runTool(arguments + ["--max_steps", "150"] + ["--resume"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("resumed from") || out.contains("step-5"), "\(out)")
         let final = runs.appendingPathComponent("cls/final")
