@@ -68,11 +68,11 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
     /// Reads one data file: GoEmotions' TSV (with `names`) or records.
     func read(_ path: String, names: [String]?) throws -> (texts: [ClassificationText], goEmotions: Bool, skipped: Int) {
         let url = URL(fileURLWithPath: path)
-        if ClassificationText.isGoEmotionsTSV(url) {
+        if let text = ClassificationText.goEmotionsText(url) {
             guard let names = try names ?? goEmotionsNames(beside: url) else {
                 throw RunError(path: path, message: "GoEmotions TSV label ids need names: set labels_file (emotions.txt)")
             }
-            return (try ClassificationText.readGoEmotions(url, names: names), true, 0)
+            return (try ClassificationText.parseGoEmotions(text, path: path, names: names), true, 0)
         }
         let report = try ClassificationText.readRecords(url, textField: textField, labelField: labelField, skipBadRecords: skipBadRecords)
         return (report.records, false, report.skipped.count)

@@ -21,34 +21,43 @@ public struct ClassificationText: Sendable, Hashable {
 
     /// Whether `url` looks like GoEmotions' headerless TSV: its first line has three tab-separated
     /// fields, the second a comma-separated list of integers.
-    public static func isGoEmotionsTSV(_ url: URL) -> Bool {
+    public static func isGoEmotionsTSV(_ url: URL) -> Bool { goEmotionsText(url) != nil }
+
+    /// The text of `url` when it looks like GoEmotions' TSV (see `isGoEmotionsTSV`), else nil; read
+    /// once, for `parseGoEmotions`.
+    public static func goEmotionsText(_ url: URL) -> String? {
         guard ["tsv", "gz"].contains(url.pathExtension), let text = try? FileContents.text(of: url),
-              let line = text.split(separator: "\n", maxSplits: 1).first else { return false }
+              let line = text.split(separator: "\n", maxSplits: 1).first else { return nil }
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-        return fields.count == 3 && !fields[1].isEmpty && fields[1].split(separator: ",").allSatisfy { Int($0) != nil }
+        let looksRight = fields.count == 3 && !fields[1].isEmpty && fields[1].split(separator: ",").allSatisfy { Int($0) != nil }
+        return looksRight ? text : nil
     }
 
     /// Reads GoEmotions' TSV; `names` are the label names by id (emotions.txt).
     /// - Throws: ``DatasetError`` naming the line for a row without three fields, a bad id, or an
     ///   id outside `names`.
     public static func readGoEmotions(_ url: URL, names: [String]) throws(DatasetError) -> [ClassificationText] {
-        let text = try FileContents.text(of: url)
+        try parseGoEmotions(try FileContents.text(of: url), path: url.path, names: names)
+    }
+
+    /// Parses GoEmotions' TSV text read from `path` (named in errors).
+    public static func parseGoEmotions(_ text: String, path: String, names: [String]) throws(DatasetError) -> [ClassificationText] {
         var result: [ClassificationText] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             let row = line.hasSuffix("\r") ? line.dropLast() : line
             let fields = row.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 3 else {
-                throw DatasetError(path: url.path, line: index + 1, message: "expected 3 tab-separated fields (text, label ids, comment id), found \(fields.count)")
+                throw DatasetError(path: path, line: index + 1, message: "expected 3 tab-separated fields (text, label ids, comment id), found \(fields.count)")
             }
             var labels: [String] = []
             for part in fields[1].split(separator: ",") {
                 guard let id = Int(part), names.indices.contains(id) else {
-                    throw DatasetError(path: url.path, line: index + 1, field: "labels",
+                    throw DatasetError(path: path, line: index + 1, field: "labels",
                                        message: "'\(part)' is not a label id in 0..<\(names.count) (the names file has \(names.count) labels)")
                 }
                 labels.append(names[id])
             }
-            guard !labels.isEmpty else { throw DatasetError(path: url.path, line: index + 1, field: "labels", message: "no label ids") }
+            guard !labels.isEmpty else { throw DatasetError(path: path, line: index + 1, field: "labels", message: "no label ids") }
             result.append(ClassificationText(text: String(fields[0]), labels: labels))
         }
         return result

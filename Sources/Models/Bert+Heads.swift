@@ -26,9 +26,6 @@ public protocol EncoderClassifier: Module {
 }
 
 extension EncoderClassifier {
-    /// The label count.
-    public var labelCount: Int { configuration.labels?.count ?? 0 }
-
     /// Sets the output bias to the labels' prior log-odds (multi-label: log(p / (1 − p)) per label)
     /// or log-frequencies (single-label), from how often each label occurs in `counts` of `total`
     /// texts; a label never seen counts as half a text. A new head then starts at the base rates

@@ -44,8 +44,7 @@ public struct EncoderInput {
                   mask: Tensor(shape: [B, T], values: mask))
     }
 
-    /// Rows and time steps.
-    public var batch: Int { ids.shape[0] }
+    /// Time steps.
     public var time: Int { ids.shape[1] }
 }
 

@@ -98,13 +98,11 @@ public final class TextClassifier: @unchecked Sendable {
 
     /// Probabilities from logit rows: one sigmoid per label (see `usesSigmoid`) or a softmax.
     public func probabilities(logits rows: [[Float]]) -> [[Float]] {
-        rows.map { row in
-            if usesSigmoid { return row.map { 1 / (1 + Foundation.exp(-$0)) } }
-            let top = row.max() ?? 0
-            let exponentials = row.map { Foundation.exp($0 - top) }
-            let total = exponentials.reduce(0, +)
-            return exponentials.map { $0 / total }
-        }
+        let K = labels.count
+        guard !rows.isEmpty else { return [] }
+        let logits = Tensor(shape: [rows.count, K], values: rows.flatMap { $0 })
+        let values = withNoGrad { usesSigmoid ? logits.sigmoid() : logits.softmax() }.scalars
+        return (0..<rows.count).map { Array(values[($0 * K)..<(($0 + 1) * K)]) }
     }
 
     /// The probability of each label for each text: softmax over the labels, or one sigmoid per

@@ -93,6 +93,22 @@ struct ClassifierCommandTests {
         let metrics = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let scores = metrics.compactMap { $0["objective/score"] as? Double } + metrics.compactMap { $0["eval/score"] as? Double }
         #expect(scores.count >= 4 && scores.allSatisfy { $0 > 0 && $0 < 1 }, "P(joy) rewards: \(scores)")
+        // The evaluation samples' scores are the classifier's P(joy) of prompt + response, as `rlhf score` gives it.
+        let samples = try String(contentsOf: directory.appendingPathComponent("runs/p/samples.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!samples.isEmpty)
+        let pairs = directory.appendingPathComponent("pairs.jsonl")
+        try samples.map { sample in
+            String(decoding: try JSONSerialization.data(withJSONObject: ["prompt": sample["prompt"] ?? "", "response": sample["response"] ?? ""]), as: UTF8.self)
+        }.joined(separator: "\n").write(to: pairs, atomically: true, encoding: .utf8)
+        let (scored, scoredOut, scoredErr) = try runTool(["score", "--reward", "classifier:\(tinyBertClassifier.path):joy", "--input", pairs.path])
+        #expect(scored == 0, "\(scoredErr)")
+        let rescored = scoredOut.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { $0["score"] as? Double }
+        #expect(rescored.count == samples.count)
+        for (sample, score) in zip(samples, rescored) {
+            #expect(abs((sample["score"] as? Double ?? -1) - score) < 1e-5, "\(sample)")
+        }
         let texts = directory.appendingPathComponent("texts.jsonl")
         try #"{"text": "o happy day"}"#.write(to: texts, atomically: true, encoding: .utf8)
         let (bad, _, badErr) = try runTool(["score", "--reward", "classifier:\(tinyBertClassifier.path):surprise", "--input", texts.path])

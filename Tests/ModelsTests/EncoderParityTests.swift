@@ -132,6 +132,37 @@ struct EncoderParityTests {
         #expect(config["architectures"] as? [String] == ["RobertaForSequenceClassification"] && config["model_type"] as? String == "roberta")
     }
 
+    @Test("old checkpoints load: LayerNorm gamma/beta names, trunk names without the roberta. prefix, a pooler the RoBERTa head does not use")
+    func checkpointVariants() throws {
+        let directory = fixtures.appendingPathComponent("roberta-tiny-classifier")
+        let original = try TextClassifier.load(from: directory)
+        let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("encoder-variants-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name != "model.safetensors" {
+            try FileManager.default.copyItem(at: directory.appendingPathComponent(name), to: scratch.appendingPathComponent(name))
+        }
+        var writer = SafeTensorsWriter()
+        for name in file.names where !name.hasSuffix("position_ids") {
+            var renamed = name.replacingOccurrences(of: "LayerNorm.weight", with: "LayerNorm.gamma")
+                .replacingOccurrences(of: "LayerNorm.bias", with: "LayerNorm.beta")
+            if renamed.hasPrefix("roberta.encoder.") { renamed = String(renamed.dropFirst("roberta.".count)) }
+            try writer.add(renamed, shape: try file.info(name).shape, floats: try file.floats(name))
+        }
+        try writer.add("roberta.pooler.dense.weight", shape: [32, 32], floats: [Float](repeating: 0.5, count: 32 * 32))
+        try writer.add("roberta.pooler.dense.bias", shape: [32], floats: [Float](repeating: 0.5, count: 32))
+        try writer.write(to: scratch.appendingPathComponent("model.safetensors"))
+        let variant = try TextClassifier.load(from: scratch)
+        let texts = ["O Romeo, Romeo!", "The café is closed."]
+        #expect(try variant.probabilities(texts) == original.probabilities(texts))
+        // Something that matches nothing is still an error.
+        try writer.add("roberta.encoder.layer.0.extra.weight", shape: [2], floats: [1, 2])
+        try writer.write(to: scratch.appendingPathComponent("model.safetensors"))
+        let error = try #require(throws: CheckpointError.self) { _ = try TextClassifier.load(from: scratch) }
+        #expect(error.description.contains("unexpected tensor 'roberta.encoder.layer.0.extra.weight'"))
+    }
+
     @Test("a bare encoder gets a new head; bad checkpoints are errors naming the file and field",
           .enabled(if: hasMiniLM, "needs ../shared/data/minilm"))
     func newHeadAndErrors() throws {
