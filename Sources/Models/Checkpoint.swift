@@ -66,10 +66,10 @@ extension GPT2LMHeadModel {
 
 extension GPT2WithValueHead {
     /// Loads a TRL value-head checkpoint (the LM's tensors plus `v_head.summary.*`); a plain LM
-    /// checkpoint gets a new value head.
-    public static func load(from directory: URL, seed: UInt64 = 0) throws -> GPT2WithValueHead {
+    /// checkpoint gets a new value head of zeros.
+    public static func load(from directory: URL) throws -> GPT2WithValueHead {
         let model = try GPT2LMHeadModel.load(from: directory)
-        let wrapped = GPT2WithValueHead(model: model, seed: seed)
+        let wrapped = GPT2WithValueHead(model: model)
         let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         if file.names.contains("v_head.summary.weight") {
             try wrapped.valueHead.loadSafeTensors(from: file, strict: false) { "v_head." + $0 }

@@ -9,10 +9,11 @@ public final class ValueHead: Module {
     /// (1, C) weight and (1) bias, as torch.nn.Linear(C, 1).
     public var summary: Linear
 
-    /// A head for width C: weight N(0, std²) (TRL's "normal" init when std is given), bias 0;
-    /// or torch.nn.Linear's default when std is nil.
-    public init(channels C: Int, standardDeviation: Float? = nil, generator: inout RandomGenerator) {
-        summary = Linear(inputs: C, outputs: 1, standardDeviation: standardDeviation, generator: &generator)
+    /// A head for width C whose weight and bias start at 0, as openai/lm-human-preferences and
+    /// lm-human-preference-details initialise the value head: the first values are exactly 0, so
+    /// the first value-loss gradients do not push noise into a shared trunk.
+    public init(channels C: Int) {
+        summary = Linear(weight: Tensor(zeros: [1, C], requiresGrad: true), bias: Tensor(zeros: [1], requiresGrad: true))
     }
 
     /// hidden (B, T, C) → values (B, T).
@@ -30,11 +31,10 @@ public final class GPT2WithValueHead: Module {
     /// The value head.
     public let valueHead: ValueHead
 
-    /// Wraps `model` with a new value head.
-    public init(model: GPT2LMHeadModel, seed: UInt64 = 0) {
-        var generator = RandomGenerator(seed: seed)
+    /// Wraps `model` with a new value head, all zeros (``ValueHead/init(channels:)``).
+    public init(model: GPT2LMHeadModel) {
         self.model = model
-        valueHead = ValueHead(channels: model.configuration.embeddingDimension, generator: &generator)
+        valueHead = ValueHead(channels: model.configuration.embeddingDimension)
     }
 
     /// The LM's parameters, then `v_head.summary.weight` and `v_head.summary.bias`.

@@ -12,7 +12,13 @@ struct HeadTests {
     @Test("the value head has TRL's names and shapes, gives (B, T) values, and round-trips through a checkpoint")
     func valueHead() throws {
         let model = try GPT2LMHeadModel.load(from: tinyGPT2)
-        let wrapped = GPT2WithValueHead(model: model, seed: 3)
+        let wrapped = GPT2WithValueHead(model: model)
+        // A fresh head is all zeros (lm-human-preferences' init): every value is exactly 0.
+        #expect(wrapped.valueHead.summary.weight.scalars.allSatisfy { $0 == 0 } && wrapped.valueHead.summary.bias!.scalars == [0])
+        #expect(withNoGrad { wrapped(IndexTensor(shape: [1, 3], values: [4, 5, 6] as [Int32])).values }.scalars == [0, 0, 0])
+        // Non-zero weights, so that the round trip below proves something.
+        for i in 0..<24 { wrapped.valueHead.summary.weight.data[i] = Float(i % 7) * 0.1 - 0.3 }
+        wrapped.valueHead.summary.bias!.data[0] = 0.25
         let names = wrapped.namedParameters().map(\.name)
         #expect(names.suffix(2) == ["v_head.summary.weight", "v_head.summary.bias"])
         #expect(wrapped.valueHead.summary.weight.shape == [1, 24] && wrapped.valueHead.summary.bias?.shape == [1])
