@@ -19,14 +19,19 @@ public struct GenerationConfiguration: Codable, Equatable, Sendable {
     public var stopStrings: [String]
     /// The end-of-sequence token; nil uses the model's `eos_token_id`.
     public var endOfSequenceTokenId: Int?
-    /// Whether EOS ends a sequence.
+    /// Whether EOS ends a sequence; false keeps sampling past it as an ordinary token
+    /// (openai/lm-human-preferences' fixed-length responses).
     public var stopAtEndOfSequence: Bool
+    /// Ids at or above this are never sampled (the tokenizer's ids when the embedding matrix is
+    /// padded beyond them); nil: every id of the model.
+    public var vocabularyLimit: Int?
 
     /// 64 new tokens, plain sampling, stop at EOS.
     public init(
         maxNewTokens: Int = 64, minNewTokens: Int = 0, sampling: SamplingConfiguration = SamplingConfiguration(),
-        stopStrings: [String] = [], endOfSequenceTokenId: Int? = nil, stopAtEndOfSequence: Bool = true
+        stopStrings: [String] = [], endOfSequenceTokenId: Int? = nil, stopAtEndOfSequence: Bool = true, vocabularyLimit: Int? = nil
     ) {
+        self.vocabularyLimit = vocabularyLimit
         self.maxNewTokens = maxNewTokens
         self.minNewTokens = minNewTokens
         self.sampling = sampling
@@ -53,7 +58,8 @@ public struct GeneratedSequence: Equatable, Sendable {
     /// The new tokens, EOS or the stop string's tokens included.
     public var tokens: [Int]
     /// log softmax(logits / temperature) of each new token (temperature 0 counts as 1), from
-    /// the full distribution: what a training forward pass over prompt + tokens recomputes.
+    /// the distribution it was drawn from (the sampled ids; EOS left out where it was banned):
+    /// what a training forward pass over prompt + tokens recomputes.
     public var logProbabilities: [Float]
     /// Why it stopped.
     public var finishReason: FinishReason
@@ -88,6 +94,8 @@ public func generate(
             throw GenerationError("prompt \(index) has \(prompt.count) tokens; with max_new_tokens \(configuration.maxNewTokens) that exceeds n_positions \(modelConfiguration.positions)")
         }
     }
+    if let limit = configuration.vocabularyLimit, limit < 1 { throw GenerationError("vocabulary_limit must be ≥ 1, got \(limit)") }
+    let sampled = min(configuration.vocabularyLimit ?? V, V)
     let B = prompts.count
     if B == 0 { return [] }
     let endOfSequence = configuration.endOfSequenceTokenId ?? modelConfiguration.eosTokenId
@@ -112,7 +120,7 @@ public func generate(
         for step in 0..<configuration.maxNewTokens {
             var chosen = [Int32](repeating: padding, count: B)
             for b in 0..<B where active[b] {
-                let row = UnsafeBufferPointer(start: logits.data + b * V, count: V)
+                let row = UnsafeBufferPointer(start: logits.data + b * V, count: sampled)
                 let banned = step < configuration.minNewTokens ? endOfSequence : nil
                 let (token, logProbability) = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &generator)
                 sequences[b].tokens.append(token)

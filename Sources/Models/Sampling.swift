@@ -42,12 +42,14 @@ public struct GenerationError: Error, CustomStringConvertible {
 
 /// Picks a token from one row of logits and returns it with its log-probability.
 ///
-/// The log-probability is log softmax(logits / temperature)[token] over the full vocabulary
-/// (temperature 0 counts as 1; top-k, top-p and `banned` do not change it): what a training
-/// pass over the same sequence recomputes. One vectorized exp pass serves both.
+/// The log-probability is log softmax(logits / temperature)[token] over the given logits
+/// (temperature 0 counts as 1; top-k and top-p do not change it), and, when a token is banned,
+/// over the other tokens only (the distribution renormalized without it, which is the one
+/// sampled): what a training pass over the same sequence recomputes. One vectorized exp pass
+/// serves both.
 ///
 /// - Parameters:
-///   - logits: V scores.
+///   - logits: V scores (pass only the ids that may be sampled).
 ///   - banned: a token that may not be chosen (EOS before min_new_tokens), or nil.
 public func sampleToken(
     _ logits: UnsafeBufferPointer<Float>, configuration: SamplingConfiguration, banned: Int? = nil,
@@ -56,12 +58,19 @@ public func sampleToken(
     let V = logits.count
     let temperature = configuration.temperature > 0 ? configuration.temperature : 1
     var probabilities = [Float](repeating: 0, count: V)
-    let lse: Float = probabilities.withUnsafeMutableBufferPointer { buffer in
+    var lse: Float = probabilities.withUnsafeMutableBufferPointer { buffer in
         let scaled = buffer.baseAddress!
         affineForward(logits.baseAddress!, scaled, count: V, scale: 1 / temperature, shift: 0)
         let lse = logSumExp(scaled, count: V)
         _ = sumExponentials(scaled, count: V, shift: lse, storeInto: scaled)  // now p_i
         return lse
+    }
+    if let banned, banned >= 0, banned < V {
+        // Renormalize without the banned token: log Σ_{i≠banned} exp(x_i/T) = lse + log Σ_{i≠banned} p_i
+        // (summed, not 1 − p_banned, so that a banned token of probability near 1 loses no precision).
+        probabilities[banned] = 0
+        let rest = probabilities.reduce(0.0) { $0 + Double($1) }
+        if rest > 0 { lse += Float(Foundation.log(rest)) }
     }
     func result(_ token: Int) -> (token: Int, logProbability: Float) {
         (token, logits[token] / temperature - lse)
@@ -72,7 +81,6 @@ public func sampleToken(
         return best
     }
     if configuration.temperature == 0 { return result(mostLikely()) }
-    if let banned { probabilities[banned] = 0 }
     var pool: [Int]? = nil  // nil: the whole vocabulary
     let k = configuration.topK ?? 0
     if (k > 0 && k < V) || configuration.topP < 1 {

@@ -106,6 +106,22 @@ struct GenerationTests {
             for _ in 0..<20_000 { ones += sampleToken(row, configuration: SamplingConfiguration(), generator: &generator).token }
         }
         #expect(abs(Double(ones) / 20_000 - 0.75) < 0.015)
+        // A banned token: probabilities (0.1, 0.6, 0.3) with the 0.6 one banned sample from (0.25, 0.75)
+        // and report log-probs of that renormalized distribution: ln 0.25 and ln 0.75 (at T = 2 the
+        // logits halve: (√0.1, √0.3) renormalized).
+        let banned: [Float] = [0.1, 0.6, 0.3].map { Float(Foundation.log($0)) }
+        banned.withUnsafeBufferPointer { row in
+            var counts = [0, 0, 0]
+            for _ in 0..<4_000 {
+                let (token, logProbability) = sampleToken(row, configuration: SamplingConfiguration(), banned: 1, generator: &generator)
+                counts[token] += 1
+                #expect(abs(logProbability - Float(Foundation.log(token == 0 ? 0.25 : 0.75))) < 1e-6)
+            }
+            #expect(counts[1] == 0 && abs(Double(counts[2]) / 4_000 - 0.75) < 0.03)
+            let hot = sampleToken(row, configuration: SamplingConfiguration(temperature: 2), banned: 1, generator: &generator)
+            let (a, b) = (0.1.squareRoot(), 0.3.squareRoot())
+            #expect(abs(Double(hot.logProbability) - Foundation.log((hot.token == 0 ? a : b) / (a + b))) < 1e-6)
+        }
         // top-p 0.5 over (0.1, 0.6, 0.3) keeps only the 0.6 token.
         let three: [Float] = [0.1, 0.6, 0.3].map { Float(Foundation.log($0)) }
         three.withUnsafeBufferPointer { row in
