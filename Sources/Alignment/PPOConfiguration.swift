@@ -15,7 +15,11 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     /// Passes over each iteration's rollouts (lm-human-preferences `noptepochs`).
     public var ppoEpochs = 4
     /// Minibatches per pass (lm-human-preferences `nminibatches`); freshly shuffled each pass.
+    /// One optimizer step per minibatch.
     public var numMiniBatches = 4
+    /// Forward/backward passes each minibatch is split into, their gradients accumulated into the
+    /// minibatch's one optimizer step (bounds memory; the step is the same as one pass's).
+    public var gradientAccumulationSteps = 1
     /// Initial KL coefficient β (`init_kl_coef`).
     public var initKLCoefficient = 0.15
     /// Adaptive KL target per sequence (`target`); nil: a fixed β.
@@ -41,9 +45,13 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     public var temperature: Float = 1
     public var topK = 0
     public var topP: Float = 1
-    /// New tokens per response, at most and at least.
+    /// New tokens per response, at most and at least (EOS is banned, and the distribution
+    /// renormalized without it, before `min_new_tokens`).
     public var maxNewTokens = 24
     public var minNewTokens = 0
+    /// Whether EOS ends a response; false samples past it as an ordinary token, so that every
+    /// response has `max_new_tokens` tokens (openai/lm-human-preferences).
+    public var stopAtEndOfSequence = true
     /// Generation stops at these strings (their tokens are kept), and at EOS.
     public var stop: [String] = []
     /// lm-human-preferences truncation: a response is cut after the first `truncate_token` found
@@ -58,6 +66,10 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     /// warmup iterations, β₁, β₂, ε and where ε goes ("pytorch" or "tensorflow").
     public var learningRate: Float = 1e-5
     public var schedule = "linear"
+    /// The schedule's length in rollouts (lm-human-preferences `total_episodes`): it spans
+    /// ⌈total_episodes / num_rollouts⌉ iterations, whatever `iterations` stops the run at;
+    /// nil: `iterations`.
+    public var totalEpisodes: Int?
     public var warmupSteps = 0
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
@@ -75,12 +87,13 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case iterations, numRollouts = "num_rollouts", chunkSize = "chunk_size", ppoEpochs = "ppo_epochs"
-        case numMiniBatches = "num_mini_batches", initKLCoefficient = "init_kl_coef", target, horizon, gamma, lambda = "lam"
+        case numMiniBatches = "num_mini_batches", gradientAccumulationSteps = "gradient_accumulation_steps", initKLCoefficient = "init_kl_coef", target, horizon, gamma, lambda = "lam"
         case clipRange = "cliprange", clipRangeValue = "cliprange_value", valueCoefficient = "vf_coef", entropyCoefficient = "ent_coef"
         case whitenRewards = "whiten_rewards", scaleReward = "scale_reward", clipRangeReward = "cliprange_reward"
-        case temperature, topK = "top_k", topP = "top_p", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens", stop
+        case temperature, topK = "top_k", topP = "top_p", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
+        case stopAtEndOfSequence = "stop_at_eos", stop
         case truncateToken = "truncate_token", truncateAfter = "truncate_after", penaltyReward = "penalty_reward"
-        case valueModel = "value_model", learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", beta1, beta2
+        case valueModel = "value_model", learningRate = "learning_rate", schedule, totalEpisodes = "total_episodes", warmupSteps = "warmup_steps", beta1, beta2
         case adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement", gradientClip = "grad_clip"
         case evalInterval = "eval_interval", checkpointInterval = "checkpoint_interval", keepCheckpoints = "keep_checkpoints", seed
     }
@@ -88,25 +101,59 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     /// trlX-like defaults with lm-human-preferences' reward shaping.
     public init() {}
 
-    /// openai/lm-human-preferences' sentiment run: 512 rollouts per iteration (here in 8
-    /// minibatches of 64 to bound memory), lr 1e-5 decayed linearly, temperature 0.7, 24 response
-    /// tokens, β₀ 0.15 adapted to a KL target of 6 over a 10,000-rollout horizon, vf_coef 0.1,
-    /// γ 1, λ 0.95, clip 0.2, 4 epochs, whitened rewards, TensorFlow-style Adam ε 1e-5.
+    /// openai/lm-human-preferences' sentiment run (`launch.py`, experiment `sentiment`, with the
+    /// `books_task` and `train_policy.py` defaults it does not override):
+    ///
+    /// | field | value | OAI |
+    /// |---|---|---|
+    /// | num_rollouts | 512 | `ppo.batch_size` 512 |
+    /// | num_mini_batches | 1 | `ppo.nminibatches` 1 (default) |
+    /// | ppo_epochs | 4 | `ppo.noptepochs` 4 (default) |
+    /// | learning_rate | 1e-5 | `ppo.lr` 1e-5 |
+    /// | schedule, total_episodes | linear, 1,000,000 | `lrnow = lr·(1 − frac)` over `ppo.total_episodes` 1e6, i.e. ⌈1e6 / 512⌉ = 1,954 updates |
+    /// | iterations | 1,954 | `nupdates` = ⌈total_episodes / batch_size⌉ = ⌈1e6 / 512⌉ |
+    /// | init_kl_coef | 0.15 | `rewards.kl_coef` 0.15 |
+    /// | target, horizon | 6, 10,000 | `rewards.adaptive_kl.target` 6.0, `horizon` 10000 (default) |
+    /// | vf_coef | 0.1 | `ppo.vf_coef` 0.1 (default) |
+    /// | cliprange, cliprange_value | 0.2, 0.2 | defaults |
+    /// | gamma, lam | 1, 0.95 | defaults |
+    /// | whiten_rewards | true | default |
+    /// | temperature, top_k, top_p | 0.7, 0, 1 | `policy.temperature` 0.7, plain sampling |
+    /// | max_new_tokens, min_new_tokens, stop_at_eos | 24, 0, false | `response_length` 24; fixed length, EOS an ordinary token |
+    /// | truncate_token, truncate_after, penalty_reward | ".", 16, −1 | `truncate_token` 13 ('.'), `truncate_after` 16, `penalty_reward` −1 (default) |
+    /// | cliprange_reward, scale_reward | 0 (none), none | scores used as the reward model gives them |
+    /// | adam_eps, eps_placement | 1e-5, tensorflow | `tf.train.AdamOptimizer(epsilon=1e-5)` |
+    /// | grad_clip, ent_coef | 0, 0 | none |
+    ///
+    /// Not OAI's: `chunk_size` 64 and `gradient_accumulation_steps` 8 only bound memory (the
+    /// minibatch of 512 is one optimizer step, its gradient accumulated over 8 passes of 64).
     public static var lmHumanPreferencesSentiment: PPOConfiguration {
         var c = PPOConfiguration()
         c.numRollouts = 512
         c.chunkSize = 64
-        c.numMiniBatches = 8
+        c.numMiniBatches = 1
+        c.gradientAccumulationSteps = 8
         c.ppoEpochs = 4
         c.learningRate = 1e-5
         c.schedule = "linear"
+        c.totalEpisodes = 1_000_000
+        c.iterations = 1_954
         c.temperature = 0.7
+        c.topK = 0
+        c.topP = 1
         c.maxNewTokens = 24
-        c.minNewTokens = 24
+        c.minNewTokens = 0
+        c.stopAtEndOfSequence = false
+        c.truncateToken = "."
+        c.truncateAfter = 16
+        c.penaltyReward = -1
+        c.clipRangeReward = 0
+        c.scaleReward = "none"
         c.initKLCoefficient = 0.15
         c.target = 6
         c.horizon = 10_000
         c.valueCoefficient = 0.1
+        c.entropyCoefficient = 0
         c.gamma = 1
         c.lambda = 0.95
         c.clipRange = 0.2
@@ -114,7 +161,13 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         c.whitenRewards = true
         c.epsilonPlacement = "tensorflow"
         c.adamEpsilon = 1e-5
+        c.gradientClip = 0
         return c
+    }
+
+    /// Iterations the learning-rate schedule spans: ⌈total_episodes / num_rollouts⌉, or `iterations`.
+    public var scheduleIterations: Int {
+        totalEpisodes.map { ($0 + numRollouts - 1) / max(numRollouts, 1) } ?? iterations
     }
 
     /// The KL controller the settings describe.
@@ -128,12 +181,24 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         if chunkSize < 1 { try fail("chunk_size", "must be ≥ 1") }
         if numMiniBatches < 1 || numMiniBatches > numRollouts { try fail("num_mini_batches", "must be in 1...num_rollouts (\(numRollouts))") }
         if ppoEpochs < 1 { try fail("ppo_epochs", "must be ≥ 1") }
+        let minibatch = numRollouts / numMiniBatches
+        if gradientAccumulationSteps < 1 || gradientAccumulationSteps > minibatch {
+            try fail("gradient_accumulation_steps", "is \(gradientAccumulationSteps); must be in 1...\(minibatch) (num_rollouts / num_mini_batches)")
+        }
         if maxNewTokens < 1 { try fail("max_new_tokens", "must be ≥ 1") }
+        if minNewTokens < 0 || minNewTokens > maxNewTokens {
+            try fail("min_new_tokens", "is \(minNewTokens); must be in 0...max_new_tokens (\(maxNewTokens))")
+        }
+        if let truncateToken, truncateAfter >= maxNewTokens {
+            throw RunError(path: "config", message: "fields 'truncate_after' (\(truncateAfter)) and 'max_new_tokens' (\(maxNewTokens)) disagree: with truncate_token '\(truncateToken)', truncate_after must be below max_new_tokens, or no response can be truncated and every one gets penalty_reward")
+        }
+        if truncateAfter < 0 { try fail("truncate_after", "must be ≥ 0") }
+        if let totalEpisodes, totalEpisodes < 1 { try fail("total_episodes", "must be ≥ 1 (or null: the schedule spans `iterations`)") }
         if !["shared", "separate"].contains(valueModel) { try fail("value_model", "is '\(valueModel)'; expected shared or separate") }
         if !["none", "running"].contains(scaleReward) { try fail("scale_reward", "is '\(scaleReward)'; expected none or running") }
         if !["pytorch", "tensorflow"].contains(epsilonPlacement) { try fail("eps_placement", "is '\(epsilonPlacement)'; expected pytorch or tensorflow") }
         if let target, target <= 0 { try fail("target", "must be positive (or null for a fixed β)") }
         if horizon <= 0 { try fail("horizon", "must be positive") }
-        _ = try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: iterations, minimumRatio: 0)
+        _ = try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: scheduleIterations, minimumRatio: 0)
     }
 }

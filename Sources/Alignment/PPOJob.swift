@@ -20,9 +20,9 @@ import Yams
 public func train(model: URL, rewardFunction: any RewardFunction, prompts: [String], evalPrompts: [String] = [],
                   config: PPOConfiguration, runDirectory: URL, resume: Bool = false,
                   progress: ((PPOProgress) throws -> Void)? = nil) throws -> GPT2WithValueHead {
-    let policy = try GPT2WithValueHead.load(from: model, seed: config.seed)
+    let policy = try GPT2WithValueHead.load(from: model)
     let reference = try GPT2LMHeadModel.load(from: model)
-    let valueModel = config.valueModel == "separate" ? try GPT2WithValueHead.load(from: model, seed: config.seed ^ 0x7A1E) : nil
+    let valueModel = config.valueModel == "separate" ? try GPT2WithValueHead.load(from: model) : nil
     let tokenizer = try loadTokenizer(from: model)
     let trainer = try PPOTrainer(policy: policy, valueModel: valueModel, reference: reference, tokenizer: tokenizer,
                                  reward: rewardFunction, prompts: prompts, evalPrompts: evalPrompts, configuration: config,
@@ -118,7 +118,7 @@ public struct PPOJob: Codable, Equatable, Sendable {
         func mapping(preset: PPOConfiguration) throws -> Node.Mapping {
             var defaults = try JobConfiguration.mapping(of: PPOJob())
             for (key, value) in try JobConfiguration.mapping(of: preset) { defaults[key] = value }
-            return try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["eval_prompts", "target", "truncate_token"],
+            return try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["eval_prompts", "target", "truncate_token", "total_episodes"],
                                                 file: file, overrides: overrides)
         }
         let source = file?.path ?? "command line"

@@ -5,6 +5,7 @@
 
 import Datasets
 import Foundation
+import Kernels
 import Models
 import NN
 import Tensors
@@ -40,6 +41,12 @@ public final class PPOTrainer {
     /// The first minibatch of the first epoch of the last iteration: max |π/π_old − 1| and approx KL
     /// (both 0 up to rounding, since nothing has been updated yet).
     public private(set) var firstMinibatchCheck: (maxRatioDeviation: Float, approxKL: Float)?
+    /// Each minibatch's statistics in the last update, in order (epoch by epoch), and each
+    /// epoch's row order.
+    public private(set) var lastStatistics: [PPOStatistics] = []
+    public private(set) var lastOrders: [[Int]] = []
+    /// Optimizer steps taken so far (one per minibatch).
+    public var optimizerSteps: Int { optimizer.step }
     /// Seconds of the last iteration's phases: generate, score, forward (policy, value and
     /// reference passes over the rollouts), update (all epochs).
     public private(set) var lastTimings: [String: Double] = [:]
@@ -72,7 +79,7 @@ public final class PPOTrainer {
         valueModel?.setTraining(false)
         reference.setTraining(false)
         reference.setRequiresGrad(false)
-        models = PPOModels(policy: policy, valueModel: valueModel, reference: reference, temperature: configuration.temperature)
+        models = PPOModels(policy: policy, valueModel: valueModel, reference: reference, distribution: sampler.distribution)
         var parameters = policy.namedParameters()
         if let valueModel { parameters += valueModel.namedParameters().map { ("value_model." + $0.name, $0.tensor) } }
         optimizer = AdamW(parameters: parameters, configuration: AdamWConfiguration(
@@ -114,6 +121,22 @@ public final class PPOTrainer {
         return (used, raw)
     }
 
+    /// lm-human-preferences' per-token rewards: r_t = −β·(log π_old − log π_ref) at every
+    /// response token, plus the score on the last one.
+    /// - Parameters:
+    ///   - logProbabilities, referenceLogProbabilities: per response, one value per token.
+    ///   - scores: one per response.
+    ///   - klCoefficient: β.
+    public static func shapedRewards(logProbabilities: [[Float]], referenceLogProbabilities: [[Float]], scores: [Float],
+                                     klCoefficient: Double) -> [[Float]] {
+        let beta = Float(klCoefficient)
+        return scores.indices.map { b -> [Float] in
+            var r = zip(logProbabilities[b], referenceLogProbabilities[b]).map { -beta * ($0 - $1) }
+            r[r.count - 1] += scores[b]
+            return r
+        }
+    }
+
     /// Samples, scores and evaluates one batch of prompts; rewards use β = `klCoefficient`.
     public func rollout(_ batch: [String], klCoefficient: Double, state: inout TrainerState) throws -> PPORollouts {
         var clock = DispatchTime.now().uptimeNanoseconds
@@ -137,12 +160,8 @@ public final class PPOTrainer {
             referenceLogProbabilities += grid.rows(models.referencePass(grid))
         }
         lap("forward")
-        let beta = Float(klCoefficient)
-        let rewards = (0..<batch.count).map { b -> [Float] in
-            var r = zip(logProbabilities[b], referenceLogProbabilities[b]).map { -beta * ($0 - $1) }
-            r[r.count - 1] += scores[b]
-            return r
-        }
+        let rewards = Self.shapedRewards(logProbabilities: logProbabilities, referenceLogProbabilities: referenceLogProbabilities,
+                                         scores: scores, klCoefficient: klCoefficient)
         return PPORollouts(prompts: batch, promptTokens: promptIds, responseTokens: responses, responses: texts, scores: scores,
                            rawScores: raw, logProbabilities: logProbabilities, referenceLogProbabilities: referenceLogProbabilities,
                            values: values, rewards: rewards)
@@ -150,68 +169,106 @@ public final class PPOTrainer {
 
     // MARK: Updates
 
-    /// `ppo_epochs` passes of `num_mini_batches` freshly shuffled minibatches over the rollouts;
-    /// returns the ppo/* statistics averaged over all minibatches.
+    /// `ppo_epochs` passes of `num_mini_batches` freshly shuffled minibatches over the rollouts
+    /// (one shuffle of `generator` per epoch); returns the `ppo/*` statistics averaged over all
+    /// minibatches.
     public func update(_ rollouts: PPORollouts, learningRate: Float, generator: inout RandomGenerator) -> [String: Double] {
+        let orders = (0..<configuration.ppoEpochs).map { _ in
+            var order = Array(0..<rollouts.prompts.count)
+            generator.shuffle(&order)
+            return order
+        }
+        return update(rollouts, learningRate: learningRate, orders: orders)
+    }
+
+    /// The update with each epoch's row order given (`orders[epoch]` a permutation of the rollouts),
+    /// as lm-human-preferences' `train`: for each epoch, for each minibatch (consecutive
+    /// `num_rollouts / num_mini_batches` rows of that order), its loss and one optimizer step.
+    public func update(_ rollouts: PPORollouts, learningRate: Float, orders: [[Int]]) -> [String: Double] {
         let N = rollouts.prompts.count
         let M = configuration.numMiniBatches
-        var sums: [String: Double] = [:]
-        var count = 0
+        var statistics: [PPOStatistics] = []
         firstMinibatchCheck = nil
-        for epoch in 0..<configuration.ppoEpochs {
-            var order = Array(0..<N)
-            generator.shuffle(&order)
+        for (epoch, order) in orders.enumerated() {
+            require(order.count == N && Set(order) == Set(0..<N), "PPO update: epoch \(epoch)'s order is not a permutation of 0..<\(N)")
             for m in 0..<M {
                 let rows = Array(order[(m * N / M)..<((m + 1) * N / M)])
                 guard !rows.isEmpty else { continue }
-                let grid = SequenceGrid(prompts: rows.map { rollouts.promptTokens[$0] }, responses: rows.map { rollouts.responseTokens[$0] },
-                                        padding: Int32(endOfSequence ?? 0))
-                // Rewards whitened over the minibatch's tokens, mean kept; GAE per row; advantages whitened.
-                var rewards = rows.map { rollouts.rewards[$0] }
-                if configuration.whitenRewards { rewards = reshape(whiten(rewards.flatMap { $0 }, shiftMean: false), like: rewards) }
-                let oldValues = rows.map { rollouts.values[$0] }
-                var advantages: [[Float]] = [], returns: [[Float]] = []
-                for (r, v) in zip(rewards, oldValues) {
-                    let (a, R) = generalizedAdvantageEstimation(rewards: r, values: v, gamma: configuration.gamma, lambda: configuration.lambda)
-                    advantages.append(a)
-                    returns.append(R)
-                }
-                advantages = reshape(whiten(advantages.flatMap { $0 }, shiftMean: true), like: advantages)
-                let pass = models.policyPass(grid, entropyToo: true, entropyDifferentiable: configuration.entropyCoefficient != 0)
-                let oldLogProbabilities = grid.flat(rows.map { rollouts.logProbabilities[$0] })
-                let mask = Tensor(shape: [grid.responseCount], values: [Float](repeating: 1, count: grid.responseCount))
-                let policy = ppoPolicyLoss(logProbabilities: pass.logProbabilities, oldLogProbabilities: oldLogProbabilities,
-                                           advantages: grid.flat(advantages), mask: mask, clipRange: configuration.clipRange)
-                let value = ppoValueLoss(values: pass.values, oldValues: grid.flat(oldValues), returns: grid.flat(returns),
-                                         mask: mask, clipRange: configuration.clipRangeValue)
-                let meanEntropy = pass.entropy!.mean()
-                var total = policy.policyLoss + configuration.valueCoefficient * value.valueLoss
-                if configuration.entropyCoefficient != 0 { total = total - configuration.entropyCoefficient * meanEntropy }
-                if epoch == 0 && m == 0 {
-                    let new = grid.rows(pass.logProbabilities), old = rows.map { rollouts.logProbabilities[$0] }
-                    let deviation = zip(new.flatMap { $0 }, old.flatMap { $0 }).map { abs(Foundation.exp($0 - $1) - 1) }.max() ?? 0
-                    firstMinibatchCheck = (deviation, policy.approxKL)
-                }
-                let totalValue = total.item, policyValue = policy.policyLoss.item, valueValue = value.valueLoss.item, entropyValue = meanEntropy.item
-                total.backward()
-                if configuration.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: configuration.gradientClip) }
-                optimizer.step(learningRate: learningRate)
-                optimizer.zeroGrad()
-                let flatReturns = returns.flatMap { $0 }, flatValues = oldValues.flatMap { $0 }
-                let returnsVariance = variance(flatReturns)
-                let stats: [String: Double] = [
-                    "ppo/loss/policy": Double(policyValue), "ppo/loss/value": Double(valueValue), "ppo/loss/total": Double(totalValue),
-                    "ppo/policy/entropy": Double(entropyValue), "ppo/policy/approxkl": Double(policy.approxKL),
-                    "ppo/policy/clipfrac": Double(policy.clipFraction), "ppo/returns/mean": mean(flatReturns), "ppo/returns/var": returnsVariance,
-                    "ppo/val/vpred": Double(value.meanPrediction), "ppo/val/error": Double(value.error), "ppo/val/clipfrac": Double(value.clipFraction),
-                    "ppo/val/mean": mean(flatValues), "ppo/val/var": variance(flatValues),
-                    "ppo/val/var_explained": 1 - variance(zip(flatReturns, flatValues).map { $0 - $1 }) / max(returnsVariance, 1e-12),
-                ]
-                for (name, value) in stats { sums[name, default: 0] += value }
-                count += 1
+                statistics.append(trainMinibatch(rows, of: rollouts, learningRate: learningRate, isFirst: epoch == 0 && m == 0))
             }
         }
-        return sums.mapValues { $0 / Double(max(count, 1)) }
+        lastStatistics = statistics
+        lastOrders = orders
+        return PPOStatistics.mean(statistics).metrics
+    }
+
+    /// One minibatch: (1) rewards whitened over the minibatch's tokens, mean kept; (2) GAE per
+    /// row, returns = A + V_old; (3) advantages whitened; (4) the clipped policy and value losses
+    /// of the current model, their gradients accumulated over `gradient_accumulation_steps`
+    /// passes (each weighted by its share of the minibatch's tokens, so the sum is the
+    /// minibatch's loss); (5) one optimizer step. Statistics are taken before the step.
+    func trainMinibatch(_ rows: [Int], of rollouts: PPORollouts, learningRate: Float, isFirst: Bool) -> PPOStatistics {
+        // 1. Rewards whitened over the minibatch's tokens (mean kept).
+        var rewards = rows.map { rollouts.rewards[$0] }
+        if configuration.whitenRewards { rewards = reshape(whiten(rewards.flatMap { $0 }, shiftMean: false), like: rewards) }
+        // 2. GAE per row.
+        let oldValues = rows.map { rollouts.values[$0] }
+        var advantages: [[Float]] = [], returns: [[Float]] = []
+        for (r, v) in zip(rewards, oldValues) {
+            let (a, R) = generalizedAdvantageEstimation(rewards: r, values: v, gamma: configuration.gamma, lambda: configuration.lambda)
+            advantages.append(a)
+            returns.append(R)
+        }
+        // 3. Advantages whitened over the minibatch.
+        advantages = reshape(whiten(advantages.flatMap { $0 }, shiftMean: true), like: advantages)
+        // 4. Losses and gradients, pass by pass.
+        let tokens = Double(rows.reduce(0) { $0 + rollouts.responseTokens[$1].count })
+        let passes = min(configuration.gradientAccumulationSteps, rows.count)
+        var stats = PPOStatistics()
+        var maxRatioDeviation: Float = 0
+        for pass in 0..<passes {
+            let part = Array((pass * rows.count / passes)..<((pass + 1) * rows.count / passes))
+            let partRows = part.map { rows[$0] }
+            let grid = SequenceGrid(prompts: partRows.map { rollouts.promptTokens[$0] }, responses: partRows.map { rollouts.responseTokens[$0] },
+                                    padding: Int32(endOfSequence ?? 0))
+            let share = Float(Double(grid.responseCount) / tokens)
+            let output = models.policyPass(grid, entropyToo: true, entropyDifferentiable: configuration.entropyCoefficient != 0)
+            let mask = Tensor(shape: [grid.responseCount], values: [Float](repeating: 1, count: grid.responseCount))
+            let oldLogProbabilities = partRows.map { rollouts.logProbabilities[$0] }
+            let policy = ppoPolicyLoss(logProbabilities: output.logProbabilities, oldLogProbabilities: grid.flat(oldLogProbabilities),
+                                       advantages: grid.flat(part.map { advantages[$0] }), mask: mask, clipRange: configuration.clipRange)
+            let value = ppoValueLoss(values: output.values, oldValues: grid.flat(part.map { oldValues[$0] }),
+                                     returns: grid.flat(part.map { returns[$0] }), mask: mask, clipRange: configuration.clipRangeValue)
+            let meanEntropy = output.entropy!.mean()
+            var loss = policy.policyLoss + configuration.valueCoefficient * value.valueLoss
+            if configuration.entropyCoefficient != 0 { loss = loss - configuration.entropyCoefficient * meanEntropy }
+            if isFirst {
+                let new = output.logProbabilities.scalars, old = oldLogProbabilities.flatMap { $0 }
+                maxRatioDeviation = max(maxRatioDeviation, zip(new, old).map { abs(Foundation.exp($0 - $1) - 1) }.max() ?? 0)
+            }
+            let weight = Double(share)
+            stats.policyLoss += Double(policy.policyLoss.item) * weight
+            stats.valueLoss += Double(value.valueLoss.item) * weight
+            stats.totalLoss += Double(loss.item) * weight
+            stats.entropy += Double(meanEntropy.item) * weight
+            stats.approxKL += Double(policy.approxKL) * weight
+            stats.clipFraction += Double(policy.clipFraction) * weight
+            stats.valuePrediction += Double(value.meanPrediction) * weight
+            stats.valueError += Double(value.error) * weight
+            stats.valueClipFraction += Double(value.clipFraction) * weight
+            (passes == 1 ? loss : loss * share).backward()
+        }
+        // 5. One optimizer step for the minibatch.
+        if configuration.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: configuration.gradientClip) }
+        optimizer.step(learningRate: learningRate)
+        optimizer.zeroGrad()
+        let flatReturns = returns.flatMap { $0 }, flatValues = oldValues.flatMap { $0 }
+        stats.returnsMean = mean(flatReturns)
+        stats.returnsVariance = variance(flatReturns)
+        stats.valuesMean = mean(flatValues)
+        stats.valuesVariance = variance(flatValues)
+        if isFirst { firstMinibatchCheck = (maxRatioDeviation, Float(stats.approxKL)) }
+        return stats
     }
 
     // MARK: The loop
@@ -224,7 +281,7 @@ public final class PPOTrainer {
     @discardableResult
     public func train(resume: Bool = false, progress: ((PPOProgress) throws -> Void)? = nil) throws -> TrainerState {
         let schedule = try LearningRateSchedule.named(configuration.schedule, warmupSteps: configuration.warmupSteps,
-                                                      totalSteps: configuration.iterations, minimumRatio: 0)
+                                                      totalSteps: configuration.scheduleIterations, minimumRatio: 0)
         var state = TrainerState(generator: RandomGenerator(seed: configuration.seed), klCoefficient: configuration.initKLCoefficient)
         if resume, let checkpoint = run.newestCheckpoint() {
             try policy.loadSafeTensors(from: checkpoint.url.appendingPathComponent("model.safetensors"), strict: false)
@@ -264,8 +321,16 @@ public final class PPOTrainer {
             if !evalPrompts.isEmpty && configuration.evalInterval > 0 && (iteration % configuration.evalInterval == 0 || iteration == configuration.iterations) {
                 metrics["eval/score"] = try evaluate(step: iteration, samples: samples)
             }
-            // Wall-clock figures are the only keys a resumed run cannot reproduce: they are all under elapsed/.
-            metrics["elapsed/fps"] = Double(batch.count) / max(seconds, 1e-9)
+            // lm-human-preferences' elapsed/* figures; the wall-clock ones (fps, time, seconds) are
+            // the only keys a resumed run cannot reproduce.
+            let generated = rollouts.responseTokens.reduce(0) { $0 + $1.count }
+            state.generatedTokens = (state.generatedTokens ?? 0) + generated
+            state.elapsedSeconds = (state.elapsedSeconds ?? 0) + seconds
+            metrics["elapsed/updates"] = Double(iteration)
+            metrics["elapsed/episodes"] = Double(iteration * configuration.numRollouts)
+            metrics["elapsed/steps/total"] = Double(state.generatedTokens ?? 0)
+            metrics["elapsed/fps"] = Double(generated) / max(seconds, 1e-9)  // response tokens per second
+            metrics["elapsed/time"] = state.elapsedSeconds ?? 0
             metrics["elapsed/seconds"] = seconds
             log.append(step: iteration, metrics)
             if iteration % max(configuration.checkpointInterval, 1) == 0 || iteration == configuration.iterations {

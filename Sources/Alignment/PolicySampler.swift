@@ -30,6 +30,9 @@ public struct PolicySampler {
     public let truncateTokenId: Int32?
     /// The end-of-sequence id (the tokenizer's, else the model's), also the padding id.
     public let endOfSequence: Int?
+    /// Ids at or above this are never sampled: the tokenizer's ids when the model's embedding
+    /// matrix is padded beyond them.
+    public let vocabularyLimit: Int
     let positions: Int, bos: Int?
 
     /// A sampler for models of `modelConfiguration`.
@@ -48,6 +51,11 @@ public struct PolicySampler {
         self.configuration = configuration
         self.tokenizer = tokenizer
         endOfSequence = tokenizer.endOfTextTokenId ?? modelConfiguration.eosTokenId
+        // The ids something can stand for: the tokenizer's (special tokens included) and the
+        // model's own EOS/BOS (a character vocabulary plus an end-of-text id, say).
+        let known = [tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1, (endOfSequence ?? -1) + 1,
+                     (modelConfiguration.bosTokenId ?? -1) + 1].max()!
+        vocabularyLimit = min(modelConfiguration.vocabularySize, known)
         positions = modelConfiguration.positions
         bos = modelConfiguration.bosTokenId
     }
@@ -66,7 +74,8 @@ public struct PolicySampler {
         let generation = GenerationConfiguration(
             maxNewTokens: configuration.maxNewTokens, minNewTokens: configuration.minNewTokens,
             sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
-            stopStrings: configuration.stop, endOfSequenceTokenId: endOfSequence)
+            stopStrings: configuration.stop, endOfSequenceTokenId: endOfSequence,
+            stopAtEndOfSequence: configuration.stopAtEndOfSequence, vocabularyLimit: vocabularyLimit)
         var result = SampledResponses(promptTokens: [], responseTokens: [], texts: [], truncatedAt: [])
         for start in stride(from: 0, to: prompts.count, by: configuration.chunkSize) {
             let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map(promptTokens)
@@ -88,6 +97,13 @@ public struct PolicySampler {
         return result
     }
 
+    /// The distribution the responses are drawn from, for recomputing their log-probabilities:
+    /// the temperature, the sampled ids, and EOS banned before `min_new_tokens`.
+    var distribution: ResponseDistribution {
+        ResponseDistribution(temperature: configuration.temperature, vocabularyLimit: vocabularyLimit,
+                             bannedToken: endOfSequence, bannedBefore: configuration.minNewTokens)
+    }
+
     /// log π(response tokens) under `model` at the sampling temperature, one array per response;
     /// computed in evaluation mode (no dropout), as generation samples.
     public func logProbabilities(_ model: GPT2LMHeadModel, of samples: SampledResponses) -> [[Float]] {
@@ -100,17 +116,8 @@ public struct PolicySampler {
             let range = start..<min(start + configuration.chunkSize, samples.responseTokens.count)
             let grid = SequenceGrid(prompts: Array(samples.promptTokens[range]), responses: Array(samples.responseTokens[range]),
                                     padding: Int32(endOfSequence ?? 0))
-            rows += grid.rows(responseLogProbabilities(model, grid: grid, temperature: configuration.temperature))
+            rows += grid.rows(distribution.logProbabilities(model, grid: grid))
         }
         return rows
-    }
-}
-
-/// log p(response tokens) of a grid's rows under `model`, logits divided by `temperature`; (N), no gradients.
-func responseLogProbabilities(_ model: GPT2LMHeadModel, grid: SequenceGrid, temperature: Float) -> Tensor {
-    withNoGrad {
-        var logits = model.logits(hidden: grid.responseRows(model.transformer(grid.ids)))
-        if temperature != 1 && temperature > 0 { logits = logits * (1 / temperature) }
-        return tokenLogProbabilities(logits, tokens: IndexTensor(shape: [grid.responseCount], values: grid.responseTargets))
     }
 }

@@ -29,12 +29,17 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var evaluationsWithoutImprovement: Int
     /// PPO's running score moments (count, mean, sum of squared deviations) for `scale_reward: running`.
     public var scoreMoments: [Double]?
+    /// PPO: response tokens sampled so far (`elapsed/steps/total`) and seconds spent so far
+    /// (`elapsed/time`), carried across resumes.
+    public var generatedTokens: Int?
+    public var elapsedSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, dataPosition = "data_position", generator = "rng_state"
         case dropoutGenerator = "dropout_rng_state", klCoefficient = "kl_coefficient"
         case bestValidLoss = "best_valid_loss", bestStep = "best_step"
         case evaluationsWithoutImprovement = "evaluations_without_improvement", scoreMoments = "score_moments"
+        case generatedTokens = "generated_tokens", elapsedSeconds = "elapsed_seconds"
     }
 
     /// A state at step 0.

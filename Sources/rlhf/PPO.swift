@@ -14,13 +14,14 @@ struct PPO: ParsableCommand {
           rlhf ppo --model runs/sft/final --prompts prompts.jsonl --reward model:runs/rm/final --name ppo --iterations 100
           rlhf ppo --model runs/shakespeare/final --prompts input.txt --prompt_words 4 --reward uppercase
         reward: model:DIR | uppercase | lexicon | regex:PATTERN | length:N | classifier:DIR:LABEL | http(s)://URL.
-        preset: none | lm_human_preferences_sentiment (512 rollouts, lr 1e-5 decayed, temperature 0.7, 24 tokens,
-        β0 0.15, KL target 6, horizon 10000, vf_coef 0.1).
+        preset: none | lm_human_preferences_sentiment (OAI's sentiment run: 512 rollouts in one minibatch, 4 epochs,
+        lr 1e-5 decayed over total_episodes 1e6, temperature 0.7, 24 tokens sampled past EOS, truncation at '.' after
+        16 tokens with penalty −1, β0 0.15, KL target 6, horizon 10000, vf_coef 0.1, TensorFlow-style Adam ε 1e-5).
         Fields: name, runs_dir, model, prompts, prompt_field, prompt_words, eval_prompts, num_eval_prompts, reward, preset,
-        iterations, num_rollouts, chunk_size, ppo_epochs, num_mini_batches, init_kl_coef, target (null: fixed β), horizon,
+        iterations, num_rollouts, chunk_size, ppo_epochs, num_mini_batches, gradient_accumulation_steps, init_kl_coef, target (null: fixed β), horizon,
         gamma, lam, cliprange, cliprange_value, vf_coef, ent_coef, whiten_rewards, scale_reward (none | running),
-        cliprange_reward, temperature, top_k, top_p, max_new_tokens, min_new_tokens, stop, truncate_token,
-        truncate_after, penalty_reward, value_model (shared | separate), learning_rate, schedule, warmup_steps, beta1,
+        cliprange_reward, temperature, top_k, top_p, max_new_tokens, min_new_tokens, stop_at_eos, stop, truncate_token,
+        truncate_after, penalty_reward, value_model (shared | separate), learning_rate, schedule, total_episodes, warmup_steps, beta1,
         beta2, adam_eps, eps_placement (pytorch | tensorflow), grad_clip, eval_interval, checkpoint_interval,
         keep_checkpoints, seed. metrics.jsonl uses lm-human-preferences' names (objective/score, objective/kl, …);
         samples.jsonl holds the eval prompts' responses and scores before training and at each evaluation.

@@ -41,8 +41,8 @@ func tinyPPOConfiguration(iterations: Int) -> PPOConfiguration {
 
 /// A PPO trainer on a copy of the same tiny policy, with the uppercase reward.
 func tinyPPOTrainer(_ configuration: PPOConfiguration, run: RunDirectory) throws -> PPOTrainer {
-    let policy = GPT2WithValueHead(model: tinyPolicy(), seed: 2)
-    let valueModel = configuration.valueModel == "separate" ? GPT2WithValueHead(model: tinyPolicy(seed: 8), seed: 4) : nil
+    let policy = GPT2WithValueHead(model: tinyPolicy())
+    let valueModel = configuration.valueModel == "separate" ? GPT2WithValueHead(model: tinyPolicy(seed: 8)) : nil
     return try PPOTrainer(policy: policy, valueModel: valueModel, reference: tinyPolicy(), tokenizer: mixedCase, reward: UppercaseFractionReward(),
                           prompts: ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"], evalPrompts: ["ab", "E"],
                           configuration: configuration, run: run)
