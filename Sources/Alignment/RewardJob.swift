@@ -173,11 +173,12 @@ public struct RewardJob: Codable, Equatable, Sendable {
             let policy = try GPT2LMHeadModel.load(from: policyURL)
             let policyTokenizer = try loadTokenizer(from: policyURL)
             let prompts = try normalizationPrompts.map { try PromptSet.read(URL(fileURLWithPath: $0)).records } ?? data.prompts
+            let sampling = training.normalizationSampling
             let (mean, std) = try RewardNormalizer.fit(reward, policy: policy, policyTokenizer: policyTokenizer, prompts: prompts,
-                                                       samples: training.normalizationSamples, responseLength: training.normalizationResponseLength,
-                                                       seed: training.seed)
-            report?(String(format: "normalization %@ training: %d samples, raw mean %.4f std %.4f → gain %.4f bias %.4f",
-                           when, training.normalizationSamples, mean, std, reward.head.gain, reward.head.bias))
+                                                       samples: training.normalizationSamples, sampling: sampling, seed: training.seed)
+            report?(String(format: "normalization %@ training: %d samples (%d tokens, temperature %.2f, %@), raw mean %.4f std %.4f → gain %.4f bias %.4f",
+                           when, training.normalizationSamples, sampling.maxNewTokens, Double(sampling.temperature),
+                           sampling.stopAtEndOfSequence ? "stopping at EOS" : "fixed length", mean, std, reward.head.gain, reward.head.bias))
         }
         if times.before && checkpoint == nil { try normalize("before") }
         let trainer = try RewardTrainer(model: reward, examples: data.examples, objective: data.objective, configuration: training,

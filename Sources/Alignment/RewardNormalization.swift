@@ -35,38 +35,36 @@ public enum RewardNormalizer {
         return (mean, standardDeviation)
     }
 
-    /// Samples `samples` responses of up to `responseLength` tokens from `policy` (temperature 1)
-    /// on prompts drawn in a seeded cycle from `prompts`, and fits the normalization on
-    /// prompt + response. Prompts too long for the policy keep their end.
+    /// Samples `samples` responses from `policy` the way `sampling` samples them — PPO's
+    /// generation settings (temperature, top-k/top-p, response length, whether EOS ends a
+    /// response), as lm-human-preferences fits gain and bias on the policy's own responses — on
+    /// prompts drawn in a seeded cycle from `prompts`, and fits the normalization on prompt +
+    /// response. Prompts too long for the policy keep their end.
     /// - Returns: the raw mean and standard deviation of the samples' rewards.
     @discardableResult
     public static func fit(_ model: RewardModel, policy: GPT2LMHeadModel, policyTokenizer: any Tokenizer, prompts: [String],
-                           samples: Int, responseLength: Int, seed: UInt64, batchSize: Int = 16) throws -> (mean: Double, standardDeviation: Double) {
+                           samples: Int, sampling: PPOConfiguration, seed: UInt64, batchSize: Int = 16) throws -> (mean: Double, standardDeviation: Double) {
+        let texts = try sampleTexts(policy: policy, policyTokenizer: policyTokenizer, prompts: prompts, samples: samples,
+                                    sampling: sampling, seed: seed)
+        return try fit(model, texts: texts, batchSize: batchSize)
+    }
+
+    /// prompt + response texts of `samples` responses sampled from `policy` as `sampling` says, on
+    /// prompts drawn in a seeded cycle from `prompts`.
+    public static func sampleTexts(policy: GPT2LMHeadModel, policyTokenizer: any Tokenizer, prompts: [String], samples: Int,
+                                   sampling: PPOConfiguration, seed: UInt64) throws -> [String] {
         guard !prompts.isEmpty else { throw RunError(path: "normalization", message: "no prompts to sample the policy on") }
-        guard responseLength >= 1, responseLength < policy.configuration.positions else {
-            throw RunError(path: "config", message: "field 'normalization_response_length' is \(responseLength); expected 1..<\(policy.configuration.positions)")
+        guard sampling.maxNewTokens >= 1, sampling.maxNewTokens < policy.configuration.positions else {
+            throw RunError(path: "config", message: "field 'normalization_response_length' is \(sampling.maxNewTokens); expected 1..<\(policy.configuration.positions)")
         }
+        guard sampling.temperature > 0, sampling.temperature.isFinite else {
+            throw RunError(path: "config", message: "field 'normalization_temperature' is \(sampling.temperature); expected a positive number")
+        }
+        let sampler = try PolicySampler(configuration: sampling, tokenizer: policyTokenizer, modelConfiguration: policy.configuration)
         let order = Datasets.Split.shuffled(Array(prompts.indices), seed: seed)
         let chosen = (0..<samples).map { prompts[order[$0 % order.count]] }
         var generator = RandomGenerator(seed: seed ^ 0x9E37)
-        let budget = policy.configuration.positions - responseLength
-        var texts: [String] = []
-        for start in stride(from: 0, to: chosen.count, by: max(batchSize, 1)) {
-            let batch = Array(chosen[start..<min(start + max(batchSize, 1), chosen.count)])
-            let ids = try batch.map { prompt -> [Int] in
-                let encoded: ArraySlice<Int>
-                do { encoded = try policyTokenizer.encodeChecked(prompt).suffix(budget) } catch {
-                    throw RunError(path: "normalization", message: "cannot tokenize a prompt for the policy: \(error)")
-                }
-                return encoded.isEmpty ? [policy.configuration.eosTokenId ?? policy.configuration.bosTokenId ?? 0] : Array(encoded)
-            }
-            let generated = try generate(policy, prompts: ids, configuration: GenerationConfiguration(maxNewTokens: responseLength),
-                                         generator: &generator)
-            for (prompt, sequence) in zip(batch, generated) {
-                let tokens = sequence.finishReason == .endOfSequence ? Array(sequence.tokens.dropLast()) : sequence.tokens
-                texts.append(prompt + policyTokenizer.decode(tokens))
-            }
-        }
-        return try fit(model, texts: texts, batchSize: batchSize)
+        let sampled = try sampler.sample(policy, prompts: chosen, generator: &generator)
+        return zip(chosen, sampled.texts).map { $0 + $1 }
     }
 }

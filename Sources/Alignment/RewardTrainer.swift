@@ -22,12 +22,23 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
     public var labelRewards: [String: Float]?
     /// Reward normalization (lm-human-preferences): "none", "before", "after" or "both".
     public var normalize = "none"
-    /// Policy samples the normalization is fitted on.
+    /// Policy samples the normalization is fitted on (lm-human-preferences `normalize_samples`).
     public var normalizationSamples = 256
-    /// Tokens per sampled response.
-    public var normalizationResponseLength = 32
+    /// How they are sampled — as the PPO run that follows samples (lm-human-preferences fits gain
+    /// and bias on the policy's own responses): tokens per response, temperature, and whether EOS
+    /// ends a response (false: fixed-length responses, EOS an ordinary token). Defaults: the
+    /// `lm_human_preferences_sentiment` preset's 24, 0.7 and false.
+    public var normalizationResponseLength = 24
+    public var normalizationTemperature: Float = 0.7
+    public var normalizationStopAtEndOfSequence = false
     /// Labelled data without prompts: the first this many tokens of each text serve as prompts.
     public var normalizationPromptLength = 8
+    /// Train gain and bias with the head (lm-human-preferences' `reward_norm/gain` and `bias` are
+    /// trainable variables); false keeps them as normalization set them.
+    public var trainGainBias = false
+    /// Train without dropout (lm-human-preferences builds the reward model with
+    /// `do_dropout=False`; TRL's RewardConfig `disable_dropout` defaults to true).
+    public var disableDropout = true
     /// Batching, steps, optimizer, evaluation, checkpoints, seed (also the head's initialisation).
     public var training = TrainingSchedule(learningRate: 5e-5, validFraction: 0.2)
 
@@ -35,6 +46,8 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
         case maxLength = "max_length", margin, labelRewards = "label_rewards"
         case normalize, normalizationSamples = "normalization_samples"
         case normalizationResponseLength = "normalization_response_length", normalizationPromptLength = "normalization_prompt_length"
+        case normalizationTemperature = "normalization_temperature", normalizationStopAtEndOfSequence = "normalization_stop_at_eos"
+        case trainGainBias = "train_gain_bias", disableDropout = "disable_dropout"
     }
 
     /// The defaults.
@@ -49,6 +62,10 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
         normalizationSamples = try container.decode(Int.self, forKey: .normalizationSamples)
         normalizationResponseLength = try container.decode(Int.self, forKey: .normalizationResponseLength)
         normalizationPromptLength = try container.decode(Int.self, forKey: .normalizationPromptLength)
+        normalizationTemperature = try container.decode(Float.self, forKey: .normalizationTemperature)
+        normalizationStopAtEndOfSequence = try container.decode(Bool.self, forKey: .normalizationStopAtEndOfSequence)
+        trainGainBias = try container.decode(Bool.self, forKey: .trainGainBias)
+        disableDropout = try container.decode(Bool.self, forKey: .disableDropout)
         training = try TrainingSchedule(from: decoder)
     }
 
@@ -61,7 +78,26 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
         try container.encode(normalizationSamples, forKey: .normalizationSamples)
         try container.encode(normalizationResponseLength, forKey: .normalizationResponseLength)
         try container.encode(normalizationPromptLength, forKey: .normalizationPromptLength)
+        try container.encode(normalizationTemperature, forKey: .normalizationTemperature)
+        try container.encode(normalizationStopAtEndOfSequence, forKey: .normalizationStopAtEndOfSequence)
+        try container.encode(trainGainBias, forKey: .trainGainBias)
+        try container.encode(disableDropout, forKey: .disableDropout)
         try training.encode(to: encoder)
+    }
+
+    /// The PPO sampling settings normalization samples with (response length, temperature, EOS).
+    public var normalizationSampling: PPOConfiguration {
+        var c = PPOConfiguration()
+        c.maxNewTokens = normalizationResponseLength
+        c.minNewTokens = 0
+        c.temperature = normalizationTemperature
+        c.topK = 0
+        c.topP = 1
+        c.stopAtEndOfSequence = normalizationStopAtEndOfSequence
+        c.truncateToken = nil
+        c.stop = []
+        c.chunkSize = 16
+        return c
     }
 
     /// Whether to normalize before / after training; an unknown value is an error naming the field.
@@ -108,6 +144,8 @@ public final class RewardTrainer {
     public let run: RunDirectory
     /// The training and held-out examples.
     public let train: [RewardExample], valid: [RewardExample]
+    /// Gain and bias as trainable scalars (1), read from and written back to `model.head`.
+    let gain: Tensor, bias: Tensor
 
     /// Splits `examples` (all of `objective`'s kind) with a seeded shuffle.
     /// - Throws: ``RunError`` for an empty part or an example of another kind.
@@ -148,14 +186,28 @@ public final class RewardTrainer {
         self.run = run
         self.train = train
         self.valid = valid
+        gain = Tensor(shape: [1], values: [model.head.gain], requiresGrad: configuration.trainGainBias)
+        bias = Tensor(shape: [1], values: [model.head.bias], requiresGrad: configuration.trainGainBias)
     }
 
     /// Optimizer steps in the run (``TrainingSchedule/totalSteps(examples:)``).
     public var totalSteps: Int { configuration.training.totalSteps(examples: train.count) }
 
-    /// Rewards with the current gain and bias, (N), differentiable.
+    /// Rewards with the current gain and bias, (N), differentiable (in gain and bias too when
+    /// `train_gain_bias`): raw · gain + bias.
     func rewards(_ sequences: [[Int32]]) -> Tensor {
-        model.rawRewards(sequences) * model.head.gain + model.head.bias
+        let raw = model.rawRewards(sequences)
+        guard configuration.trainGainBias else { return raw * model.head.gain + model.head.bias }
+        let N = raw.count
+        let ones = Tensor(repeating: 1, shape: [N, 1])
+        return (matmul(raw.reshaped([N, 1]), gain.reshaped([1, 1])) + matmul(ones, bias.reshaped([1, 1]))).reshaped([N])
+    }
+
+    /// Copies the trained gain and bias into `model.head` (what reward_model.json saves).
+    func syncHead() {
+        guard configuration.trainGainBias else { return }
+        model.head.gain = gain.item
+        model.head.bias = bias.item
     }
 
     /// A batch's mean loss and its metrics (means over the batch), named as TRL's RewardTrainer
@@ -206,7 +258,7 @@ public final class RewardTrainer {
     public func evaluate() -> [String: Double] {
         guard !valid.isEmpty else { return [:] }
         model.classifier.setTraining(false)
-        defer { model.classifier.setTraining(true) }
+        defer { if !configuration.disableDropout { model.classifier.setTraining(true) } }
         var sums: [String: Double] = [:]
         for start in stride(from: 0, to: valid.count, by: configuration.batchSize) {
             let batch = Array(valid[start..<min(start + configuration.batchSize, valid.count)])
@@ -230,12 +282,21 @@ public final class RewardTrainer {
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
         var loop = TrainingLoop<TrainingSchedule, GPT2ForSequenceClassification, [RewardExample]>(
             model: model.classifier, settings: configuration.training, run: run, tokenizer: model.tokenizer, maxSteps: totalSteps)
-        loop.saveExtras = { [model] folder in try model.saveHead(in: folder) }
+        loop.dropout = !configuration.disableDropout
+        loop.saveExtras = { [self] folder in
+            syncHead()
+            try model.saveHead(in: folder)
+        }
         if resume, let checkpoint = run.newestCheckpoint() {
             model.head = try RewardModel.load(from: checkpoint.url).head
+            gain.data[0] = model.head.gain
+            bias.data[0] = model.head.bias
         }
-        return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, weight: \.count,
-                              tokens: { $0.reduce(0) { $0 + $1.tokenCount } }, loss: loss, evaluate: evaluate, progress: progress)
+        if configuration.trainGainBias { loop.extraParameters = [("reward_norm.gain", gain), ("reward_norm.bias", bias)] }
+        let state = try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, weight: \.count,
+                                   tokens: { $0.reduce(0) { $0 + $1.tokenCount } }, loss: loss, evaluate: evaluate, progress: progress)
+        syncHead()
+        return state
     }
 }
 

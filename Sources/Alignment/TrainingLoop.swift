@@ -4,6 +4,7 @@
 
 import Datasets
 import Foundation
+import Kernels
 import Models
 import NN
 import Tensors
@@ -17,6 +18,9 @@ public protocol TrainingLoopSettings {
     var beta1: Float { get }
     var beta2: Float { get }
     var weightDecay: Float { get }
+    /// Adam's ε and its placement (PyTorch's or TensorFlow's).
+    var adamEpsilon: Float { get }
+    var epsilonPlacement: AdamEpsilonPlacement { get }
     /// Global gradient-norm clip (0: none).
     var gradientClip: Float { get }
     /// Steps between metric lines, evaluations (0: only at the end), and checkpoints.
@@ -31,6 +35,13 @@ public protocol TrainingLoopSettings {
     var seed: UInt64 { get }
     /// The learning-rate schedule for a run of `totalSteps` updates.
     func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule
+}
+
+extension TrainingLoopSettings {
+    /// torch.optim.AdamW's ε 1e-8, unless the settings say otherwise.
+    public var adamEpsilon: Float { 1e-8 }
+    /// PyTorch's ε placement, unless the settings say otherwise.
+    public var epsilonPlacement: AdamEpsilonPlacement { .pytorch }
 }
 
 /// One micro-batch: inputs and next-token targets, (B, T); targets of −100 are not trained on.
@@ -74,8 +85,12 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
     let maxSteps: Int
     /// Writes files besides the model's into each checkpoint folder (e.g. reward normalization).
     var saveExtras: ((URL) throws -> Void)? = nil
-    /// Whether the model trains in training mode (dropout on); DPO turns it off, as TRL does.
+    /// Whether the model trains in training mode (dropout on); DPO and reward models turn it
+    /// off, as TRL and lm-human-preferences do.
     var dropout = true
+    /// Parameters trained beside the model's (e.g. a reward model's gain and bias), by name;
+    /// they are in the optimizer and its saved state.
+    var extraParameters: [(name: String, tensor: Tensor)] = []
 
     /// Trains until `maxSteps` or early stopping. With `resume`, first restores the newest
     /// checkpoint (weights, optimizer moments, trainer state and dropout stream).
@@ -97,8 +112,9 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
                evaluate: () -> [String: Double],
                progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
         let schedule = try settings.learningRateSchedule(totalSteps: maxSteps)
-        let optimizer = AdamW(parameters: model.namedParameters(), configuration: AdamWConfiguration(
-            learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2, weightDecay: settings.weightDecay))
+        let optimizer = AdamW(parameters: model.namedParameters() + extraParameters, configuration: AdamWConfiguration(
+            learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.adamEpsilon,
+            weightDecay: settings.weightDecay, epsilonPlacement: settings.epsilonPlacement))
         var state = TrainerState(generator: RandomGenerator(seed: settings.seed), dropoutGenerator: model.source.generator)
         if resume, let checkpoint = run.newestCheckpoint() {
             try model.loadSafeTensors(from: checkpoint.url.appendingPathComponent("model.safetensors"), strict: false)

@@ -4,6 +4,7 @@
 
 import Datasets
 import Foundation
+import Kernels
 import NN
 
 /// Batching, optimisation and run settings, with the YAML names of HF's TrainingArguments.
@@ -28,6 +29,10 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     public var weightDecay: Float = 0
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
+    /// Adam's ε and where it goes: "pytorch" (torch.optim.AdamW, ε 1e-8 by default) or
+    /// "tensorflow" (tf.train.AdamOptimizer as openai/lm-human-preferences uses it, with ε 1e-5).
+    public var adamEpsilon: Float = 1e-8
+    public var epsilonPlacement = AdamEpsilonPlacement.pytorch
     /// Global gradient-norm clip (0: none).
     public var gradientClip: Float = 1
     /// Fraction of the examples (a seeded shuffle) held out.
@@ -46,7 +51,8 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     enum CodingKeys: String, CodingKey {
         case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps", epochs, maxSteps = "max_steps"
         case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
-        case weightDecay = "weight_decay", beta1, beta2, gradientClip = "grad_clip", validFraction = "valid_fraction"
+        case weightDecay = "weight_decay", beta1, beta2, adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement"
+        case gradientClip = "grad_clip", validFraction = "valid_fraction"
         case evalInterval = "eval_interval", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
         case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
     }

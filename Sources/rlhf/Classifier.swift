@@ -30,7 +30,7 @@ struct ClassifierCommand: ParsableCommand {
             Fields: name, runs_dir, data, valid_data, test_data, labels_file, text_field, label_field, problem_type
             (auto | single_label_classification | multi_label_classification), model, max_examples, skip_bad_records,
             max_length, threshold, batch_size, gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule,
-            warmup_steps, min_lr_ratio, weight_decay, beta1, beta2, grad_clip, valid_fraction, eval_interval,
+            warmup_steps, min_lr_ratio, weight_decay, beta1, beta2, adam_eps, eps_placement, grad_clip, valid_fraction, eval_interval,
             log_interval, checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
             """)
 

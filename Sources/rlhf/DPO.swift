@@ -17,7 +17,7 @@ struct DPO: ParsableCommand {
         rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, loss (TRL's names).
         Fields: name, runs_dir, data, skip_bad_records, model, reference, beta, loss_type (sigmoid | ipo), label_smoothing,
         rpo_alpha, reference_free, max_prompt_length, max_length, disable_dropout, batch_size, gradient_accumulation_steps,
-        epochs, max_steps, learning_rate, schedule, warmup_steps, min_lr_ratio, beta1, beta2, weight_decay, grad_clip,
+        epochs, max_steps, learning_rate, schedule, warmup_steps, min_lr_ratio, beta1, beta2, adam_eps, eps_placement, weight_decay, grad_clip,
         valid_fraction, eval_interval, log_interval, checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
         """)
 

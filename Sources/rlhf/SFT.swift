@@ -20,7 +20,7 @@ struct SFT: ParsableCommand {
         long_responses is truncate or skip.
         Fields: name, runs_dir, data, shape, skip_bad_records, model, tokenizer, max_length, long_responses (error |
         truncate | skip), batch_size, gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule, warmup_steps,
-        min_lr_ratio, weight_decay, beta1, beta2, grad_clip, valid_fraction, eval_interval, log_interval,
+        min_lr_ratio, weight_decay, beta1, beta2, adam_eps, eps_placement, grad_clip, valid_fraction, eval_interval, log_interval,
         checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
         """)
 

@@ -4,6 +4,7 @@
 import Datasets
 import Foundation
 import Alignment
+import Kernels
 import Models
 import NN
 import Tensors
@@ -119,13 +120,100 @@ struct RewardTrainerTests {
         #expect(config.contains("GPT2ForSequenceClassification") && config.contains("\"num_labels\" : 1"))
     }
 
-    @Test("normalization from policy samples: every sample is scored and the head records them")
+    @Test("normalization samples the policy as PPO will (temperature 0.7, 12 tokens, past EOS): fresh samples drawn that way then score mean 0 ± 0.1 and std 1 ± 0.1")
     func normalizationFromPolicy() throws {
         let model = tinyRewardModel()
         let policy = tinyModel()
-        let (_, std) = try RewardNormalizer.fit(model, policy: policy, policyTokenizer: letters, prompts: ["ab", "cd", "e"],
-                                                samples: 20, responseLength: 6, seed: 3)
-        #expect(std > 0 && model.head.normalizationSamples == 20 && model.head.gain > 0)
+        var configuration = RewardConfiguration()
+        configuration.normalizationResponseLength = 12
+        let sampling = configuration.normalizationSampling
+        #expect(sampling.temperature == 0.7 && sampling.maxNewTokens == 12 && !sampling.stopAtEndOfSequence)
+        let prompts = ["ab", "cd", "e", "fgh", "ij", "a b", "c", "hid"]
+        let (_, std) = try RewardNormalizer.fit(model, policy: policy, policyTokenizer: letters, prompts: prompts,
+                                                samples: 600, sampling: sampling, seed: 3)
+        #expect(std > 0 && model.head.normalizationSamples == 600 && model.head.gain > 0)
+        // Fresh samples (another seed), drawn the same way, scored with the fitted head.
+        let fresh = try RewardNormalizer.sampleTexts(policy: policy, policyTokenizer: letters, prompts: prompts, samples: 600,
+                                                     sampling: sampling, seed: 99)
+        #expect(fresh.allSatisfy { text in prompts.contains { text.hasPrefix($0) && text.unicodeScalars.count == $0.unicodeScalars.count + 12 } })
+        let scores = try model.rewards(for: fresh).map(Double.init)
+        let mean = scores.reduce(0, +) / Double(scores.count)
+        let sd = (scores.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(scores.count)).squareRoot()
+        #expect(abs(mean) < 0.1 && abs(sd - 1) < 0.1, "mean \(mean) std \(sd)")
+        // The fit scored exactly the texts PPO's sampler gives with these settings and the fit's seed:
+        // with the fitted head they have mean 0 and std 1 to rounding.
+        let fitted = try model.rewards(for: try RewardNormalizer.sampleTexts(policy: policy, policyTokenizer: letters, prompts: prompts,
+                                                                             samples: 600, sampling: sampling, seed: 3)).map(Double.init)
+        let fittedMean = fitted.reduce(0, +) / Double(fitted.count)
+        let fittedSD = (fitted.reduce(0) { $0 + ($1 - fittedMean) * ($1 - fittedMean) } / Double(fitted.count)).squareRoot()
+        #expect(abs(fittedMean) < 1e-4 && abs(fittedSD - 1) < 1e-4)
+    }
+
+    @Test("the reward model trains without dropout: one-step runs with different dropout streams give identical weights")
+    func noDropout() throws {
+        func oneStep(dropoutSeed: UInt64, disableDropout: Bool) throws -> [Float] {
+            let run = try temporaryRun()
+            defer { try? FileManager.default.removeItem(at: run.root) }
+            let model = tinyRewardModel(dropout: 0.3)
+            model.classifier.source.generator = RandomGenerator(seed: dropoutSeed)
+            var configuration = rewardConfiguration(steps: 1)
+            configuration.disableDropout = disableDropout
+            try RewardTrainer(model: model, examples: orderedPairs, objective: .pairwise, configuration: configuration, run: run).train()
+            return model.classifier.namedParameters().flatMap { $0.tensor.scalars }
+        }
+        #expect(try oneStep(dropoutSeed: 1, disableDropout: true) == oneStep(dropoutSeed: 2, disableDropout: true))
+        #expect(try oneStep(dropoutSeed: 1, disableDropout: false) != oneStep(dropoutSeed: 2, disableDropout: false))
+        #expect(RewardConfiguration().disableDropout)
+    }
+
+    @Test("Adam's ε and its placement reach the optimizer: one TensorFlow-style step with ε 1e-3 is lr·√(1−β₂)·g/(√(1−β₂)·|g| + ε)",
+          arguments: [AdamEpsilonPlacement.tensorflow, .pytorch])
+    func adamEpsilon(placement: AdamEpsilonPlacement) throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let model = tinyRewardModel()
+        let before = model.classifier.namedParameters().map { ($0.name, $0.tensor.scalars) }
+        var configuration = rewardConfiguration(steps: 1)
+        configuration.gradientClip = 0
+        configuration.adamEpsilon = 1e-3
+        configuration.epsilonPlacement = placement
+        try RewardTrainer(model: model, examples: orderedPairs, objective: .pairwise, configuration: configuration, run: run).train()
+        let state = try SafeTensorsFile(contentsOf: run.finalURL.appendingPathComponent("optimizer.safetensors"))
+        let after = Dictionary(uniqueKeysWithValues: model.classifier.namedParameters().map { ($0.name, $0.tensor.scalars) })
+        let (lr, b1, b2, eps) = (1e-2, 0.9, 0.999, 1e-3)
+        var checked = 0
+        for (name, start) in before {
+            guard state.names.contains(name + ".exp_avg") else { continue }
+            let moments = name + ".exp_avg"
+            let m = try state.floats(moments)
+            for i in start.indices where m[i] != 0 {
+                let g = Double(m[i]) / (1 - b1)
+                let step = placement == .tensorflow ? lr * (1 - b2).squareRoot() * g / ((1 - b2).squareRoot() * abs(g) + eps)
+                                                    : lr * g / (abs(g) + eps)
+                #expect(abs(Double(start[i] - after[name]![i]) - step) < 1e-6 + 1e-4 * abs(step), "\(name)[\(i)]")
+                checked += 1
+            }
+        }
+        #expect(checked > 100)
+    }
+
+    @Test("train_gain_bias: gain and bias are trained with the head (lm-human-preferences' trainable reward_norm) and saved")
+    func trainedGainAndBias() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let model = tinyRewardModel()
+        var configuration = rewardConfiguration(steps: 5)
+        configuration.trainGainBias = true
+        try RewardTrainer(model: model, examples: orderedPairs, objective: .pairwise, configuration: configuration, run: run).train()
+        #expect(model.head.gain != 1)  // pairwise: the bias cancels in r_c − r_r, the gain does not
+        let saved = try RewardModel.load(from: run.finalURL)
+        #expect(saved.head.gain == model.head.gain && saved.head.bias == model.head.bias)
+        let fixed = tinyRewardModel()
+        configuration.trainGainBias = false
+        let other = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: other.root) }
+        try RewardTrainer(model: fixed, examples: orderedPairs, objective: .pairwise, configuration: configuration, run: other).train()
+        #expect(fixed.head.gain == 1 && fixed.head.bias == 0)
     }
 
     @Test("a crash and a resume give the uninterrupted metrics.jsonl")
