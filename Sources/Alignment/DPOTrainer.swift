@@ -20,9 +20,12 @@ public struct DPOConfiguration: Codable, Equatable, Sendable, ScheduledConfigura
     public var lossType = DPOLossType.sigmoid
     /// ε of conservative DPO.
     public var labelSmoothing: Float = 0
-    /// Weight of an NLL term on the chosen response (TRL's `rpo_alpha`; 0: none).
+    /// Weight of an NLL term on the chosen responses (RPO; TRL 0.x's `rpo_alpha`, TRL 1.16's
+    /// `loss_type: [sigmoid, sft]` with `loss_weights: [1, rpo_alpha]`): the mean −log π over the
+    /// batch's chosen tokens. 0: none.
     public var rpoAlpha: Float = 0
-    /// Train against a uniform reference (log π_ref = 0).
+    /// Train against a uniform reference (log π_ref = 0, so `rewards/*` are β·log π; TRL 1.16 has
+    /// no such switch, and gives the same numbers when handed reference log-probs of 0).
     public var referenceFree = false
     /// Longest prompt (its end is kept) and longest prompt + response (the response's end is cut).
     public var maxPromptLength = 128
@@ -102,10 +105,12 @@ public final class DPOTrainer {
         guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError(path: "config", message: "field 'label_smoothing' must be in [0, 0.5)") }
         guard configuration.referenceFree || reference != nil else { throw RunError(path: "config", message: "a reference model is needed unless reference_free is true") }
         let V = policy.configuration.vocabularySize, positions = policy.configuration.positions
-        for example in examples {
-            for sequence in [example.prompt + example.chosen, example.prompt + example.rejected] {
+        // A sequence of n_positions + 1 tokens fits: its last token is only a target (SequenceGrid
+        // feeds the model all but the last column).
+        for (index, example) in examples.enumerated() {
+            for (side, sequence) in [("chosen", example.prompt + example.chosen), ("rejected", example.prompt + example.rejected)] {
                 guard sequence.count - 1 <= positions else {
-                    throw RunError(path: dataName, message: "a pair has \(sequence.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
+                    throw RunError(path: dataName, message: "pair \(index + 1): prompt + \(side) is \(sequence.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
                 }
                 if let bad = sequence.first(where: { $0 < 0 || Int($0) >= V }) {
                     throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(V)")
@@ -177,10 +182,13 @@ public final class DPOTrainer {
                              type: configuration.lossType, labelSmoothing: configuration.labelSmoothing)
         var loss = result.loss
         if configuration.rpoAlpha > 0 {
-            // NLL per chosen token (TRL's rpo_alpha term): −Σ log π(y_w) / |y_w|, averaged over pairs.
-            let lengths = Tensor(shape: [batch.count], values: batch.map { Float($0.chosen.count) })
-            let perToken = configuration.lossType == .ipo ? chosen : chosen / lengths
-            loss = loss + configuration.rpoAlpha * (-perToken.mean())
+            // RPO's NLL term, as TRL 1.16's `loss_type: [sigmoid, sft]` with `loss_weights: [1, rpo_alpha]`
+            // computes it: −log π over every chosen token of the batch, averaged over those tokens
+            // (Σ_b Σ_t log π(y_w,t) / Σ_b |y_w|, not a mean of per-pair means).
+            let sums = configuration.lossType == .ipo
+                ? chosen * Tensor(shape: [batch.count], values: batch.map { Float($0.chosen.count) })  // IPO's are per-token means
+                : chosen
+            loss = loss + configuration.rpoAlpha * dpoNegativeLogLikelihood(chosenSums: sums, chosenTokens: batch.reduce(0) { $0 + $1.chosen.count })
         }
         let B = Double(batch.count)
         let (c, r) = (result.chosenRewards, result.rejectedRewards)

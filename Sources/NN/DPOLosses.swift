@@ -51,3 +51,14 @@ public func dpoLoss(policyChosen: Tensor, policyRejected: Tensor, referenceChose
     let rejected = zip(policyRejected.scalars, referenceRejected).map { beta * ($0 - $1) }
     return DPOLossResult(loss: losses.mean(), chosenRewards: chosen, rejectedRewards: rejected)
 }
+
+/// RPO's NLL term on the chosen responses (Pang et al. 2024), as TRL 1.16 computes it for
+/// `loss_type: sft` (TRL 0.x's `rpo_alpha`): −log π averaged over every chosen token of the
+/// batch, Σ_b Σ_t log π(y_w,t) / Σ_b |y_w| negated — not a mean of per-pair means.
+/// - Parameters:
+///   - chosenSums: Σ_t log π(y_w,t) per pair, (B), differentiable.
+///   - chosenTokens: |y_w| summed over the batch.
+public func dpoNegativeLogLikelihood(chosenSums: Tensor, chosenTokens: Int) -> Tensor {
+    require(chosenTokens > 0, "dpoNegativeLogLikelihood: no chosen tokens")
+    return chosenSums.sum() * (-1 / Float(chosenTokens))
+}

@@ -9,14 +9,14 @@ import Testing
 
 @Suite("DPO parity with TRL")
 struct DPOParityTests {
-    @Test("sigmoid (β 0.1, 0.5) and IPO (β 0.5) losses, rewards/chosen and rewards/rejected equal TRL's within 1e-6")
+    @Test("sigmoid (β 0.1, 0.5), IPO (β 0.5), sigmoid + RPO's NLL (TRL 1.16's sft, weight 0.5) and reference-free losses, rewards/chosen and rewards/rejected equal TRL's within 1e-6")
     func trlLosses() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/trl_dpo_losses.json")
         let fixture = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let chosen = try #require(fixture["chosen"] as? [[Double]]), rejected = try #require(fixture["rejected"] as? [[Double]])
         let referenceChosen = try #require(fixture["ref_chosen"] as? [Double]), referenceRejected = try #require(fixture["ref_rejected"] as? [Double])
         let cases = try #require(fixture["cases"] as? [[String: Any]])
-        #expect(cases.count == 3)
+        #expect(cases.count == 5)
         for testCase in cases {
             let type = try #require(DPOLossType(rawValue: testCase["loss_type"] as? String ?? ""))
             let beta = Float(try #require(testCase["beta"] as? Double))
@@ -29,12 +29,18 @@ struct DPOParityTests {
                 }
                 return (Tensor(shape: [rows.count], values: sums), references.map(Float.init))
             }
-            let (policyChosen, refChosen) = prepare(chosen, referenceChosen)
-            let (policyRejected, refRejected) = prepare(rejected, referenceRejected)
+            let referenceFree = testCase["reference_free"] as? Bool ?? false
+            let (policyChosen, refChosen) = prepare(chosen, referenceFree ? [0, 0, 0] : referenceChosen)
+            let (policyRejected, refRejected) = prepare(rejected, referenceFree ? [0, 0, 0] : referenceRejected)
             let result = dpoLoss(policyChosen: policyChosen, policyRejected: policyRejected, referenceChosen: refChosen,
                                  referenceRejected: refRejected, beta: beta, type: type)
+            var loss = result.loss.item
+            if let alpha = testCase["rpo_alpha"] as? Double {
+                // RPO: TRL 1.16's `sft` term, token-averaged over the batch's chosen tokens.
+                loss += Float(alpha) * dpoNegativeLogLikelihood(chosenSums: policyChosen, chosenTokens: chosen.reduce(0) { $0 + $1.count }).item
+            }
             let expected = try #require(testCase["loss"] as? Double)
-            #expect(abs(Double(result.loss.item) - expected) < 1e-6, "\(type) β \(beta): \(result.loss.item) vs \(expected)")
+            #expect(abs(Double(loss) - expected) < 1e-6, "\(type) β \(beta): \(loss) vs \(expected)")
             if type == .sigmoid, let metrics = testCase["metrics"] as? [String: Double] {
                 let meanChosen = result.chosenRewards.map(Double.init).reduce(0, +) / 3
                 let meanRejected = result.rejectedRewards.map(Double.init).reduce(0, +) / 3

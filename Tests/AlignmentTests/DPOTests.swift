@@ -105,6 +105,59 @@ struct DPOTests {
         #expect(try String(contentsOf: crashed.metricsURL, encoding: .utf8) == expected)
     }
 
+    @Test("a pair of exactly n_positions + 1 tokens with max_length n_positions + 1 trains; one token more is refused, naming the pair")
+    func lengthLimit() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        var configuration = dpoConfiguration(steps: 2)
+        configuration.maxLength = 17
+        configuration.batchSize = 2
+        // tinyModel has n_positions 16: prompt 8 + response 9 = 17 tokens.
+        let full = [DPOExample(prompt: encoded("abcdefgh"), chosen: encoded("ijabcdef") + [11], rejected: encoded("hgfedcba") + [11]),
+                    DPOExample(prompt: encoded("bcdefghi"), chosen: encoded("jabcdefg") + [11], rejected: encoded("ihgfedcb") + [11])]
+        let trainer = try DPOTrainer(policy: tinyModel(), reference: tinyModel(), examples: full, configuration: configuration, run: run)
+        try trainer.train()
+        let last = try #require(MetricsLog.read(run.metricsURL).last)
+        #expect((last["loss"] as? Double)?.isFinite == true)
+        var long = full
+        long[1].rejected += [11]
+        do {
+            _ = try DPOTrainer(policy: tinyModel(), reference: tinyModel(), examples: long, configuration: configuration, run: run)
+            Issue.record("expected an error")
+        } catch { #expect("\(error)".contains("pair 2") && "\(error)".contains("rejected") && "\(error)".contains("18 tokens")) }
+    }
+
+    @Test("inside the trainer, IPO uses per-token mean log-probs and RPO's NLL is averaged over the batch's chosen tokens (by hand from independent log-probs)")
+    func ipoAndRPOInTrainer() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        var configuration = dpoConfiguration(steps: 1)
+        configuration.lossType = .ipo
+        configuration.beta = 0.1
+        configuration.rpoAlpha = 0.5
+        let reference = GPT2LMHeadModel(tinyModel().configuration, seed: 17)
+        let pairs = [DPOExample(prompt: encoded("ab"), chosen: encoded("c") + [11], rejected: encoded("badcfe") + [11]),
+                     DPOExample(prompt: encoded("cde"), chosen: encoded("fghij") + [11], rejected: encoded("e") + [11])]
+        let trainer = try DPOTrainer(policy: tinyModel(), reference: reference, examples: pairs, configuration: configuration, run: run)
+        func responseLogProbabilities(_ model: GPT2LMHeadModel, _ prompt: [Int32], _ response: [Int32]) throws -> [Double] {
+            try sequenceLogProbabilities(model, tokens: (prompt + response).map(Int.init)).suffix(response.count).map(Double.init)
+        }
+        var ipo = 0.0, chosenSum = 0.0, chosenTokens = 0
+        for pair in pairs {
+            let pc = try responseLogProbabilities(tinyModel(), pair.prompt, pair.chosen), pr = try responseLogProbabilities(tinyModel(), pair.prompt, pair.rejected)
+            let rc = try responseLogProbabilities(reference, pair.prompt, pair.chosen), rr = try responseLogProbabilities(reference, pair.prompt, pair.rejected)
+            func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+            let h = (mean(pc) - mean(pr)) - (mean(rc) - mean(rr))
+            ipo += (h - 1 / (2 * 0.1)) * (h - 1 / (2 * 0.1)) / Double(pairs.count)
+            chosenSum += pc.reduce(0, +)
+            chosenTokens += pc.count
+        }
+        let expected = ipo + 0.5 * (-chosenSum / Double(chosenTokens))
+        #expect(trainer.train.count == 2)
+        let loss = Double(withNoGrad { trainer.loss(trainer.train) }.loss.item)
+        #expect(abs(loss - expected) < 1e-4 * max(1, abs(expected)), "\(loss) vs \(expected)")
+    }
+
     @Test("bad settings are errors")
     func errors() throws {
         let run = try temporaryRun()
