@@ -2,6 +2,7 @@
 // preset for lm-human-preferences' sentiment task.
 
 import Foundation
+import Kernels
 import NN
 
 /// Everything PPO needs besides the models, the prompts and the reward. YAML names are snake_case.
@@ -74,7 +75,7 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
     public var adamEpsilon: Float = 1e-5
-    public var epsilonPlacement = "pytorch"
+    public var epsilonPlacement = AdamEpsilonPlacement.pytorch
     /// Global gradient-norm clip per minibatch (0: none, as lm-human-preferences).
     public var gradientClip: Float = 0
     /// Iterations between evaluations on the eval prompts (samples.jsonl), between checkpoints.
@@ -159,7 +160,7 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         c.clipRange = 0.2
         c.clipRangeValue = 0.2
         c.whitenRewards = true
-        c.epsilonPlacement = "tensorflow"
+        c.epsilonPlacement = .tensorflow
         c.adamEpsilon = 1e-5
         c.gradientClip = 0
         return c
@@ -194,9 +195,12 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         }
         if truncateAfter < 0 { try fail("truncate_after", "must be ≥ 0") }
         if let totalEpisodes, totalEpisodes < 1 { try fail("total_episodes", "must be ≥ 1 (or null: the schedule spans `iterations`)") }
+        if iterations > scheduleIterations {
+            throw RunError(path: "config", message: "fields 'iterations' (\(iterations)), 'total_episodes' (\(totalEpisodes ?? 0)) and 'num_rollouts' (\(numRollouts)) disagree: the learning rate reaches 0 after ⌈total_episodes / num_rollouts⌉ = \(scheduleIterations) iterations; raise total_episodes, lower iterations, or set total_episodes to null")
+        }
         if !["shared", "separate"].contains(valueModel) { try fail("value_model", "is '\(valueModel)'; expected shared or separate") }
         if !["none", "running"].contains(scaleReward) { try fail("scale_reward", "is '\(scaleReward)'; expected none or running") }
-        if !["pytorch", "tensorflow"].contains(epsilonPlacement) { try fail("eps_placement", "is '\(epsilonPlacement)'; expected pytorch or tensorflow") }
+        if !(adamEpsilon > 0) || !adamEpsilon.isFinite { try fail("adam_eps", "is \(adamEpsilon); it must be positive") }
         if let target, target <= 0 { try fail("target", "must be positive (or null for a fixed β)") }
         if horizon <= 0 { try fail("horizon", "must be positive") }
         _ = try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: scheduleIterations, minimumRatio: 0)

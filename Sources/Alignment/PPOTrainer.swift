@@ -41,9 +41,9 @@ public final class PPOTrainer {
     /// The first minibatch of the first epoch of the last iteration: max |π/π_old − 1| and approx KL
     /// (both 0 up to rounding, since nothing has been updated yet).
     public private(set) var firstMinibatchCheck: (maxRatioDeviation: Float, approxKL: Float)?
-    /// Each minibatch's statistics in the last update, in order (epoch by epoch), and each
-    /// epoch's row order.
+    /// Each minibatch's statistics in the last update, in order (epoch by epoch).
     public private(set) var lastStatistics: [PPOStatistics] = []
+    /// Each epoch's row order in the last update (a fresh permutation per epoch).
     public private(set) var lastOrders: [[Int]] = []
     /// Optimizer steps taken so far (one per minibatch).
     public var optimizerSteps: Int { optimizer.step }
@@ -85,7 +85,7 @@ public final class PPOTrainer {
         optimizer = AdamW(parameters: parameters, configuration: AdamWConfiguration(
             learningRate: configuration.learningRate, beta1: configuration.beta1, beta2: configuration.beta2,
             epsilon: configuration.adamEpsilon, weightDecay: 0,
-            epsilonPlacement: configuration.epsilonPlacement == "tensorflow" ? .tensorflow : .pytorch))
+            epsilonPlacement: configuration.epsilonPlacement))
     }
 
     // MARK: Rollouts

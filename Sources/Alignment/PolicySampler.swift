@@ -51,11 +51,7 @@ public struct PolicySampler {
         self.configuration = configuration
         self.tokenizer = tokenizer
         endOfSequence = tokenizer.endOfTextTokenId ?? modelConfiguration.eosTokenId
-        // The ids something can stand for: the tokenizer's (special tokens included) and the
-        // model's own EOS/BOS (a character vocabulary plus an end-of-text id, say).
-        let known = [tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1, (endOfSequence ?? -1) + 1,
-                     (modelConfiguration.bosTokenId ?? -1) + 1].max()!
-        vocabularyLimit = min(modelConfiguration.vocabularySize, known)
+        vocabularyLimit = GenerationConfiguration.vocabularyLimit(model: modelConfiguration, tokenizer: tokenizer, endOfSequence: endOfSequence)
         positions = modelConfiguration.positions
         bos = modelConfiguration.bosTokenId
     }

@@ -15,6 +15,7 @@ struct ResponseDistribution {
     let vocabularyLimit: Int?
     /// The token banned at response indices below `bannedBefore` (EOS under min_new_tokens).
     let bannedToken: Int?
+    /// Response indices below this could not draw `bannedToken` (min_new_tokens).
     let bannedBefore: Int
 
     /// Logits (N, V) → the logits of the sampled support, (N, V′), divided by the temperature.

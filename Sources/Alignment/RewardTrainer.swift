@@ -179,6 +179,9 @@ public final class RewardTrainer {
                 throw RunError(path: dataName, message: "label index \(label) does not fit the head's \(model.classifier.score.weight.shape[0]) outputs")
             }
         }
+        if configuration.trainGainBias && model.classifier.score.weight.shape[0] > 1 {
+            throw RunError(path: "config", message: "field 'train_gain_bias' is true, but this head has \(model.classifier.score.weight.shape[0]) outputs (labelled data with more than 2 labels, rewards from label_rewards): gain and bias apply to a scalar reward only")
+        }
         let (train, valid) = try configuration.training.split(examples, dataName: dataName)
         self.model = model
         self.configuration = configuration

@@ -90,6 +90,7 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     /// - Throws: ``RunError`` naming the field, or naming `dataName` when a part comes out empty.
     func split<Example>(_ examples: [Example], dataName: String) throws -> (train: [Example], valid: [Example]) {
         guard batchSize >= 1 else { throw RunError(path: "config", message: "field 'batch_size' is \(batchSize); it must be at least 1") }
+        guard adamEpsilon > 0, adamEpsilon.isFinite else { throw RunError(path: "config", message: "field 'adam_eps' is \(adamEpsilon); it must be positive") }
         guard (0..<1).contains(validFraction) else {
             throw RunError(path: "config", message: "field 'valid_fraction' must be in [0, 1), got \(validFraction)")
         }

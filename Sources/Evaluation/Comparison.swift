@@ -168,6 +168,8 @@ public func generateResponses(directory: URL, prompts: [String], generation: Gen
     let budget = model.configuration.positions - generation.maxNewTokens
     var configuration = generation
     configuration.endOfSequenceTokenId = configuration.endOfSequenceTokenId ?? tokenizer.endOfTextTokenId
+    configuration.vocabularyLimit = configuration.vocabularyLimit
+        ?? GenerationConfiguration.vocabularyLimit(model: model.configuration, tokenizer: tokenizer, endOfSequence: configuration.endOfSequenceTokenId)
     for start in stride(from: 0, to: prompts.count, by: max(batchSize, 1)) {
         let chunk = try prompts[start..<min(start + max(batchSize, 1), prompts.count)].map { prompt -> [Int] in
             let ids = Array(try tokenizer.encodeChecked(prompt).suffix(max(budget, 1)))

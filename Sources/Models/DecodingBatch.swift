@@ -134,7 +134,9 @@ public final class DecodingBatch {
             let endOfSequence = configuration.endOfSequenceTokenId ?? model.configuration.eosTokenId
             let produced = rows[index].sequence.tokens.count
             let banned = produced < configuration.minNewTokens ? endOfSequence : nil
-            let row = UnsafeBufferPointer(start: rows[index].logits.data + rows[index].logitsOffset, count: model.configuration.vocabularySize)
+            let V = model.configuration.vocabularySize
+            let row = UnsafeBufferPointer(start: rows[index].logits.data + rows[index].logitsOffset,
+                                          count: min(configuration.vocabularyLimit ?? V, V))
             let (token, logProbability) = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &rows[index].generator)
             rows[index].sequence.tokens.append(token)
             rows[index].sequence.logProbabilities.append(logProbability)

@@ -6,6 +6,7 @@ import Foundation
 import Kernels
 import NN
 import Tensors
+import Tokenizers
 
 /// Everything about a generation request except the prompts.
 public struct GenerationConfiguration: Codable, Equatable, Sendable {
@@ -49,6 +50,17 @@ public enum FinishReason: String, Codable, Sendable {
     case stopString = "stop"
     /// max_new_tokens was reached.
     case length
+}
+
+extension GenerationConfiguration {
+    /// The ids a sampler may choose for `model` with `tokenizer`: those something can stand for —
+    /// the tokenizer's (special tokens included) and the model's own EOS/BOS — capped at the
+    /// model's vocabulary; a padded embedding matrix's extra rows are left out.
+    public static func vocabularyLimit(model: GPT2Configuration, tokenizer: any Tokenizer, endOfSequence: Int? = nil) -> Int {
+        let known = [tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1,
+                     (endOfSequence ?? model.eosTokenId ?? -1) + 1, (model.eosTokenId ?? -1) + 1, (model.bosTokenId ?? -1) + 1].max()!
+        return min(model.vocabularySize, known)
+    }
 }
 
 /// One generated continuation.

@@ -70,7 +70,13 @@ public func sampleToken(
         // (summed, not 1 − p_banned, so that a banned token of probability near 1 loses no precision).
         probabilities[banned] = 0
         let rest = probabilities.reduce(0.0) { $0 + Double($1) }
-        if rest > 0 { lse += Float(Foundation.log(rest)) }
+        if rest > 0 {
+            lse += Float(Foundation.log(rest))
+        } else {  // every other token underflowed beside the banned one: the log-sum-exp of the rest, directly
+            let others = (0..<V).filter { $0 != banned }.map { Double(logits[$0] / temperature) }
+            let peak = others.max() ?? 0
+            lse = Float(peak + Foundation.log(others.reduce(0.0) { $0 + Foundation.exp($1 - peak) }))
+        }
     }
     func result(_ token: Int) -> (token: Int, logProbability: Float) {
         (token, logits[token] / temperature - lse)

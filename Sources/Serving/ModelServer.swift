@@ -214,7 +214,9 @@ public final class ModelService: Sendable {
     func decodingRequest(prompt ids: [Int], request: CompletionRequest, seed: UInt64) -> DecodingRequest {
         let configuration = GenerationConfiguration(maxNewTokens: request.maxTokens,
                                                     sampling: SamplingConfiguration(temperature: request.temperature, topP: request.topP),
-                                                    stopStrings: request.stopStrings, endOfSequenceTokenId: tokenizer.endOfTextTokenId)
+                                                    stopStrings: request.stopStrings, endOfSequenceTokenId: tokenizer.endOfTextTokenId,
+                                                    vocabularyLimit: GenerationConfiguration.vocabularyLimit(model: engine.model.configuration, tokenizer: tokenizer,
+                                                                                                              endOfSequence: tokenizer.endOfTextTokenId))
         return DecodingRequest(prompt: ids, configuration: configuration, seed: seed)
     }
 }

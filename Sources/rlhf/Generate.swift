@@ -37,7 +37,8 @@ struct Generate: ParsableCommand {
         let request = GenerationConfiguration(
             maxNewTokens: maxNewTokens, minNewTokens: minNewTokens,
             sampling: SamplingConfiguration(temperature: temperature, topK: topK, topP: topP), stopStrings: stop,
-            endOfSequenceTokenId: network.configuration.eosTokenId ?? tokenizer.endOfTextTokenId)
+            endOfSequenceTokenId: network.configuration.eosTokenId ?? tokenizer.endOfTextTokenId,
+            vocabularyLimit: GenerationConfiguration.vocabularyLimit(model: network.configuration, tokenizer: tokenizer))
         let sequences = try generate(network, prompts: Array(repeating: ids, count: numReturnSequences),
                                      configuration: request, generator: &generator, decode: { tokenizer.decode($0) })
         for sequence in sequences {

@@ -74,7 +74,7 @@ struct PPOFidelityTests {
         for (field, value, oai) in numbers { #expect(abs(value - oai) <= 1e-6 * max(1, abs(oai)), "\(field): \(value), OAI \(oai)") }
         let choices: [(String, String, String)] = [
             ("schedule", c.schedule, "linear"), ("truncate_token", c.truncateToken ?? "", "."), ("scale_reward", c.scaleReward, "none"),
-            ("eps_placement", c.epsilonPlacement, "tensorflow"), ("whiten_rewards", "\(c.whitenRewards)", "true"),
+            ("eps_placement", c.epsilonPlacement.rawValue, "tensorflow"), ("whiten_rewards", "\(c.whitenRewards)", "true"),
             ("stop_at_eos", "\(c.stopAtEndOfSequence)", "false"),
         ]
         for (field, value, oai) in choices { #expect(value == oai, "\(field): \(value), OAI \(oai)") }

@@ -3,6 +3,7 @@
 // uppercase reward with bounded KL, and exact resume.
 
 import Foundation
+import Kernels
 import Alignment
 import Models
 import NN
@@ -169,14 +170,17 @@ struct PPOTests {
         #expect(crashed.newestCheckpoint()?.step == 2)
         let state = try tinyPPOTrainer(configuration, run: crashed).train(resume: true)
         #expect(state.step == 5 && state.klCoefficient != configuration.initKLCoefficient)
-        // Every line equal, apart from the wall-clock keys (elapsed/fps, elapsed/seconds).
+        // Every line equal, apart from the wall-clock keys (elapsed/fps, elapsed/seconds, elapsed/time);
+        // elapsed/updates, episodes and steps/total must resume exactly too.
         func withoutTimes(_ run: RunDirectory) throws -> [String] {
             try String(contentsOf: run.metricsURL, encoding: .utf8).split(separator: "\n").map { line in
-                line.split(separator: ",").filter { !$0.contains("\"elapsed/") }.joined(separator: ",")
+                line.split(separator: ",").filter { field in
+                    !["\"elapsed/fps\"", "\"elapsed/seconds\"", "\"elapsed/time\""].contains { field.contains($0) }
+                }.joined(separator: ",")
             }
         }
         let expected = try withoutTimes(whole)
-        #expect(expected.count == 6 && expected[1].contains("objective/kl_coef"))
+        #expect(expected.count == 6 && expected[1].contains("objective/kl_coef") && expected[3].contains("\"elapsed/steps/total\""))
         #expect(try withoutTimes(crashed) == expected)
         #expect(try String(contentsOf: whole.metricsURL, encoding: .utf8).contains("\"elapsed/fps\""))
         #expect(try String(contentsOf: crashed.samplesURL, encoding: .utf8) == String(contentsOf: whole.samplesURL, encoding: .utf8))
@@ -191,7 +195,7 @@ struct PPOTests {
         let (_, ppo, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p.txt", "--reward", "uppercase",
                                                                     "--preset", "lm_human_preferences_sentiment", "--temperature", "0.9"])
         #expect(ppo.numRollouts == 512 && ppo.maxNewTokens == 24 && ppo.initKLCoefficient == 0.15 && ppo.target == 6)
-        #expect(ppo.horizon == 10_000 && ppo.valueCoefficient == 0.1 && ppo.learningRate == 1e-5 && ppo.epsilonPlacement == "tensorflow")
+        #expect(ppo.horizon == 10_000 && ppo.valueCoefficient == 0.1 && ppo.learningRate == 1e-5 && ppo.epsilonPlacement == .tensorflow)
         #expect(ppo.temperature == 0.9)
         let (_, plain, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p.txt", "--reward", "uppercase", "--target", "null"])
         #expect(plain.numRollouts == 64 && plain.target == nil && plain.klController == .fixed)

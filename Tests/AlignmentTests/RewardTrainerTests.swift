@@ -208,6 +208,28 @@ struct RewardTrainerTests {
         #expect(model.head.gain != 1)  // pairwise: the bias cancels in r_c − r_r, the gain does not
         let saved = try RewardModel.load(from: run.finalURL)
         #expect(saved.head.gain == model.head.gain && saved.head.bias == model.head.bias)
+        // A crash and a resume continue the trained gain and bias (and their Adam moments) exactly.
+        let whole = try temporaryRun(), crashed = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: whole.root); try? FileManager.default.removeItem(at: crashed.root) }
+        var resumable = configuration
+        resumable.maxSteps = 6
+        resumable.checkpointInterval = 3
+        let uninterrupted = tinyRewardModel()
+        try RewardTrainer(model: uninterrupted, examples: orderedPairs, objective: .pairwise, configuration: resumable, run: whole).train()
+        struct Crash: Error {}
+        #expect(throws: Crash.self) {
+            try RewardTrainer(model: tinyRewardModel(), examples: orderedPairs, objective: .pairwise, configuration: resumable, run: crashed)
+                .train { if $0.step == 4 { throw Crash() } }
+        }
+        let resumed = tinyRewardModel()
+        try RewardTrainer(model: resumed, examples: orderedPairs, objective: .pairwise, configuration: resumable, run: crashed).train(resume: true)
+        #expect(resumed.head.gain == uninterrupted.head.gain && resumed.head.bias == uninterrupted.head.bias)
+        #expect(try String(contentsOf: crashed.metricsURL, encoding: .utf8) == String(contentsOf: whole.metricsURL, encoding: .utf8))
+        // A K-class head has no scalar reward to scale: training gain and bias there is refused.
+        #expect(throws: RunError.self) {
+            try RewardTrainer(model: tinyRewardModel(labels: 3, labelRewards: [0, 0.5, 1]), examples: [.labelled(tokens: encoded("ab"), label: 0)],
+                              objective: .labelled, configuration: configuration, run: whole)
+        }
         let fixed = tinyRewardModel()
         configuration.trainGainBias = false
         let other = try temporaryRun()

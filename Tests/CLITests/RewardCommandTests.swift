@@ -19,10 +19,12 @@ struct RewardCommandTests {
         let (status, out, err) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--name", "rm",
                                               "--max_length", "48", "--batch_size", "4", "--max_steps", "6", "--learning_rate", "1e-3",
                                               "--valid_fraction", "0.25", "--eval_interval", "3", "--log_interval", "1",
-                                              "--normalize", "both", "--normalization_samples", "8", "--normalization_response_length", "4"])
+                                              "--normalize", "both", "--normalization_samples", "8", "--normalization_response_length", "4",
+                                              "--normalization_temperature", "0.9"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("data: 12 pairwise examples; 0 texts truncated"))
-        #expect(out.contains("normalization before training: 8 samples") && out.contains("normalization after training: 8 samples"))
+        #expect(out.contains("normalization before training: 8 samples (4 tokens, temperature 0.90, fixed length)")
+                && out.contains("normalization after training: 8 samples (4 tokens, temperature 0.90, fixed length)"), "\(out)")
         #expect(out.contains("held-out accuracy"))
         let final = runs.appendingPathComponent("rm/final")
         for name in ["config.json", "model.safetensors", "reward_model.json", "trainer_state.json", "optimizer.safetensors", "tokenizer.json"] {
