@@ -45,5 +45,9 @@ struct ComparisonTests {
         #expect(comparison.html.contains("<td>a|b\n&lt;c&gt;</td><td>say &quot;hi&quot;, then &amp; &lt;b&gt;</td>"))
         #expect(!comparison.html.contains("<script"))
         #expect(escapeHTML("'<&>\"") == "&#39;&lt;&amp;&gt;&quot;")
+        // Scalars that join < or > into one grapheme cluster do not hide them.
+        let hostile = escapeHTML("\u{600}<img src=x onerror=alert(1)>\u{301}")
+        #expect(!hostile.unicodeScalars.contains("<") && !hostile.unicodeScalars.contains(">"))
+        #expect(hostile == "\u{600}&lt;img src=x onerror=alert(1)&gt;\u{301}")
     }
 }
