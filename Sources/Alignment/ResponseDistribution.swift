@@ -22,7 +22,8 @@ struct ResponseDistribution {
     func scaled(_ logits: Tensor) -> Tensor {
         var logits = logits
         if let limit = vocabularyLimit, limit < logits.shape[1] { logits = logits.slice(axis: 1, 0..<limit) }
-        if temperature != 1 && temperature > 0 { logits = logits * (1 / temperature) }
+        // A greedy temperature counts as 1, as the sampler counts it.
+        if temperature != 1 && temperature >= SamplingConfiguration.greedyBelow { logits = logits * (1 / temperature) }
         return logits
     }
 

@@ -6,8 +6,12 @@ import Tensors
 
 /// How the next token is chosen. Temperature 0 is greedy decoding.
 public struct SamplingConfiguration: Codable, Equatable, Sendable {
-    /// Logits are divided by it before sampling; 0 picks the most likely token.
+    /// Logits are divided by it before sampling; 0 picks the most likely token, and so does any
+    /// temperature below ``greedyBelow`` (whose 1/T would overflow or make the arithmetic meaningless).
     public var temperature: Float
+
+    /// Temperatures below this decode greedily, as 0 does.
+    public static let greedyBelow: Float = 1e-4
     /// Keep only the k most likely tokens (0 or nil: all).
     public var topK: Int?
     /// Keep the smallest set of most likely tokens whose probability reaches top_p (1: all).
@@ -43,7 +47,8 @@ public struct GenerationError: Error, CustomStringConvertible {
 /// Picks a token from one row of logits and returns it with its log-probability.
 ///
 /// The log-probability is log softmax(logits / temperature)[token] over the given logits
-/// (temperature 0 counts as 1; top-k and top-p do not change it), and, when a token is banned,
+/// (a greedy temperature — 0, or below ``SamplingConfiguration/greedyBelow`` — counts as 1; top-k
+/// and top-p do not change it), and, when a token is banned,
 /// over the other tokens only (the distribution renormalized without it, which is the one
 /// sampled): what a training pass over the same sequence recomputes. One vectorized exp pass
 /// serves both.
@@ -56,7 +61,8 @@ public func sampleToken(
     generator: inout RandomGenerator
 ) -> (token: Int, logProbability: Float) {
     let V = logits.count
-    let temperature = configuration.temperature > 0 ? configuration.temperature : 1
+    let greedy = configuration.temperature < SamplingConfiguration.greedyBelow
+    let temperature = greedy ? 1 : configuration.temperature
     var probabilities = [Float](repeating: 0, count: V)
     var lse: Float = probabilities.withUnsafeMutableBufferPointer { buffer in
         let scaled = buffer.baseAddress!
@@ -86,7 +92,7 @@ public func sampleToken(
         for i in 0..<V where i != banned && (best < 0 || logits[i] > logits[best]) { best = i }
         return best
     }
-    if configuration.temperature == 0 { return result(mostLikely()) }
+    if greedy { return result(mostLikely()) }
     var pool: [Int]? = nil  // nil: the whole vocabulary
     let k = configuration.topK ?? 0
     if (k > 0 && k < V) || configuration.topP < 1 {

@@ -14,6 +14,7 @@ public enum ModelServer {
     /// model), GET /v1/models, GET /health, GET /metrics.
     public static func router(service: ModelService) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: OpenAIErrorMiddleware())
         router.get("/health") { _, _ in json(["status": "ok"]) }
         router.get("/v1/models") { request, _ -> Response in
             await measured(service, route: "/v1/models") {
@@ -170,9 +171,17 @@ public enum ModelServer {
         try service.authorize(request.headers[values: .authorization], sentAs: "the header 'Authorization: Bearer KEY'")
     }
 
+    /// `object` as JSON; a value JSON cannot hold (NaN, infinity) is a 500 naming the failure,
+    /// never an empty body.
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        var response = Response(status: status, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        let data: Data, code: HTTPResponse.Status
+        if JSONSerialization.isValidJSONObject(object), let encoded = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            (data, code) = (encoded, status)
+        } else {
+            FileHandle.standardError.write(Data("rlhf serve: a response could not be encoded as JSON (a NaN or infinite number?)\n".utf8))
+            (data, code) = (APIError(status: 500, "the server could not encode its response as JSON (a non-finite number)").body, .internalServerError)
+        }
+        var response = Response(status: code, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         response.headers[.contentType] = "application/json"
         return response
     }
@@ -186,6 +195,21 @@ public enum ModelServer {
             var response = Response(status: HTTPResponse.Status(code: error.status), body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
             response.headers[.contentType] = "application/json"
             if error.status == 503 { response.headers[.retryAfter] = "1" }
+            return response
+        }
+    }
+}
+
+/// Errors Hummingbird raises itself (an unknown route, a wrong method) answered in OpenAI's error
+/// shape, as every other error of the API is.
+struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let message = error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)
+            var response = Response(status: error.status, body: .init(byteBuffer: ByteBuffer(bytes: APIError(status: error.status.code, message).body)))
+            response.headers[.contentType] = "application/json"
             return response
         }
     }

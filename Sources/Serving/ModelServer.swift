@@ -28,6 +28,16 @@ public final class ScoringQueue: @unchecked Sendable {
     }
 }
 
+/// Whether `a` equals `b`, in time that depends only on their lengths (not on where they differ):
+/// an API key cannot be guessed byte by byte from response times.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    for i in 0..<max(a.count, b.count) {
+        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+    }
+    return difference == 0 && a.count == b.count
+}
+
 /// The model behind the API and the limits it enforces.
 public final class ModelService: Sendable {
     /// The name clients send as `model` and see in /v1/models.
@@ -77,7 +87,13 @@ public final class ModelService: Sendable {
     /// - Throws: ``APIError`` 401 that says how to send the key (`sentAs`).
     func authorize(_ authorization: [String], sentAs: String) throws {
         guard let apiKey else { return }
-        guard authorization.contains("Bearer \(apiKey)") else { throw APIError(status: 401, "a valid API key is required: send \(sentAs)") }
+        let accepted = authorization.contains { value in
+            // "Bearer" in any case (RFC 7235: the scheme is case-insensitive), then the key.
+            let parts = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
+            return constantTimeEqual(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(apiKey.utf8))
+        }
+        guard accepted else { throw APIError(status: 401, "a valid API key is required: send \(sentAs)") }
     }
 
     /// Runs a request's handler and records its route, status (200, or the error's) and latency

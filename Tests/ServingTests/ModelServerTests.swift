@@ -109,6 +109,30 @@ struct ModelServerTests {
         #expect(service.engine.current.completed == 0)
     }
 
+    @Test("unknown routes and methods answer in OpenAI's error shape; a denormal temperature with logprobs decodes greedily and answers strict JSON")
+    func hostileEdges() async throws {
+        let service = try tinyService()
+        defer { service.engine.shutdown() }
+        let app = Application(router: ModelServer.router(service: service))
+        try await app.test(.router) { client in
+            for (uri, method) in [("/nope", HTTPRequest.Method.get), ("/v1/completions", .get), ("/v1/../etc/passwd", .post)] {
+                let response = try await client.execute(uri: uri, method: method, headers: jsonHeaders, body: ByteBuffer(string: "{}"))
+                #expect(response.status.code >= 400 && response.status.code < 500, "\(method) \(uri)")
+                let error = try #require(try object(response)["error"] as? [String: Any], "\(method) \(uri)")
+                #expect(error["message"] is String && error["type"] as? String == "invalid_request_error")
+            }
+            for temperature in ["1e-40", "1e-30", "0.00001"] {
+                let body = ByteBuffer(string: #"{"prompt":"hi","max_tokens":4,"temperature":\#(temperature),"logprobs":1}"#)
+                let response = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: body)
+                #expect(response.status == .ok, "temperature \(temperature)")
+                let choices = try #require(try object(response)["choices"] as? [[String: Any]])
+                #expect(choices.count == 1 && (choices[0]["text"] as? String) != nil)
+            }
+        }
+        #expect(constantTimeEqual(Array("key".utf8), Array("key".utf8)) && !constantTimeEqual(Array("key".utf8), Array("kez".utf8))
+                && !constantTimeEqual(Array("key".utf8), Array("keys".utf8)) && !constantTimeEqual([], Array("k".utf8)))
+    }
+
     @Test("an API key, when set, is required as a Bearer token; a full queue is 503 with Retry-After")
     func keyAndOverload() async throws {
         let service = try tinyService(apiKey: "sesame", maximumBatch: 1, maximumQueue: 0, slow: true)
@@ -124,6 +148,13 @@ struct ModelServerTests {
             #expect(try await client.execute(uri: "/v1/models", method: .get, headers: headers).status == .unauthorized)
             headers[.authorization] = "Bearer sesame"
             #expect(try await client.execute(uri: "/v1/completions", method: .post, headers: headers, body: body).status == .ok)
+            // The scheme in any case; a key that shares a prefix, or is longer, is still wrong.
+            for (value, status) in [("bearer sesame", HTTPResponse.Status.ok), ("BEARER  sesame", .ok), ("Bearer sesam", .unauthorized),
+                                    ("Bearer sesame2", .unauthorized), ("Basic sesame", .unauthorized), ("sesame", .unauthorized)] {
+                headers[.authorization] = value
+                #expect(try await client.execute(uri: "/v1/models", method: .get, headers: headers).status == status, "\(value)")
+            }
+            headers[.authorization] = "Bearer sesame"
             // Hold the engine, fill the only place, then ask again.
             service.engine.pause()
             let busy = try service.engine.submit(DecodingRequest(prompt: [1], configuration: GenerationConfiguration(maxNewTokens: 1000, stopAtEndOfSequence: false)))
