@@ -68,6 +68,9 @@ public struct CompletionRequest: Equatable, Sendable {
     /// The turn markers of ``ChatTemplate`` that end an assistant message.
     public static let chatStops = ["\n" + ChatTemplate.header(role: "user"), "\n" + ChatTemplate.header(role: "system"), "\n" + ChatTemplate.header(role: "assistant")]
 
+    /// Prompts one completions request may hold.
+    public static let maximumPrompts = 64
+
     /// Reads a request body.
     /// - Parameters:
     ///   - body: the JSON body.
@@ -125,6 +128,9 @@ public struct CompletionRequest: Equatable, Sendable {
             case let text as String: prompts = [text]
             case let texts as [Any] where !texts.isEmpty && texts.allSatisfy({ $0 is String }): prompts = texts.map { $0 as! String }
             default: throw APIError(status: 400, "'prompt' must be a string or a non-empty array of strings", parameter: "prompt")
+            }
+            guard prompts.count <= Self.maximumPrompts else {
+                throw APIError(status: 400, "'prompt' holds \(prompts.count) prompts; at most \(Self.maximumPrompts) per request", parameter: "prompt")
             }
         }
         maxTokens = try integer(chat && fields["max_completion_tokens"] != nil ? "max_completion_tokens" : "max_tokens") ?? 16

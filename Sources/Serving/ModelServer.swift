@@ -150,6 +150,12 @@ public final class ModelService: Sendable {
         if let model = request.model, !model.isEmpty, model != name {
             throw APIError(status: 404, "the model '\(model)' does not exist; this server has '\(name)'", parameter: "model", type: "invalid_request_error")
         }
+        // A request the engine could never hold at once is a bad request, not a busy server.
+        let capacity = engine.maximumBatch + engine.maximumQueue
+        guard request.prompts.count * request.n <= capacity else {
+            throw APIError(status: 400, "\(request.prompts.count) prompts × n \(request.n) = \(request.prompts.count * request.n) generations; this server runs at most \(capacity) at once (batch \(engine.maximumBatch) + queue \(engine.maximumQueue))",
+                           parameter: request.n > 1 ? "n" : "prompt")
+        }
         let seed = request.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
         var jobs: [(prompt: String, decoding: DecodingRequest)] = []
         var promptTokenCount = 0

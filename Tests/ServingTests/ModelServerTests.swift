@@ -109,7 +109,7 @@ struct ModelServerTests {
         #expect(service.engine.current.completed == 0)
     }
 
-    @Test("unknown routes and methods answer in OpenAI's error shape; a denormal temperature with logprobs decodes greedily and answers strict JSON")
+    @Test("unknown routes and methods answer in OpenAI's error shape; a fan-out beyond the engine's capacity and over 64 prompts are 400; a denormal temperature with logprobs decodes greedily and answers strict JSON")
     func hostileEdges() async throws {
         let service = try tinyService()
         defer { service.engine.shutdown() }
@@ -121,6 +121,17 @@ struct ModelServerTests {
                 let error = try #require(try object(response)["error"] as? [String: Any], "\(method) \(uri)")
                 #expect(error["message"] is String && error["type"] as? String == "invalid_request_error")
             }
+            // More generations than the engine could ever hold (batch 4 + queue 8 = 12): 400 naming the limit, not 503.
+            let prompts = (0..<7).map { "\"p\($0)\"" }.joined(separator: ",")
+            let fanOut = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders,
+                                                  body: ByteBuffer(string: #"{"prompt":[\#(prompts)],"n":2,"max_tokens":2}"#))
+            let fanOutError = try #require(try object(fanOut)["error"] as? [String: Any])
+            #expect(fanOut.status == .badRequest && (fanOutError["message"] as? String)?.contains("at most 12") == true && fanOutError["param"] as? String == "n")
+            let many = (0..<65).map { _ in "\"p\"" }.joined(separator: ",")
+            let tooMany = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders,
+                                                   body: ByteBuffer(string: #"{"prompt":[\#(many)],"max_tokens":2}"#))
+            let tooManyError = try #require(try object(tooMany)["error"] as? [String: Any])
+            #expect(tooMany.status == .badRequest && tooManyError["param"] as? String == "prompt")
             for temperature in ["1e-40", "1e-30", "0.00001"] {
                 let body = ByteBuffer(string: #"{"prompt":"hi","max_tokens":4,"temperature":\#(temperature),"logprobs":1}"#)
                 let response = try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: body)
