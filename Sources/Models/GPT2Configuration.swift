@@ -126,8 +126,18 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         case reorderAndUpcast = "reorder_and_upcast_attn", idToLabel = "id2label"
     }
 
-    /// The MLP's hidden width.
-    public var mlpDimension: Int { innerDimension ?? 4 * embeddingDimension }
+    /// The MLP's hidden width (n_inner, or 4·n_embd; saturating, so that a hostile n_embd is an
+    /// error from ``validate(path:)`` rather than an overflow trap).
+    public var mlpDimension: Int {
+        innerDimension ?? { let (product, overflow) = embeddingDimension.multipliedReportingOverflow(by: 4); return overflow ? Int.max : product }()
+    }
+
+    /// Upper bounds on the sizes a config may ask for, checked before anything is allocated (far
+    /// above any GPT-2: 2^24 tokens, 2^20 positions, width 2^16, 1,024 layers, 2^36 parameters).
+    static let limits: [(field: String, maximum: Int)] = [
+        ("vocab_size", 1 << 24), ("n_positions", 1 << 20), ("n_embd", 1 << 16), ("n_layer", 1024), ("n_head", 1 << 12), ("n_inner", 1 << 18),
+    ]
+    static let maximumParameters = 1 << 36
 
     /// Checks the fields against each other; the error names the field.
     public func validate(path: String = "config.json") throws {
@@ -135,6 +145,19 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         for (name, value) in [("vocab_size", vocabularySize), ("n_positions", positions), ("n_embd", embeddingDimension),
                               ("n_layer", layers), ("n_head", heads), ("n_inner", mlpDimension)] where value <= 0 {
             try fail("field '\(name)' must be a positive integer, got \(value)")
+        }
+        for ((name, maximum), value) in zip(Self.limits, [vocabularySize, positions, embeddingDimension, layers, heads, mlpDimension])
+            where value > maximum {
+            try fail("field '\(name)' is \(value); at most \(maximum) is accepted")
+        }
+        // (V + P)·C + L·(12·C² + 2·C·inner) bounds the weights; all factors are bounded above, so no overflow.
+        let C = embeddingDimension, inner = mlpDimension
+        let parameters = (vocabularySize + positions) * C + layers * (4 * C * C + 2 * C * inner + 13 * C)
+        if parameters > Self.maximumParameters {
+            try fail("fields 'vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_inner' ask for \(parameters) parameters; at most \(Self.maximumParameters) are accepted")
+        }
+        if let labelCount, labelCount < 1 || labelCount > 1 << 20 {
+            try fail("field 'num_labels' is \(labelCount); it must be from 1 to \(1 << 20)")
         }
         if embeddingDimension % heads != 0 {
             try fail("field 'n_embd' (\(embeddingDimension)) must be divisible by 'n_head' (\(heads))")

@@ -53,6 +53,14 @@ struct CheckpointErrorTests {
         ("eos_token_id", "500", "eos_token_id"),
         ("model_type", "\"llama\"", "model_type"),
         ("scale_attn_by_inverse_layer_idx", "true", "scale_attn_by_inverse_layer_idx"),
+        // Hostile sizes are refused before anything is allocated (4·n_embd would overflow and trap).
+        ("n_embd", "4611686018427387904", "'n_embd' is 4611686018427387904; at most 65536"),
+        ("n_layer", "1000000000", "'n_layer' is 1000000000"),
+        ("vocab_size", "2147483648", "'vocab_size' is 2147483648"),
+        ("n_positions", "100000000", "'n_positions'"),
+        ("num_labels", "-3", "'num_labels' is -3"),
+        ("n_inner", "300000", "'n_inner' is 300000"),
+        ("n_embd", "65536", "parameters; at most 68719476736"),
     ])
     func badFields(field: String, json: String, message: String) throws {
         let directory = try copyOfTiny()
