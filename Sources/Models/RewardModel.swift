@@ -80,6 +80,13 @@ public final class RewardModel {
     public static func load(from directory: URL) throws -> RewardModel {
         let classifier = try GPT2ForSequenceClassification.load(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
+        // Every id the tokenizer can produce must have a row in the embedding, or scoring would stop
+        // inside the embedding kernel on the first such text.
+        let ids = max(tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1)
+        let vocabulary = classifier.transformer.configuration.vocabularySize
+        guard ids <= vocabulary else {
+            throw CheckpointError(path: directory.path, message: "the tokenizer can produce ids up to \(ids - 1) but config.json's 'vocab_size' is \(vocabulary): they do not belong together")
+        }
         let url = directory.appendingPathComponent(RewardHead.fileName)
         var head = RewardHead(maxLength: classifier.transformer.configuration.positions)
         if let data = FileManager.default.contents(atPath: url.path) {

@@ -5,6 +5,7 @@ import Models
 import NN
 import Tensors
 import Testing
+import Tokenizers
 
 @Suite("Checkpoint errors")
 struct CheckpointErrorTests {
@@ -110,6 +111,20 @@ struct CheckpointErrorTests {
         let model = try GPT2LMHeadModel.load(from: directory)
         let reference = try GPT2LMHeadModel.load(from: tinyGPT2)
         #expect(model.transformer.wte.weight.scalars == reference.transformer.wte.weight.scalars)
+    }
+
+    @Test("a reward model whose tokenizer produces ids beyond its vocabulary is refused at load, naming vocab_size")
+    func rewardTokenizerBeyondVocabulary() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-rm-vocab-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = GPT2Configuration(vocabularySize: 8, positions: 16, embeddingDimension: 8, layers: 1, heads: 2,
+                                              bosTokenId: nil, eosTokenId: nil)
+        let model = RewardModel(classifier: GPT2ForSequenceClassification(configuration, seed: 1),
+                                tokenizer: CharacterTokenizer(corpus: "abcdefghijkl"), head: RewardHead(maxLength: 16))
+        try model.save(to: directory)
+        do { _ = try RewardModel.load(from: directory); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("'vocab_size' is 8") && "\(error)".contains("ids up to 11"))
+        }
     }
 
     @Test("a prompt longer than n_positions is an error naming the limit")
