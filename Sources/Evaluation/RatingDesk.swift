@@ -81,15 +81,19 @@ public final class RatingDesk: Sendable {
             && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || " ._-".unicodeScalars.contains($0) }
     }
 
-    func checkRater(_ rater: String) throws(RatingRejection) {
-        guard Self.isValidRaterName(rater) else {
+    /// `rater` in Unicode's composed form (NFC), so that "é" typed as one scalar or as "e" + U+0301
+    /// is one rater everywhere; or a rejection when it is not a usable name.
+    func checkRater(_ rater: String) throws(RatingRejection) -> String {
+        let name = rater.precomposedStringWithCanonicalMapping
+        guard Self.isValidRaterName(name) else {
             throw RatingRejection(status: 400, "rater name: expected 1–\(Self.maximumNameLength) letters, digits, spaces, '.', '_' or '-'")
         }
+        return name
     }
 
     /// The first item in `rater`'s own order that they have not done, or nil when they are finished.
     public func next(for rater: String) async throws -> RatingTask? {
-        try checkRater(rater)
+        let rater = try checkRater(rater)
         let done = try await store.doneItemIDs(rater: rater)
         guard let item = RatingItems.order(items, rater: rater, seed: configuration.seed).first(where: { !done.contains($0.id) }) else { return nil }
         return RatingTask(item: item, side: item.isPair ? RatingItems.side(of: item, rater: rater, seed: configuration.seed) : nil,
@@ -98,7 +102,7 @@ public final class RatingDesk: Sendable {
 
     /// How many items `rater` has done, of all.
     public func progress(for rater: String) async throws -> (done: Int, total: Int) {
-        try checkRater(rater)
+        let rater = try checkRater(rater)
         return (try await store.doneItemIDs(rater: rater).count, items.count)
     }
 
@@ -106,7 +110,7 @@ public final class RatingDesk: Sendable {
     /// - Parameter scores: form values by scale name; every scale must be present with an integer in range, and nothing else.
     /// - Throws: ``RatingRejection`` (400, 404, 409) before writing anything.
     public func submitRating(rater: String, itemID: String, scores: [String: String]) async throws {
-        try checkRater(rater)
+        let rater = try checkRater(rater)
         let item = try lookUp(itemID)
         guard !item.isPair else { throw RatingRejection(status: 400, "item \(itemID) is a pair: submit a choice, not scores") }
         var parsed: [String: Int] = [:]
@@ -131,7 +135,7 @@ public final class RatingDesk: Sendable {
     ///   - note: an optional note, at most ``maximumNoteLength`` characters.
     /// - Throws: ``RatingRejection`` (400, 404, 409) before writing anything.
     public func submitChoice(rater: String, itemID: String, choice: String, note: String = "") async throws {
-        try checkRater(rater)
+        let rater = try checkRater(rater)
         let item = try lookUp(itemID)
         guard item.isPair else { throw RatingRejection(status: 400, "item \(itemID) is a single response: submit scores, not a choice") }
         guard note.count <= Self.maximumNoteLength else { throw RatingRejection(status: 400, "the note is longer than \(Self.maximumNoteLength) characters") }

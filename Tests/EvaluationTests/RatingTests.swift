@@ -121,6 +121,14 @@ struct RatingTests {
         try await desk.submitRating(rater: "Ann", itemID: second.item.id, scores: valid)
         #expect(try await desk.next(for: "Ann") == nil)
         #expect(try await desk.next(for: "Ben")?.done == 0)
+        // "René" typed composed (U+00E9) and decomposed (e + U+0301) is one rater: the second is a replay.
+        let composed = "Ren\u{E9}", decomposed = "Ren\u{65}\u{301}"
+        #expect(Array(composed.unicodeScalars) != Array(decomposed.unicodeScalars))
+        let forRene = try #require(try await desk.next(for: decomposed))
+        try await desk.submitRating(rater: decomposed, itemID: forRene.item.id, scores: valid)
+        #expect(try await desk.next(for: composed)?.done == 1)
+        let twice = try await #require(throws: RatingRejection.self) { try await desk.submitRating(rater: composed, itemID: forRene.item.id, scores: valid) }
+        #expect(twice.status == 409)
 
         // Reopening: the stored session comes back; other samples or settings are refused.
         let reopened = try RatingDesk(store: RatingStore(path: desk.store.path))
