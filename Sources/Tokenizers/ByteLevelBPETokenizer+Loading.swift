@@ -76,6 +76,9 @@ extension ByteLevelBPETokenizer {
         }
         entries.sort { ($0.rank, $0.line) < ($1.rank, $1.line) }
 
+        if let last = entries.last, last.rank > ByteLevelBPETokenizer.largestIdGap + entries.count {
+            throw TokenizerError(path: path, line: last.line, message: "rank \(last.rank) is far beyond the \(entries.count) tokens listed (at most \(ByteLevelBPETokenizer.largestIdGap + entries.count) is accepted)")
+        }
         var tokens = [String?](repeating: nil, count: (entries.last?.rank ?? -1) + 1)
         var lineOfRank = [Int: Int]()
         var rankOfBytes = [[UInt8]: Int]()
@@ -144,6 +147,10 @@ extension ByteLevelBPETokenizer {
             let memberField = field.map { "\($0).\(key)" } ?? key
             guard let id = value.integer, id >= 0, id < Int(Int32.max) else {
                 throw document.error(at: value, field: memberField, "expected a non-negative integer id, found \(value.kindDescription)")
+            }
+            // Ids index a table: one far beyond the tokens listed would allocate gigabytes for nothing.
+            guard id <= ByteLevelBPETokenizer.largestIdGap + members.count else {
+                throw document.error(at: value, field: memberField, "id \(id) is far beyond the \(members.count) tokens listed (at most \(ByteLevelBPETokenizer.largestIdGap + members.count) is accepted)")
             }
             if let previous = offsets[id] {
                 throw document.error(at: value, field: memberField, "id \(id) is also given to \(quoted(tokens[id] ?? "")) on line \(document.line(of: previous))")

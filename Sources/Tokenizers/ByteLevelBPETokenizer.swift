@@ -52,6 +52,10 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     ///   - source: the file the vocabulary came from, for errors.
     ///   - stripping: special-token ids whose match absorbs the whitespace before it (`lstrip`) or
     ///     after it (`rstrip`), as `added_tokens` flags say (RoBERTa's `<mask>` has lstrip).
+    /// How far an id may lie beyond the ids listed before it (gaps are allowed, a table of
+    /// gigabytes for one hostile id is not).
+    static let largestIdGap = 1 << 16
+
     init(tokens: [String?], merges: [MergeRule], specialTokens: [String: Int], stripping: [Int: (left: Bool, right: Bool)] = [:],
          source: String) throws(TokenizerError) {
         var tokens = tokens
@@ -59,8 +63,9 @@ public final class ByteLevelBPETokenizer: Tokenizer {
             guard !text.isEmpty else {
                 throw TokenizerError(path: source, field: "special tokens", message: "a special token is the empty string")
             }
-            guard id >= 0, id < Int(Int32.max) else {
-                throw TokenizerError(path: source, field: "special tokens", message: "special token \(quoted(text)) has id \(id), expected 0 ≤ id < 2³¹ − 1")
+            guard id >= 0, id <= tokens.count + Self.largestIdGap else {
+                throw TokenizerError(path: source, field: "special tokens",
+                                     message: "special token \(quoted(text)) has id \(id), far beyond the \(tokens.count) ids before it (at most \(tokens.count + Self.largestIdGap) is accepted)")
             }
             if id >= tokens.count { tokens += [String?](repeating: nil, count: id + 1 - tokens.count) }
             if let existing = tokens[id], existing != text {

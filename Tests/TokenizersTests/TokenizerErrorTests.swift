@@ -66,6 +66,11 @@ struct TokenizerErrorTests {
         }
         let broken = Self.vocabularyJSON().replacingOccurrences(of: "\"he\": 257,", with: "\"he\" 257,")
         expectTokenizerError(["vocab.json:259", "invalid JSON: expected ':'"]) { try Self.load(vocabulary: broken, merges: "") }
+        // One id of 2³¹ − 2 would allocate a table of gigabytes: refused, naming the line.
+        let far = Self.vocabularyJSON().replacingOccurrences(of: "\"Ġthe\": 258", with: "\"Ġthe\": 2147483646")
+        expectTokenizerError(["vocab.json:260", "(Ġthe)", "id 2147483646 is far beyond the 262 tokens listed"]) {
+            try Self.load(vocabulary: far, merges: "")
+        }
         let missingByte = Self.vocabularyJSON().replacingOccurrences(of: "\"Ċ\": 10,", with: "\"ĊĊ\": 10,")
         expectTokenizerError(["vocab.json", "no token for the byte 0x0A (spelled \"Ċ\")"]) {
             try Self.load(vocabulary: missingByte, merges: "")
@@ -84,6 +89,10 @@ struct TokenizerErrorTests {
         expectTokenizerError(["test.tiktoken:258", "\"YW*=\" is not valid base64"]) { try load(["YWI= 256", "YW*= 257"]) }
         expectTokenizerError(["test.tiktoken:257", "found 1 field(s)"]) { try load(["YWI="]) }
         expectTokenizerError(["test.tiktoken:258", "rank 256 is also on line 257"]) { try load(["YWI= 256", "YWM= 256"]) }
+        expectTokenizerError(["test.tiktoken:257", "rank 2147483646 is far beyond the 257 tokens listed"]) { try load(["YWI= 2147483646"]) }
+        expectTokenizerError(["test.tiktoken", "special token \"<|x|>\" has id 1073741824, far beyond"]) {
+            try ByteLevelBPETokenizer(tiktokenFile: scratch.write("test.tiktoken", bytes.joined(separator: "\n")), specialTokens: ["<|x|>": 1 << 30])
+        }
         expectTokenizerError(["test.tiktoken:257", "does not split into two lower-ranked tokens"]) { try load(["\(Data("abc".utf8).base64EncodedString()) 256"]) }
         expectTokenizerError(["test.tiktoken", "special token \"<|endoftext|>\" has id 97"]) {
             try ByteLevelBPETokenizer(tiktokenFile: scratch.write("test.tiktoken", bytes.joined(separator: "\n")), specialTokens: ["<|endoftext|>": 97])
