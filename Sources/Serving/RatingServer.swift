@@ -1,6 +1,6 @@
 // The blind rating web server (Hummingbird): the start page, one item at a time per rater, form
 // submissions validated by the rating desk and answered only after the commit, and the results
-// page — the only page that shows the blinding key. Binds 127.0.0.1 unless told otherwise;
+// page — the only page that shows the blinding key, for the owner's token only. Binds 127.0.0.1 unless told otherwise;
 // request bodies are capped.
 
 import Evaluation
@@ -18,10 +18,24 @@ public enum RatingServer {
     /// - `POST /rate` (form: `rater`, `item`, then `score_<scale>` per scale, or `choice` = left/right/tie
     ///   and an optional `note`): 303 to the next item once committed; 400 for a malformed or
     ///   out-of-range submission, 404 for an unknown item, 409 for a replay, 413 for a large body;
-    /// - `GET /results` and `/results.json`: the results with the blinding key;
+    /// - `GET /results?token=TOKEN` and `/results.json?token=TOKEN` (or `Authorization: Bearer
+    ///   TOKEN`): the results with the blinding key, for the session's owner only (403 otherwise;
+    ///   no rater page links them);
     /// - `GET /health`: "ok".
-    public static func router(desk: RatingDesk) -> Router<BasicRequestContext> {
+    /// - Parameter ownerToken: the secret the results need (``newOwnerToken()`` makes one).
+    public static func router(desk: RatingDesk, ownerToken: String) -> Router<BasicRequestContext> {
+        precondition(!ownerToken.isEmpty, "the owner token must not be empty")
         let router = Router()
+        /// Whether a request carries the owner's token (compared in constant time).
+        @Sendable func isOwner(_ request: Request) -> Bool {
+            let query = (try? formFields(request.uri.query ?? "")) ?? [:]
+            let bearer = request.headers[values: .authorization].compactMap { value -> String? in
+                let parts = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
+                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+            }
+            return ([query["token"]].compactMap { $0 } + bearer).contains { constantTimeEqual(Array($0.utf8), Array(ownerToken.utf8)) }
+        }
+        let ownersOnly = RatingRejection(status: 403, "the results are for the session's owner: open the results link printed when the server started")
         router.get("/") { _, _ in html(RatingPages.start(desk.configuration, items: desk.items.count)) }
         router.get("/health") { _, _ in "ok" }
         router.get("/rate") { request, _ -> Response in
@@ -49,10 +63,12 @@ public enum RatingServer {
                 return failure(error, rater: fields["rater"])
             }
         }
-        router.get("/results") { _, _ -> Response in
+        router.get("/results") { request, _ -> Response in
+            guard isOwner(request) else { return failure(ownersOnly, rater: nil) }
             do { return html(try RatingResults(desk: desk).html) } catch { return failure(error, rater: nil) }
         }
-        router.get("/results.json") { _, _ -> Response in
+        router.get("/results.json") { request, _ -> Response in
+            guard isOwner(request) else { return failure(ownersOnly, rater: nil) }
             do {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -131,12 +147,20 @@ public enum RatingServer {
         return html(RatingPages.error(status: status, message: message, rater: rater), status: HTTPResponse.Status(code: status))
     }
 
+    /// A fresh owner token: 128 random bits from the system's generator, as 32 hex digits.
+    public static func newOwnerToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &generator)) }.joined()
+    }
+
     /// Serves `desk` until interrupted (SIGINT/SIGTERM end it gracefully).
     /// - Parameters:
     ///   - host: the address to bind; 127.0.0.1 keeps the server on this machine.
     ///   - port: the port; 0 picks a free one.
+    ///   - ownerToken: the secret the results pages need.
     ///   - onRunning: called with the bound port once the server accepts connections.
-    public static func run(desk: RatingDesk, host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) -> Void) async throws {
-        try await listen(router(desk: desk), host: host, port: port, onRunning: onRunning)
+    public static func run(desk: RatingDesk, host: String = "127.0.0.1", port: Int, ownerToken: String,
+                           onRunning: @escaping @Sendable (Int) -> Void) async throws {
+        try await listen(router(desk: desk, ownerToken: ownerToken), host: host, port: port, onRunning: onRunning)
     }
 }

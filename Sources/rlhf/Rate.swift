@@ -70,7 +70,8 @@ struct RateServe: ParsableCommand {
         rlhf rate serve --samples a.jsonl --samples b.jsonl --mode pairwise --db pairs.sqlite --port 8090
         A samples file holds {"prompt","response"} records (also "completion" or "text"; "source" optional);
         NAME=FILE names its source. Restarting with the same --db goes on where the raters stopped (--samples may
-        then be left out). Results with the blinding key: /results, or rlhf rate results.
+        then be left out). Results with the blinding key: the /results?token=… link printed at start-up (a new token
+        each start; raters never see it), or rlhf rate results.
         """)
 
     @Option(name: .customLong("samples"), parsing: .upToNextOption, help: "Sample files, FILE or SOURCE=FILE (repeatable).") var samples: [String] = []
@@ -106,9 +107,11 @@ struct RateServe: ParsableCommand {
         let done = try desk.store.submissionCount()
         let mode = desk.configuration.mode.rawValue
         let host = host, port = port
+        let token = RatingServer.newOwnerToken()
         try waitFor {
-            try await RatingServer.run(desk: desk, host: host, port: port) { bound in
-            let line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far; results at /results)\n"
+            try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token) { bound in
+            let line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far); "
+                + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"
             FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
             }
         }

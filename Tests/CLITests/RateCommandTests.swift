@@ -78,7 +78,11 @@ struct RateCommandTests {
         #expect(judgments.allSatisfy { $0.rater == "Ann Lee" && $0.choice == .a })  // "good" is source A: it came first
         #expect(judgments.filter { $0.note == "clear winner" }.count == 1)
 
+        // The results answer only the owner's link from the banner.
+        let token = try #require(server.banner.firstMatch(of: /results\?token=([0-9a-f]{32})/)).1
         try browser.open(server.base + "/results")
+        #expect(try browser.evaluate("document.querySelector('#pairs') === null") as? Bool == true)
+        try browser.open(server.base + "/results?token=\(token)")
         let results = try #require(try browser.evaluate("document.querySelector('#pairs').innerText") as? String)
         #expect(results.contains("good") && results.contains("plain") && results.contains("1.000"))
         let key = try #require(try browser.evaluate("document.querySelector('#key').innerText") as? String)

@@ -27,7 +27,7 @@ struct RatingServerTests {
     @Test("pages hide sources and escape text; a valid rating is committed, then 303 to the next item")
     func ratingFlow() async throws {
         let desk = try ratingDesk(mode: .rating, name: "flow")
-        let app = Application(router: RatingServer.router(desk: desk))
+        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
         try await app.test(.router) { client in
             let start = try await client.execute(uri: "/", method: .get)
             #expect(start.status == .ok && String(buffer: start.body).contains("name=rater"))
@@ -42,9 +42,17 @@ struct RatingServerTests {
             #expect(try desk.store.ratings() == [StoredRating(itemID: String(item), rater: "Ann Lee", scores: ["joy": 4])])
             let next = String(buffer: try await client.execute(uri: "/rate?rater=Ann%20Lee&saved=1", method: .get).body)
             #expect(next.contains("Saved.") && next.contains("Item 2 of 6") && !next.contains("value='\(item)'"))
-            let results = String(buffer: try await client.execute(uri: "/results", method: .get).body)
+            // The results (the blinding key) are the owner's: without the token, or with a wrong one, 403 and nothing revealed.
+            for uri in ["/results", "/results.json", "/results?token=owner-secreT", "/results.json?token="] {
+                let refused = try await client.execute(uri: uri, method: .get)
+                #expect(refused.status == .forbidden && !String(buffer: refused.body).contains("secret-model"), "\(uri)")
+            }
+            #expect(!String(buffer: start.body).contains("/results") && !html.contains("/results"))
+            let results = String(buffer: try await client.execute(uri: "/results?token=owner-secret", method: .get).body)
             #expect(results.contains("secret-model-a") && results.contains(String(item)))
-            let json = try await client.execute(uri: "/results.json", method: .get)
+            let byHeader = try await client.execute(uri: "/results", method: .get, headers: [.authorization: "Bearer owner-secret"])
+            #expect(byHeader.status == .ok)
+            let json = try await client.execute(uri: "/results.json?token=owner-secret", method: .get)
             #expect(json.headers[.contentType] == "application/json")
             #expect(try JSONDecoder().decode(RatingResults.self, from: Data(buffer: json.body)).submissions == 1)
         }
@@ -59,7 +67,7 @@ struct RatingServerTests {
     func invalidSubmissions(form: String, status: Int) async throws {
         let desk = try ratingDesk(mode: .rating, name: "invalid")
         let item = desk.items[0].id
-        let app = Application(router: RatingServer.router(desk: desk))
+        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
         try await app.test(.router) { client in
             let response = try await client.execute(uri: "/rate", method: .post, headers: formHeaders,
                                                     body: ByteBuffer(string: form.replacingOccurrences(of: "ITEM", with: item)))
@@ -73,7 +81,7 @@ struct RatingServerTests {
     func replay() async throws {
         let desk = try ratingDesk(mode: .rating, name: "replay")
         let item = desk.items[0].id
-        let app = Application(router: RatingServer.router(desk: desk))
+        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
         try await app.test(.router) { client in
             let first = try await client.execute(uri: "/rate", method: .post, headers: formHeaders, body: ByteBuffer(string: "rater=Ann&item=\(item)&score_joy=2"))
             #expect(first.status == .seeOther)
@@ -86,7 +94,7 @@ struct RatingServerTests {
     @Test("pairwise: the page shows left/right without sources; the choice is stored in A/B terms; scores are refused")
     func pairwise() async throws {
         let desk = try ratingDesk(mode: .pairwise, name: "pairwise")
-        let app = Application(router: RatingServer.router(desk: desk))
+        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
         try await app.test(.router) { client in
             let html = String(buffer: try await client.execute(uri: "/rate?rater=Ann", method: .get).body)
             #expect(html.contains("id=choose-left") && html.contains("id=choose-tie") && !html.contains("secret-model"))
