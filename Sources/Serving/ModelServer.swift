@@ -16,14 +16,43 @@ public final class ScoringQueue: @unchecked Sendable {
     let queue = DispatchQueue(label: "reward-scoring")
     /// The most texts one request may score.
     public static let maximumTexts = 64
+    /// Requests scoring or waiting to, at most; more are refused at once (503).
+    public let maximumPending: Int
+    /// Seconds a request may wait for its turn; one that waited longer is refused (503) unscored.
+    public let maximumWait: Double
+    private let lock = NSLock()
+    private var pending = 0
+    /// Requests scoring or waiting now.
+    public var pendingCount: Int { lock.withLock { pending } }
 
-    /// Scores with `reward`.
-    public init(reward: any RewardFunction) { self.reward = reward }
+    /// Scores with `reward`, one request at a time, at most `maximumPending` of them in the queue.
+    public init(reward: any RewardFunction, maximumPending: Int = 16, maximumWait: Double = 60) {
+        precondition(maximumPending >= 1 && maximumWait > 0, "maximumPending ≥ 1 and maximumWait > 0")
+        self.reward = reward
+        self.maximumPending = maximumPending
+        self.maximumWait = maximumWait
+    }
 
     /// The rewards of `responses[i]` given `prompts[i]`.
+    /// - Throws: ``APIError`` 503 when the queue is full or the request waited longer than `maximumWait`.
     public func score(prompts: [String], responses: [String]) async throws -> [Float] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try self.reward.rewards(prompts: prompts, responses: responses) }) }
+        let admitted = lock.withLock { () -> Bool in
+            guard pending < maximumPending else { return false }
+            pending += 1
+            return true
+        }
+        guard admitted else { throw APIError(status: 503, "the scoring queue is full (\(maximumPending) requests); retry shortly", type: "server_error") }
+        let queued = Date()
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                defer { self.lock.withLock { self.pending -= 1 } }
+                let waited = Date().timeIntervalSince(queued)
+                guard waited <= self.maximumWait else {
+                    continuation.resume(throwing: APIError(status: 503, String(format: "waited %.0f s for the scorer (at most %.0f); retry shortly", waited, self.maximumWait), type: "server_error"))
+                    return
+                }
+                continuation.resume(with: Result { try self.reward.rewards(prompts: prompts, responses: responses) })
+            }
         }
     }
 }

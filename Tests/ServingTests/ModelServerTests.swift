@@ -202,8 +202,51 @@ struct LengthReward: RewardFunction {
     func rewards(prompts: [String], responses: [String]) throws -> [Float] { responses.map { Float($0.count) } }
 }
 
+/// LengthReward once let through: each call waits for one `release()`.
+final class GatedLengthReward: RewardFunction, @unchecked Sendable {
+    let gate = DispatchSemaphore(value: 0)
+    func release(_ count: Int = 1) { for _ in 0..<count { gate.signal() } }
+    func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        gate.wait()
+        return responses.map { Float($0.count) }
+    }
+}
+
 @Suite("Model server scoring")
 struct ModelServerScoringTests {
+    @Test("the scoring queue is bounded: beyond its places a request is refused at once (503), and one that waited too long is refused unscored")
+    func boundedScoring() async throws {
+        let gated = GatedLengthReward()
+        let full = ScoringQueue(reward: gated, maximumPending: 2)
+        async let first = full.score(prompts: [""], responses: ["ab"])
+        async let second = full.score(prompts: [""], responses: ["abc"])
+        let deadline = Date().addingTimeInterval(30)
+        while full.pendingCount < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        guard full.pendingCount == 2 else { gated.release(10); Issue.record("two requests never got in"); return }
+        for _ in 0..<3 {
+            do { _ = try await full.score(prompts: [""], responses: ["x"]); Issue.record("expected a refusal") } catch let error as APIError {
+                #expect(error.status == 503 && error.message.contains("full"))
+            }
+        }
+        gated.release(2)
+        let (a, b) = (try await first, try await second)
+        #expect(a == [2] && b == [3])
+        gated.release()
+        #expect(try await full.score(prompts: [""], responses: ["abcd"]) == [4])  // places free again
+        let slow = GatedLengthReward()
+        let impatient = ScoringQueue(reward: slow, maximumPending: 4, maximumWait: 0.2)
+        async let running = impatient.score(prompts: [""], responses: ["a"])
+        async let waiting: [Float] = impatient.score(prompts: [""], responses: ["b"])
+        while impatient.pendingCount < 2 && Date() < deadline + 30 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(300))  // the second has now waited longer than 0.2 s
+        slow.release()
+        let ran = try await running
+        #expect(ran == [1])
+        var refusal: APIError?
+        do { _ = try await waiting } catch let error as APIError { refusal = error }
+        #expect(refusal?.status == 503 && refusal?.message.contains("waited") == true, "\(String(describing: refusal))")
+    }
+
     @Test("/v1/score: texts or prompt/response pairs → scores; bad bodies are 400 naming the field; no reward model is 404")
     func score() async throws {
         let plain = try tinyService()
