@@ -20,7 +20,8 @@ public struct RunDirectory: Sendable {
     /// The run's folder (`runs/<name>`).
     public let root: URL
 
-    /// A run folder at `root`, created with its `checkpoints/` subfolder if missing.
+    /// A run folder at `root`, created with its `checkpoints/` subfolder if missing. Debris of a
+    /// writer that died mid-write (``recoverDebris()``) is cleared first.
     public init(root: URL) throws {
         self.root = root
         do {
@@ -28,6 +29,35 @@ public struct RunDirectory: Sendable {
         } catch {
             throw RunError(path: root.path, message: "cannot create the run directory: \(error.localizedDescription)")
         }
+        recoverDebris()
+    }
+
+    /// Clears what a killed writer left in the run folder and in checkpoints/: its temporary
+    /// `.NAME.tmp-PID` folders are removed (the write did not finish), and a retired
+    /// `.NAME.old-PID` folder is put back as NAME when NAME is missing (the writer died between
+    /// the two renames of a replacement) or removed otherwise. Folders of a live process are left
+    /// alone. - Returns: the names removed or restored, for reports and tests.
+    @discardableResult
+    public func recoverDebris() -> [String] {
+        let manager = FileManager.default
+        var touched: [String] = []
+        for folder in [root, checkpointsURL] {
+            for name in (try? manager.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasPrefix(".") {
+                guard let match = name.firstMatch(of: /^\.(.+)\.(tmp|old)-(\d+)$/), let pid = Int32(match.3), !Self.isAlive(pid) else { continue }
+                let url = folder.appendingPathComponent(name), destination = folder.appendingPathComponent(String(match.1))
+                if match.2 == "old" && !manager.fileExists(atPath: destination.path) {
+                    if (try? manager.moveItem(at: url, to: destination)) != nil { touched.append(name) }
+                } else if (try? manager.removeItem(at: url)) != nil {
+                    touched.append(name)
+                }
+            }
+        }
+        return touched
+    }
+
+    /// Whether process `pid` exists (signal 0 reaches it, or it exists but is not ours).
+    static func isAlive(_ pid: Int32) -> Bool {
+        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
     }
 
     /// `config.yaml`.

@@ -34,6 +34,32 @@ struct RunDirectoryTests {
         #expect(names == ["step-3"])
     }
 
+    @Test("a killed writer's debris is cleared on the next start: its temporary folders go, a retired final/ comes back when final/ is missing; a live writer's are left")
+    func debris() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let manager = FileManager.default
+        let dead: Int32 = 2_000_000_000, live = ProcessInfo.processInfo.processIdentifier
+        func folder(_ parent: URL, _ name: String, marker: String) throws {
+            let url = parent.appendingPathComponent(name)
+            try manager.createDirectory(at: url, withIntermediateDirectories: true)
+            try Data(marker.utf8).write(to: url.appendingPathComponent("trainer_state.json"))
+        }
+        try folder(run.checkpointsURL, ".step-4.tmp-\(dead)", marker: "half")      // died while writing step 4
+        try folder(run.root, ".final.old-\(dead)", marker: "previous final")         // died between the two renames
+        try folder(run.root, ".final.tmp-\(dead)", marker: "new final, unconfirmed")
+        try folder(run.checkpointsURL, "step-2", marker: "complete")
+        try folder(run.checkpointsURL, ".step-2.old-\(dead)", marker: "replaced")   // step-2 exists: the old one goes
+        try folder(run.checkpointsURL, ".step-6.tmp-\(live)", marker: "a live writer's")
+        let touched = try RunDirectory(root: run.root).recoverDebris() + []  // init recovered already: nothing left to do
+        #expect(touched.isEmpty)
+        let left = Set(try manager.contentsOfDirectory(atPath: run.checkpointsURL.path))
+        #expect(left == ["step-2", ".step-6.tmp-\(live)"])
+        #expect(Set(try manager.contentsOfDirectory(atPath: run.root.path)) == ["checkpoints", "final"])
+        #expect(try String(contentsOf: run.finalURL.appendingPathComponent("trainer_state.json"), encoding: .utf8) == "previous final")
+        #expect(try String(contentsOf: run.checkpointURL(step: 2).appendingPathComponent("trainer_state.json"), encoding: .utf8) == "complete")
+    }
+
     @Test("checkpoints are found by step, incomplete folders are ignored, pruning keeps the newest and the best")
     func discoveryAndPruning() throws {
         let run = try temporaryRun()
