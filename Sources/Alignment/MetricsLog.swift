@@ -36,23 +36,33 @@ public final class MetricsLog {
     deinit { try? handle.close() }
 
     /// One line: {"step": step, name: value, …} with names sorted; flushed to disk.
-    public func append(step: Int, _ metrics: [String: Double]) {
+    /// - Throws: ``RunError`` naming the file when it cannot be written (a full disk): training
+    ///   stops there, after its last good checkpoint, rather than crash or lose lines silently.
+    public func append(step: Int, _ metrics: [String: Double]) throws {
         var parts = ["\"step\":\(step)"]
         for name in metrics.keys.sorted() {
             let value = metrics[name]!
             let text = value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)") : "null"
             parts.append("\(jsonString(name)):\(text)")
         }
-        handle.write(Data(("{" + parts.joined(separator: ",") + "}\n").utf8))
-        try? handle.synchronize()
+        try write(Data(("{" + parts.joined(separator: ",") + "}\n").utf8))
+    }
+
+    /// Appends `data` and flushes it to disk; a failure is a ``RunError`` naming the file.
+    private func write(_ data: Data) throws {
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+        } catch {
+            throw RunError(path: url.path, message: "cannot append a line (disk full?): \(error.localizedDescription)")
+        }
     }
 
     /// One JSON object as a line (keys sorted); flushed to disk. For samples.jsonl, whose lines
     /// carry text; the object must have an integer "step" for resume truncation.
     public func append(object: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        handle.write(data + Data("\n".utf8))
-        try? handle.synchronize()
+        try write(data + Data("\n".utf8))
     }
 
     /// Every line's metrics, for reports and tests.

@@ -294,7 +294,7 @@ public final class PPOTrainer {
         let resumeStep = state.step > 0 ? state.step : -1
         let log = try MetricsLog(url: run.metricsURL, resumeStep: resumeStep)
         let samples = try MetricsLog(url: run.samplesURL, resumeStep: resumeStep)
-        if state.step == 0 && !evalPrompts.isEmpty { log.append(step: 0, ["eval/score": try evaluate(step: 0, samples: samples)]) }
+        if state.step == 0 && !evalPrompts.isEmpty { try log.append(step: 0, ["eval/score": try evaluate(step: 0, samples: samples)]) }
         while state.step < configuration.iterations {
             let iteration = state.step + 1
             let started = DispatchTime.now().uptimeNanoseconds
@@ -332,7 +332,7 @@ public final class PPOTrainer {
             metrics["elapsed/fps"] = Double(generated) / max(seconds, 1e-9)  // response tokens per second
             metrics["elapsed/time"] = state.elapsedSeconds ?? 0
             metrics["elapsed/seconds"] = seconds
-            log.append(step: iteration, metrics)
+            try log.append(step: iteration, metrics)
             if iteration % max(configuration.checkpointInterval, 1) == 0 || iteration == configuration.iterations {
                 try saveCheckpoint(to: run.checkpointURL(step: iteration), state: state)
                 run.pruneCheckpoints(keepingNewest: max(configuration.keepCheckpoints, 1))

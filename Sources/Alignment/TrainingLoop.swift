@@ -126,7 +126,7 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
         let log = try MetricsLog(url: run.metricsURL, resumeStep: state.step > 0 ? state.step : -1)
         if evaluateAtStart && state.step == 0 {
             let metrics = evaluate()
-            if !metrics.isEmpty { log.append(step: 0, metrics) }
+            if !metrics.isEmpty { try log.append(step: 0, metrics) }
         }
         model.setTraining(dropout)
         // A run that already stopped early stays stopped when resumed.
@@ -176,7 +176,7 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
                     }
                 }
             }
-            if !metrics.isEmpty { log.append(step: step, metrics) }
+            if !metrics.isEmpty { try log.append(step: step, metrics) }
             if step % max(settings.checkpointInterval, 1) == 0 || improved || stop || step == maxSteps {
                 state.dropoutGenerator = model.source.generator
                 try saveCheckpoint(to: run.checkpointURL(step: step), state: state, optimizer: optimizer)

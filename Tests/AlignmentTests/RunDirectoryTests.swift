@@ -60,6 +60,14 @@ struct RunDirectoryTests {
         #expect(try String(contentsOf: run.checkpointURL(step: 2).appendingPathComponent("trainer_state.json"), encoding: .utf8) == "complete")
     }
 
+    @Test("a metrics or samples line that cannot be written (a full disk: /dev/full) is an error naming the file, which the trainers throw before the step's checkpoint",
+          .enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
+    func fullDisk() throws {
+        let log = try MetricsLog(url: URL(fileURLWithPath: "/dev/full"))
+        do { try log.append(step: 1, ["loss": 1]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
+        do { try log.append(object: ["step": 1, "text": "x"]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
+    }
+
     @Test("checkpoints are found by step, incomplete folders are ignored, pruning keeps the newest and the best")
     func discoveryAndPruning() throws {
         let run = try temporaryRun()
@@ -100,7 +108,7 @@ struct RunDirectoryTests {
         defer { try? FileManager.default.removeItem(at: run.root) }
         do {
             let log = try MetricsLog(url: run.metricsURL)
-            for step in 1...5 { log.append(step: step, ["loss": 1 / Double(step), "lr": 3e-4, "tokens": 256]) }
+            for step in 1...5 { try log.append(step: step, ["loss": 1 / Double(step), "lr": 3e-4, "tokens": 256]) }
         }
         let lines = String(decoding: try Data(contentsOf: run.metricsURL), as: UTF8.self).split(separator: "\n")
         #expect(lines[0] == "{\"step\":1,\"loss\":1,\"lr\":0.0003,\"tokens\":256}")
@@ -137,7 +145,7 @@ struct ResumeTests {
             optimizer.step(learningRate: LearningRateSchedule.cosine(warmupSteps: 2, totalSteps: 8, minimumRatio: 0.1).learningRate(base: 1e-2, step: step))
             optimizer.zeroGrad()
             state.step = step
-            log.append(step: step, ["loss": Double(loss.item)])
+            try log.append(step: step, ["loss": Double(loss.item)])
             if step == checkpointStep {
                 state.dropoutGenerator = model.source.generator
                 let snapshot = state
