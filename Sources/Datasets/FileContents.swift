@@ -39,11 +39,15 @@ public enum FileContents {
         }
     }
 
-    /// The file's bytes, gunzipped when the file is gzip.
+    /// The most bytes a gzip file may inflate to (4 GiB): a small file that expands beyond it (a
+    /// gzip bomb) is an error naming the file, not an exhausted memory.
+    public static let maximumDecompressedBytes = 1 << 32
+
+    /// The file's bytes, gunzipped when the file is gzip (at most `limit` bytes once inflated).
     /// - Parameter url: the file.
     /// - Returns: the (decompressed) bytes.
-    /// - Throws: ``DatasetError`` when the file cannot be read or decompressed.
-    public static func data(of url: URL) throws(DatasetError) -> Data {
+    /// - Throws: ``DatasetError`` when the file cannot be read or decompressed, or inflates beyond `limit`.
+    public static func data(of url: URL, limit: Int = maximumDecompressedBytes) throws(DatasetError) -> Data {
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -51,7 +55,7 @@ public enum FileContents {
             throw DatasetError(path: url.path, message: "cannot read the file (\(error.localizedDescription))")
         }
         guard data.count >= 2, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else { return data }
-        return try gunzip(url)
+        return try gunzip(url, limit: limit)
     }
 
     /// The file's text, decoded as UTF-8 after gunzipping when needed.
@@ -75,8 +79,8 @@ public enum FileContents {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }.map(URL.init(fileURLWithPath:))
     }
 
-    /// Runs `gzip -dc` on the file and returns its output.
-    static func gunzip(_ url: URL) throws(DatasetError) -> Data {
+    /// Runs `gzip -dc` on the file and returns its output, stopping gzip once it passes `limit` bytes.
+    static func gunzip(_ url: URL, limit: Int) throws(DatasetError) -> Data {
         guard let gzip = gzipExecutable() else {
             throw DatasetError(path: url.path, message: "the file is gzip-compressed, but no gzip program was found (looked in /usr/bin, /bin and PATH); install gzip or decompress the file first")
         }
@@ -97,9 +101,25 @@ public enum FileContents {
         let errorBox = DataBox()
         let errorReader = Thread { errorBox.data = errors.fileHandleForReading.readDataToEndOfFile() }
         errorReader.start()
-        let decompressed = output.fileHandleForReading.readDataToEndOfFile()
+        var decompressed = Data()
+        var exceeded = false
+        while true {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            decompressed.append(chunk)
+            if decompressed.count > limit {
+                exceeded = true
+                process.terminate()
+                decompressed = Data()
+                while !output.fileHandleForReading.availableData.isEmpty {}  // let gzip see its reader go, then end
+                break
+            }
+        }
         process.waitUntilExit()
         while !errorBox.isSet { errorBox.wait() }
+        if exceeded {
+            throw DatasetError(path: url.path, message: "the gzip file inflates to more than \(limit) bytes; refused (decompress it yourself if it is meant to be that large)")
+        }
         guard process.terminationStatus == 0 else {
             let message = String(decoding: errorBox.data ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             throw DatasetError(path: url.path, message: "gzip failed with status \(process.terminationStatus): \(message)")

@@ -72,6 +72,18 @@ struct ReaderTests {
         #expect(error?.message.contains("gzip failed") == true)
     }
 
+    @Test("a gzip file that inflates beyond the limit (a gzip bomb) is an error naming the file; within it, the bytes come back")
+    func gzipBomb() throws {
+        let directory = TemporaryDirectory()
+        let file = directory.writeGzip("bomb.jsonl.gz", String(repeating: " ", count: 3_000_000))  // 3 MB of spaces, a few KB compressed
+        let compressed = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+        #expect(compressed > 0 && compressed < 20_000)
+        let error = expectDatasetError { _ = try FileContents.data(of: file, limit: 1_000_000) }
+        #expect(error?.path == file.path && error?.message.contains("more than 1000000 bytes") == true)
+        #expect(try FileContents.data(of: file, limit: 4_000_000).count == 3_000_000)
+        #expect(FileContents.maximumDecompressedBytes == 1 << 32)
+    }
+
     @Test("JSON array files locate records by element")
     func jsonArray() throws {
         let directory = TemporaryDirectory()
