@@ -22,7 +22,12 @@ public enum ModelServer {
                 return json(["object": "list", "data": [["id": service.name, "object": "model", "created": 0, "owned_by": "swift-rlhf"]]])
             }
         }
-        router.get("/metrics") { _, _ -> Response in
+        router.get("/metrics") { request, _ -> Response in
+            if service.metricsNeedKey {
+                do { try authorize(request, service) } catch {
+                    return await measured(service, route: "/metrics") { throw error }
+                }
+            }
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: service.metrics.exposition(
                 engine: service.engine.current, maximumQueue: service.engine.maximumQueue))))
             response.headers[.contentType] = "text/plain; version=0.0.4"

@@ -86,9 +86,13 @@ public final class ModelService: Sendable {
     public let scorer: ScoringQueue?
 
     /// A service.
+    /// Whether GET /metrics needs the API key too (when there is one).
+    public let metricsNeedKey: Bool
+
     public init(name: String, engine: GenerationEngine, tokenizer: any Tokenizer, apiKey: String? = nil, maxTokensLimit: Int = 256,
-                scorer: ScoringQueue? = nil) {
+                scorer: ScoringQueue? = nil, metricsNeedKey: Bool = false) {
         self.scorer = scorer
+        self.metricsNeedKey = metricsNeedKey
         self.name = name
         self.engine = engine
         self.tokenizer = tokenizer

@@ -28,11 +28,13 @@ struct Serve: ParsableCommand {
     @Option(help: "The gRPC port (rlhf.v1.Generation: Generate, GenerateStream, Score; 0: any free port).") var grpcPort = 50051
     @Flag(name: .customLong("no-grpc"), help: "Serve HTTP only.") var noGRPC = false
     @Option(help: "Require 'Authorization: Bearer KEY' with the key in this environment variable.") var apiKeyEnv: String?
+    @Flag(help: "GET /metrics needs the API key too.") var metricsNeedKey = false
     @Option(help: "Requests decoded together.") var maxBatch = 16
     @Option(help: "Requests allowed to wait for a place in the batch; more get 503.") var maxQueue = 64
     @Option(help: "The largest max_tokens a request may ask for.") var maxTokensLimit = 256
 
     func validate() throws {
+        if metricsNeedKey && apiKeyEnv == nil { throw ValidationError("--metrics-need-key needs --api-key-env (there is no key to ask for)") }
         guard maxBatch >= 1, maxQueue >= 0, maxTokensLimit >= 1 else { throw ValidationError("--max-batch and --max-tokens-limit must be ≥ 1, --max-queue ≥ 0") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0…65535") }
@@ -52,7 +54,8 @@ struct Serve: ParsableCommand {
         let engine = GenerationEngine(model: network, decode: { tokenizer.decode($0) }, maximumBatch: maxBatch, maximumQueue: maxQueue)
         let service = ModelService(name: name ?? directory.standardizedFileURL.lastPathComponent, engine: engine, tokenizer: tokenizer,
                                    apiKey: key, maxTokensLimit: min(maxTokensLimit, network.configuration.positions - 1),
-                                   scorer: try rewardModel.map { ScoringQueue(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: $0))) })
+                                   scorer: try rewardModel.map { ScoringQueue(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: $0))) },
+                                   metricsNeedKey: metricsNeedKey)
         let host = host, port = port, grpcPort = noGRPC ? nil : grpcPort, batch = maxBatch, context = network.configuration.positions
         try waitFor {
             try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort) { http, grpc in

@@ -144,6 +144,20 @@ struct ModelServerTests {
                 && !constantTimeEqual(Array("key".utf8), Array("keys".utf8)) && !constantTimeEqual([], Array("k".utf8)))
     }
 
+    @Test("with metricsNeedKey, /metrics needs the API key as well")
+    func metricsBehindKey() async throws {
+        let base = try tinyService()
+        let service = ModelService(name: "tiny", engine: base.engine, tokenizer: base.tokenizer, apiKey: "sesame", maxTokensLimit: 32, metricsNeedKey: true)
+        defer { service.engine.shutdown() }
+        try await Application(router: ModelServer.router(service: service)).test(.router) { client in
+            let refused = try await client.execute(uri: "/metrics", method: .get)
+            let refusal = try object(refused)["error"] as? [String: Any]
+            #expect(refused.status == .unauthorized && refusal?["type"] as? String == "authentication_error")
+            let allowed = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer sesame"])
+            #expect(allowed.status == .ok && String(buffer: allowed.body).contains("# TYPE"))
+        }
+    }
+
     @Test("an API key, when set, is required as a Bearer token; a full queue is 503 with Retry-After")
     func keyAndOverload() async throws {
         let service = try tinyService(apiKey: "sesame", maximumBatch: 1, maximumQueue: 0, slow: true)
@@ -166,6 +180,7 @@ struct ModelServerTests {
                 #expect(try await client.execute(uri: "/v1/models", method: .get, headers: headers).status == status, "\(value)")
             }
             headers[.authorization] = "Bearer sesame"
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .ok)  // open unless asked otherwise
             // Hold the engine, fill the only place, then ask again.
             service.engine.pause()
             let busy = try service.engine.submit(DecodingRequest(prompt: [1], configuration: GenerationConfiguration(maxNewTokens: 1000, stopAtEndOfSequence: false)))
