@@ -123,6 +123,7 @@ public struct ClassifierLabelReward: RewardFunction {
     public init(checkpoint: URL, label: Int, includePrompt: Bool = false) throws {
         classifier = try GPT2ForSequenceClassification.load(from: checkpoint)
         tokenizer = try loadTokenizer(from: checkpoint)
+        try checkTokenizer(tokenizer, fits: classifier.transformer.configuration, path: checkpoint.path)
         let K = classifier.score.weight.shape[0]
         guard K >= 2, (0..<K).contains(label) else {
             throw RunError(path: checkpoint.path, message: "label \(label) is not one of the classifier's \(K) outputs (a label probability needs ≥ 2)")

@@ -20,8 +20,8 @@ public struct RunDirectory: Sendable {
     /// The run's folder (`runs/<name>`).
     public let root: URL
 
-    /// A run folder at `root`, created with its `checkpoints/` subfolder if missing. Debris of a
-    /// writer that died mid-write (``recoverDebris()``) is cleared first.
+    /// A run folder at `root`, created with its `checkpoints/` subfolder if missing. (Trainers
+    /// call ``recoverDebris()`` before they write; readers leave the folder as it is.)
     public init(root: URL) throws {
         self.root = root
         do {
@@ -29,14 +29,16 @@ public struct RunDirectory: Sendable {
         } catch {
             throw RunError(path: root.path, message: "cannot create the run directory: \(error.localizedDescription)")
         }
-        recoverDebris()
     }
 
     /// Clears what a killed writer left in the run folder and in checkpoints/: its temporary
     /// `.NAME.tmp-PID` folders are removed (the write did not finish), and a retired
     /// `.NAME.old-PID` folder is put back as NAME when NAME is missing (the writer died between
-    /// the two renames of a replacement) or removed otherwise. Folders of a live process are left
-    /// alone. - Returns: the names removed or restored, for reports and tests.
+    /// the two renames of a replacement) or removed otherwise. Folders of a live process on this
+    /// host are left alone; only a job that writes the run calls this (a reader on another host
+    /// cannot tell a live writer from a dead one). A writer restarted in a new container may get
+    /// its old process id back: its own debris is then left until a later start.
+    /// - Returns: the names removed or restored, for reports and tests.
     @discardableResult
     public func recoverDebris() -> [String] {
         let manager = FileManager.default

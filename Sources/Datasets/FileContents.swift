@@ -109,7 +109,7 @@ public enum FileContents {
             decompressed.append(chunk)
             if decompressed.count > limit {
                 exceeded = true
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)  // not terminate(): gzip may have inherited an ignored SIGTERM
                 decompressed = Data()
                 while !output.fileHandleForReading.availableData.isEmpty {}  // let gzip see its reader go, then end
                 break

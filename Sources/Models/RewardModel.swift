@@ -80,13 +80,7 @@ public final class RewardModel {
     public static func load(from directory: URL) throws -> RewardModel {
         let classifier = try GPT2ForSequenceClassification.load(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
-        // Every id the tokenizer can produce must have a row in the embedding, or scoring would stop
-        // inside the embedding kernel on the first such text.
-        let ids = max(tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1)
-        let vocabulary = classifier.transformer.configuration.vocabularySize
-        guard ids <= vocabulary else {
-            throw CheckpointError(path: directory.path, message: "the tokenizer can produce ids up to \(ids - 1) but config.json's 'vocab_size' is \(vocabulary): they do not belong together")
-        }
+        try checkTokenizer(tokenizer, fits: classifier.transformer.configuration, path: directory.path)
         let url = directory.appendingPathComponent(RewardHead.fileName)
         var head = RewardHead(maxLength: classifier.transformer.configuration.positions)
         if let data = FileManager.default.contents(atPath: url.path) {
@@ -171,4 +165,14 @@ public func rightPadded(_ sequences: [[Int32]], padding: Int32) -> (ids: IndexTe
         for (t, token) in sequence.enumerated() { values[b * T + t] = token }
     }
     return (IndexTensor(shape: [sequences.count, T], values: values), sequences.map(\.count))
+}
+
+/// Refuses a tokenizer that can produce ids the model has no embedding row for (scoring would
+/// otherwise stop inside the embedding kernel on the first such text).
+/// - Throws: ``CheckpointError`` naming `path`, the largest id and `vocab_size`.
+public func checkTokenizer(_ tokenizer: any Tokenizer, fits configuration: GPT2Configuration, path: String) throws {
+    let ids = max(tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1)
+    guard ids <= configuration.vocabularySize else {
+        throw CheckpointError(path: path, message: "the tokenizer can produce ids up to \(ids - 1) but config.json's 'vocab_size' is \(configuration.vocabularySize): they do not belong together")
+    }
 }

@@ -42,16 +42,16 @@ public final class ScoringQueue: @unchecked Sendable {
             return true
         }
         guard admitted else { throw APIError(status: 503, "the scoring queue is full (\(maximumPending) requests); retry shortly", type: "server_error") }
-        let queued = Date()
+        let queued = DispatchTime.now().uptimeNanoseconds
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                defer { self.lock.withLock { self.pending -= 1 } }
-                let waited = Date().timeIntervalSince(queued)
-                guard waited <= self.maximumWait else {
-                    continuation.resume(throwing: APIError(status: 503, String(format: "waited %.0f s for the scorer (at most %.0f); retry shortly", waited, self.maximumWait), type: "server_error"))
-                    return
-                }
-                continuation.resume(with: Result { try self.reward.rewards(prompts: prompts, responses: responses) })
+                let waited = Double(DispatchTime.now().uptimeNanoseconds - queued) / 1e9
+                let result: Result<[Float], any Error> = waited <= self.maximumWait
+                    ? Result { try self.reward.rewards(prompts: prompts, responses: responses) }
+                    : .failure(APIError(status: 503, String(format: "waited %.0f s for the scorer (at most %.0f); retry shortly", waited, self.maximumWait), type: "server_error"))
+                // The place is free before the caller hears back, so that it may submit again at once.
+                self.lock.withLock { self.pending -= 1 }
+                continuation.resume(with: result)
             }
         }
     }
@@ -85,10 +85,10 @@ public final class ModelService: Sendable {
     /// The reward model behind /v1/score, if any.
     public let scorer: ScoringQueue?
 
-    /// A service.
     /// Whether GET /metrics needs the API key too (when there is one).
     public let metricsNeedKey: Bool
 
+    /// A service.
     public init(name: String, engine: GenerationEngine, tokenizer: any Tokenizer, apiKey: String? = nil, maxTokensLimit: Int = 256,
                 scorer: ScoringQueue? = nil, metricsNeedKey: Bool = false) {
         self.scorer = scorer

@@ -31,7 +31,7 @@ public enum RatingServer {
             let query = (try? formFields(request.uri.query ?? "")) ?? [:]
             let bearer = request.headers[values: .authorization].compactMap { value -> String? in
                 let parts = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
-                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+                return parts.count == 2 && parts[0].lowercased() == "bearer" ? parts[1].trimmingCharacters(in: .whitespaces) : nil
             }
             return ([query["token"]].compactMap { $0 } + bearer).contains { constantTimeEqual(Array($0.utf8), Array(ownerToken.utf8)) }
         }
@@ -75,6 +75,7 @@ public enum RatingServer {
                 let data = try encoder.encode(try RatingResults(desk: desk))
                 var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
                 response.headers[.contentType] = "application/json"
+                response.headers[.cacheControl] = "no-store"
                 return response
             } catch {
                 return failure(error, rater: nil)

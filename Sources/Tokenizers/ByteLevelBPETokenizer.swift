@@ -40,6 +40,10 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     /// The id of `<|endoftext|>`, if it is a special token.
     public var endOfTextTokenId: Int? { specialTokens["<|endoftext|>"] }
 
+    /// How far an id may lie beyond the ids listed (gaps are allowed, a table of gigabytes for
+    /// one hostile id is not).
+    static let largestIdGap = 1 << 16
+
     /// Builds the tokenizer from a validated vocabulary; every loader ends here.
     ///
     /// - Parameters:
@@ -52,20 +56,19 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     ///   - source: the file the vocabulary came from, for errors.
     ///   - stripping: special-token ids whose match absorbs the whitespace before it (`lstrip`) or
     ///     after it (`rstrip`), as `added_tokens` flags say (RoBERTa's `<mask>` has lstrip).
-    /// How far an id may lie beyond the ids listed before it (gaps are allowed, a table of
-    /// gigabytes for one hostile id is not).
-    static let largestIdGap = 1 << 16
-
     init(tokens: [String?], merges: [MergeRule], specialTokens: [String: Int], stripping: [Int: (left: Bool, right: Bool)] = [:],
          source: String) throws(TokenizerError) {
         var tokens = tokens
+        // One bound for every special id, fixed before any is placed (a chain of ids each a gap
+        // beyond the last must not grow the table step by step).
+        let largestId = tokens.count + specialTokens.count + Self.largestIdGap
         for (text, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
             guard !text.isEmpty else {
                 throw TokenizerError(path: source, field: "special tokens", message: "a special token is the empty string")
             }
-            guard id >= 0, id <= tokens.count + Self.largestIdGap else {
+            guard id >= 0, id <= largestId else {
                 throw TokenizerError(path: source, field: "special tokens",
-                                     message: "special token \(quoted(text)) has id \(id), far beyond the \(tokens.count) ids before it (at most \(tokens.count + Self.largestIdGap) is accepted)")
+                                     message: "special token \(quoted(text)) has id \(id), far beyond the ids listed (at most \(largestId) is accepted)")
             }
             if id >= tokens.count { tokens += [String?](repeating: nil, count: id + 1 - tokens.count) }
             if let existing = tokens[id], existing != text {

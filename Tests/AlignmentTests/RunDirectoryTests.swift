@@ -51,8 +51,10 @@ struct RunDirectoryTests {
         try folder(run.checkpointsURL, "step-2", marker: "complete")
         try folder(run.checkpointsURL, ".step-2.old-\(dead)", marker: "replaced")   // step-2 exists: the old one goes
         try folder(run.checkpointsURL, ".step-6.tmp-\(live)", marker: "a live writer's")
-        let touched = try RunDirectory(root: run.root).recoverDebris() + []  // init recovered already: nothing left to do
-        #expect(touched.isEmpty)
+        #expect(try manager.contentsOfDirectory(atPath: run.checkpointsURL.path).count == 4)  // opening the folder (a reader) touches nothing
+        let touched = try RunDirectory(root: run.root).recoverDebris()  // what a trainer does before it writes
+        #expect(Set(touched) == [".step-4.tmp-\(dead)", ".final.old-\(dead)", ".final.tmp-\(dead)", ".step-2.old-\(dead)"])
+        #expect(run.recoverDebris().isEmpty)
         let left = Set(try manager.contentsOfDirectory(atPath: run.checkpointsURL.path))
         #expect(left == ["step-2", ".step-6.tmp-\(live)"])
         #expect(Set(try manager.contentsOfDirectory(atPath: run.root.path)) == ["checkpoints", "final"])

@@ -220,8 +220,13 @@ struct LengthReward: RewardFunction {
 /// LengthReward once let through: each call waits for one `release()`.
 final class GatedLengthReward: RewardFunction, @unchecked Sendable {
     let gate = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var calls = 0
+    /// Calls that have reached the gate.
+    var entered: Int { lock.withLock { calls } }
     func release(_ count: Int = 1) { for _ in 0..<count { gate.signal() } }
     func rewards(prompts: [String], responses: [String]) throws -> [Float] {
+        lock.withLock { calls += 1 }
         gate.wait()
         return responses.map { Float($0.count) }
     }
@@ -250,15 +255,16 @@ struct ModelServerScoringTests {
         #expect(try await full.score(prompts: [""], responses: ["abcd"]) == [4])  // places free again
         let slow = GatedLengthReward()
         let impatient = ScoringQueue(reward: slow, maximumPending: 4, maximumWait: 0.2)
-        async let running = impatient.score(prompts: [""], responses: ["a"])
-        async let waiting: [Float] = impatient.score(prompts: [""], responses: ["b"])
+        let running = Task { try await impatient.score(prompts: [""], responses: ["a"]) }
+        while slow.entered < 1 && Date() < deadline + 30 { try await Task.sleep(for: .milliseconds(5)) }  // "a" is scoring
+        let waiting = Task { try await impatient.score(prompts: [""], responses: ["b"]) }
         while impatient.pendingCount < 2 && Date() < deadline + 30 { try await Task.sleep(for: .milliseconds(5)) }
-        try await Task.sleep(for: .milliseconds(300))  // the second has now waited longer than 0.2 s
+        try await Task.sleep(for: .milliseconds(300))  // "b" has now waited longer than 0.2 s
         slow.release()
-        let ran = try await running
+        let ran = try await running.value
         #expect(ran == [1])
         var refusal: APIError?
-        do { _ = try await waiting } catch let error as APIError { refusal = error }
+        do { _ = try await waiting.value } catch let error as APIError { refusal = error }
         #expect(refusal?.status == 503 && refusal?.message.contains("waited") == true, "\(String(describing: refusal))")
     }
 

@@ -93,6 +93,11 @@ struct TokenizerErrorTests {
         expectTokenizerError(["test.tiktoken", "special token \"<|x|>\" has id 1073741824, far beyond"]) {
             try ByteLevelBPETokenizer(tiktokenFile: scratch.write("test.tiktoken", bytes.joined(separator: "\n")), specialTokens: ["<|x|>": 1 << 30])
         }
+        // A chain of special ids each a gap beyond the last does not grow the table step by step.
+        let chain = Dictionary(uniqueKeysWithValues: (1...4).map { ("<|c\($0)|>", 256 + $0 * 60_000) })
+        expectTokenizerError(["test.tiktoken", "far beyond the ids listed"]) {
+            try ByteLevelBPETokenizer(tiktokenFile: scratch.write("test.tiktoken", bytes.joined(separator: "\n")), specialTokens: chain)
+        }
         expectTokenizerError(["test.tiktoken:257", "does not split into two lower-ranked tokens"]) { try load(["\(Data("abc".utf8).base64EncodedString()) 256"]) }
         expectTokenizerError(["test.tiktoken", "special token \"<|endoftext|>\" has id 97"]) {
             try ByteLevelBPETokenizer(tiktokenFile: scratch.write("test.tiktoken", bytes.joined(separator: "\n")), specialTokens: ["<|endoftext|>": 97])
