@@ -43,6 +43,13 @@ public final class RatingDesk: Sendable {
     /// The database.
     public let store: RatingStore
     let itemsByID: [String: RatingItem]
+    /// The session's secret (ids, orders and sides are keyed by it; never shown to raters).
+    let secret: String
+
+    /// Which side response A of `item` is on for `rater` in this session.
+    public func side(of item: RatingItem, rater: String) -> PairSide {
+        RatingItems.side(of: item, rater: rater.precomposedStringWithCanonicalMapping, seed: configuration.seed, secret: secret)
+    }
 
     /// The longest rater name and note accepted.
     public static let maximumNameLength = 40, maximumNoteLength = 2000
@@ -56,8 +63,9 @@ public final class RatingDesk: Sendable {
             if let configuration, configuration != stored.configuration {
                 throw RatingError(path: store.path, message: "the database holds a session with other settings; use a new --db or leave out --session/--mode/--scale")
             }
+            secret = try store.secret()
             if let samples {
-                let items = try RatingItems.make(samples: samples, mode: stored.configuration.mode, seed: stored.configuration.seed)
+                let items = try RatingItems.make(samples: samples, mode: stored.configuration.mode, seed: stored.configuration.seed, secret: secret)
                 guard items == stored.items else {
                     throw RatingError(path: store.path, message: "the database holds a session made from other samples (\(stored.items.count) items); use a new --db, or leave out --samples to go on with it")
                 }
@@ -67,8 +75,9 @@ public final class RatingDesk: Sendable {
             guard let samples else { throw RatingError(path: store.path, message: "a new rating database needs --samples") }
             let configuration = configuration ?? RatingSessionConfiguration()
             try configuration.validate()
-            let items = try RatingItems.make(samples: samples, mode: configuration.mode, seed: configuration.seed)
-            try store.create(configuration: configuration, items: items)
+            secret = RatingItems.newSecret()
+            let items = try RatingItems.make(samples: samples, mode: configuration.mode, seed: configuration.seed, secret: secret)
+            try store.create(configuration: configuration, items: items, secret: secret)
             (self.configuration, self.items) = (configuration, items)
         }
         self.store = store
@@ -95,8 +104,8 @@ public final class RatingDesk: Sendable {
     public func next(for rater: String) async throws -> RatingTask? {
         let rater = try checkRater(rater)
         let done = try await store.doneItemIDs(rater: rater)
-        guard let item = RatingItems.order(items, rater: rater, seed: configuration.seed).first(where: { !done.contains($0.id) }) else { return nil }
-        return RatingTask(item: item, side: item.isPair ? RatingItems.side(of: item, rater: rater, seed: configuration.seed) : nil,
+        guard let item = RatingItems.order(items, rater: rater, seed: configuration.seed, secret: secret).first(where: { !done.contains($0.id) }) else { return nil }
+        return RatingTask(item: item, side: item.isPair ? RatingItems.side(of: item, rater: rater, seed: configuration.seed, secret: secret) : nil,
                           done: done.count, total: items.count)
     }
 
@@ -139,7 +148,7 @@ public final class RatingDesk: Sendable {
         let item = try lookUp(itemID)
         guard item.isPair else { throw RatingRejection(status: 400, "item \(itemID) is a single response: submit scores, not a choice") }
         guard note.count <= Self.maximumNoteLength else { throw RatingRejection(status: 400, "the note is longer than \(Self.maximumNoteLength) characters") }
-        let side = RatingItems.side(of: item, rater: rater, seed: configuration.seed)
+        let side = RatingItems.side(of: item, rater: rater, seed: configuration.seed, secret: secret)
         let winner: PairChoice
         switch choice {
         case "left": winner = side == .aLeft ? .a : .b

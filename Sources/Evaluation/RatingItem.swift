@@ -46,18 +46,21 @@ public enum RatingItems {
     /// Rating mode: one item per sample. Pairwise mode: samples are grouped by prompt; for every two
     /// sources with responses to the same prompt, their k-th responses make the k-th pair (A is the
     /// source that appears first in the samples).
+    /// - Parameter secret: the session's random secret (``newSecret()``, stored with the database):
+    ///   with it an id reveals nothing of its source, and no one can recompute a rater's order or
+    ///   sides. Empty for databases made before secrets existed.
     /// - Throws: ``RatingError`` when there is nothing to rate, or in pairwise mode no prompt has
     ///   responses from two sources.
-    public static func make(samples: [RatingSample], mode: RatingMode, seed: UInt64) throws -> [RatingItem] {
+    public static func make(samples: [RatingSample], mode: RatingMode, seed: UInt64, secret: String = "") throws -> [RatingItem] {
         guard !samples.isEmpty else { throw RatingError(path: "--samples", message: "no samples to rate") }
         var items: [RatingItem] = []
         var used = Set<String>()
         func identifier(_ parts: [String]) -> String {
-            var id = String(SHA256.hex(Array((["\(seed)"] + parts).joined(separator: "\u{1F}").utf8)).prefix(16))
+            var id = String(SHA256.hex(Array(([secret + "\(seed)"] + parts).joined(separator: "\u{1F}").utf8)).prefix(16))
             var salt = 0
             while !used.insert(id).inserted {  // the same sample twice: still two items
                 salt += 1
-                id = String(SHA256.hex(Array((["\(seed)", "\(salt)"] + parts).joined(separator: "\u{1F}").utf8)).prefix(16))
+                id = String(SHA256.hex(Array(([secret + "\(seed)", "\(salt)"] + parts).joined(separator: "\u{1F}").utf8)).prefix(16))
             }
             return id
         }
@@ -97,16 +100,22 @@ public enum RatingItems {
         return items
     }
 
-    /// The order in which `rater` sees `items`: sorted by a hash of the seed, the rater and the id.
-    public static func order(_ items: [RatingItem], rater: String, seed: UInt64) -> [RatingItem] {
-        items.map { (key: SHA256.hex(Array("\(seed)\u{1F}order\u{1F}\(rater)\u{1F}\($0.id)".utf8)), item: $0) }
+    /// A fresh session secret: 256 random bits from the system's generator, as hex.
+    public static func newSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 16) }.joined(separator: "-")
+    }
+
+    /// The order in which `rater` sees `items`: sorted by a hash of the secret, the seed, the rater and the id.
+    public static func order(_ items: [RatingItem], rater: String, seed: UInt64, secret: String = "") -> [RatingItem] {
+        items.map { (key: SHA256.hex(Array("\(secret)\(seed)\u{1F}order\u{1F}\(rater)\u{1F}\($0.id)".utf8)), item: $0) }
             .sorted { $0.key < $1.key }.map(\.item)
     }
 
-    /// Which side response A is on when `rater` sees `item`: a hash of the seed, the rater and the
-    /// id, so that each rater sees about half of the pairs swapped.
-    public static func side(of item: RatingItem, rater: String, seed: UInt64) -> PairSide {
-        let hex = SHA256.hex(Array("\(seed)\u{1F}side\u{1F}\(rater)\u{1F}\(item.id)".utf8))
+    /// Which side response A is on when `rater` sees `item`: a hash of the secret, the seed, the
+    /// rater and the id, so that each rater sees about half of the pairs swapped and cannot tell which.
+    public static func side(of item: RatingItem, rater: String, seed: UInt64, secret: String = "") -> PairSide {
+        let hex = SHA256.hex(Array("\(secret)\(seed)\u{1F}side\u{1F}\(rater)\u{1F}\(item.id)".utf8))
         return Int(hex.prefix(1), radix: 16)! % 2 == 0 ? .aLeft : .bLeft
     }
 }

@@ -99,6 +99,11 @@ public final class RatingStore: Sendable {
 
     // MARK: Session
 
+    /// The stored session secret ("" for a database made before secrets existed).
+    public func secret() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'secret'") ?? "" }
+    }
+
     /// The stored configuration and items, or nil for a new database.
     public func session() throws -> (configuration: RatingSessionConfiguration, items: [RatingItem])? {
         try pool.read { db in
@@ -112,15 +117,16 @@ public final class RatingStore: Sendable {
         }
     }
 
-    /// Stores a new session's configuration and items in one transaction.
+    /// Stores a new session's configuration, items and secret in one transaction.
     /// - Throws: ``RatingError`` when the database already holds a session.
-    public func create(configuration: RatingSessionConfiguration, items: [RatingItem]) throws {
+    public func create(configuration: RatingSessionConfiguration, items: [RatingItem], secret: String = "") throws {
         let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
         try pool.write { db in
             if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'configuration'") != nil {
                 throw RatingError(path: path, message: "the database already holds a session")
             }
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('configuration', ?)", arguments: [json])
+            if !secret.isEmpty { try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('secret', ?)", arguments: [secret]) }
             for (position, item) in items.enumerated() {
                 try db.execute(sql: """
                     INSERT INTO items (id, position, prompt, source, response, second_source, second_response)

@@ -88,6 +88,30 @@ struct RatingTests {
         #expect(try RatingScale(parsing: "joy=1-7") == RatingScale(name: "joy", minimum: 1, maximum: 7))
     }
 
+    @Test("ids, orders and sides are keyed by a random secret kept in the database: two databases from the same samples differ, a reopened one keeps them, and no id is a hash of public facts")
+    func secretKeyedPlacement() async throws {
+        let folder = try ratingFolder("secret")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let samples = (0..<12).flatMap { i in ["x", "y"].map { RatingSample(source: $0, prompt: "p\(i)", response: "\($0) answers \(i)") } }
+        let configuration = RatingSessionConfiguration(mode: .pairwise)
+        let first = try RatingDesk(store: RatingStore(path: folder.appendingPathComponent("a.sqlite").path), configuration: configuration, samples: samples)
+        let second = try RatingDesk(store: RatingStore(path: folder.appendingPathComponent("b.sqlite").path), configuration: configuration, samples: samples)
+        #expect(Set(first.items.map(\.id)).isDisjoint(with: second.items.map(\.id)))
+        // Without the secret (all anyone can compute from the samples and the seed), no id comes out.
+        let computable = try RatingItems.make(samples: samples, mode: .pairwise, seed: configuration.seed)
+        #expect(Set(first.items.map(\.id)).isDisjoint(with: computable.map(\.id)))
+        // Sides differ between the two sessions for the same pair and rater (12 pairs: all equal by chance is 1 in 2^12).
+        func sides(_ desk: RatingDesk) -> [PairSide] {
+            desk.items.sorted { $0.prompt < $1.prompt }.map { desk.side(of: $0, rater: "Ann") }
+        }
+        #expect(sides(first) != sides(second))
+        // A restart keeps the placement.
+        let reopened = try RatingDesk(store: RatingStore(path: first.store.path), samples: samples)
+        #expect(reopened.items == first.items && sides(reopened) == sides(first))
+        let (a, b) = (try await reopened.next(for: "Ann"), try await first.next(for: "Ann"))
+        #expect(a == b)
+    }
+
     @Test("the desk refuses bad submissions with 400/404/409 and writes nothing; a rater never gets an item twice")
     func deskValidation() async throws {
         let folder = try ratingFolder("desk")
