@@ -57,7 +57,7 @@ extension GenerationConfiguration {
     /// the tokenizer's (special tokens included) and the model's own EOS/BOS — capped at the
     /// model's vocabulary; a padded embedding matrix's extra rows are left out.
     public static func vocabularyLimit(model: GPT2Configuration, tokenizer: any Tokenizer, endOfSequence: Int? = nil) -> Int {
-        let known = [tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1,
+        let known = [tokenizer.idLimit,
                      (endOfSequence ?? model.eosTokenId ?? -1) + 1, (model.eosTokenId ?? -1) + 1, (model.bosTokenId ?? -1) + 1].max()!
         return min(model.vocabularySize, known)
     }

@@ -171,7 +171,7 @@ public func rightPadded(_ sequences: [[Int32]], padding: Int32) -> (ids: IndexTe
 /// otherwise stop inside the embedding kernel on the first such text).
 /// - Throws: ``CheckpointError`` naming `path`, the largest id and `vocab_size`.
 public func checkTokenizer(_ tokenizer: any Tokenizer, fits configuration: GPT2Configuration, path: String) throws {
-    let ids = max(tokenizer.vocabularySize, (tokenizer.specialTokens.values.max() ?? -1) + 1)
+    let ids = tokenizer.idLimit
     guard ids <= configuration.vocabularySize else {
         throw CheckpointError(path: path, message: "the tokenizer can produce ids up to \(ids - 1) but config.json's 'vocab_size' is \(configuration.vocabularySize): they do not belong together")
     }

@@ -67,6 +67,15 @@ public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     return difference == 0 && a.count == b.count
 }
 
+/// The tokens of `Authorization` values of the form `Bearer TOKEN` ("Bearer" in any case, as
+/// RFC 7235 makes the scheme case-insensitive; spaces around the token ignored).
+func bearerTokens(_ authorization: [String]) -> [String] {
+    authorization.compactMap { value in
+        let parts = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
+        return parts.count == 2 && parts[0].lowercased() == "bearer" ? parts[1].trimmingCharacters(in: .whitespaces) : nil
+    }
+}
+
 /// The model behind the API and the limits it enforces.
 public final class ModelService: Sendable {
     /// The name clients send as `model` and see in /v1/models.
@@ -120,12 +129,7 @@ public final class ModelService: Sendable {
     /// - Throws: ``APIError`` 401 that says how to send the key (`sentAs`).
     func authorize(_ authorization: [String], sentAs: String) throws {
         guard let apiKey else { return }
-        let accepted = authorization.contains { value in
-            // "Bearer" in any case (RFC 7235: the scheme is case-insensitive), then the key.
-            let parts = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
-            return constantTimeEqual(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(apiKey.utf8))
-        }
+        let accepted = bearerTokens(authorization).contains { constantTimeEqual(Array($0.utf8), Array(apiKey.utf8)) }
         guard accepted else { throw APIError(status: 401, "a valid API key is required: send \(sentAs)") }
     }
 

@@ -29,10 +29,7 @@ public enum RatingServer {
         /// Whether a request carries the owner's token (compared in constant time).
         @Sendable func isOwner(_ request: Request) -> Bool {
             let query = (try? formFields(request.uri.query ?? "")) ?? [:]
-            let bearer = request.headers[values: .authorization].compactMap { value -> String? in
-                let parts = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
-                return parts.count == 2 && parts[0].lowercased() == "bearer" ? parts[1].trimmingCharacters(in: .whitespaces) : nil
-            }
+            let bearer = bearerTokens(request.headers[values: .authorization])
             return ([query["token"]].compactMap { $0 } + bearer).contains { constantTimeEqual(Array($0.utf8), Array(ownerToken.utf8)) }
         }
         let ownersOnly = RatingRejection(status: 403, "the results are for the session's owner: open the results link printed when the server started")

@@ -65,6 +65,11 @@ public protocol Tokenizer: AnyObject, Sendable {
 }
 
 extension Tokenizer {
+    /// One past the largest id this tokenizer can produce: its vocabulary and its special tokens.
+    public var idLimit: Int { max(vocabularySize, (specialTokens.values.max() ?? -1) + 1) }
+}
+
+extension Tokenizer {
     /// `encode(text)`: tokenizers that represent every text never fail.
     public func encodeChecked(_ text: String) throws -> [Int] { encode(text) }
 
