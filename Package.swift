@@ -40,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -73,7 +75,9 @@ let package = Package(
                                                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                                               .product(name: "Logging", package: "swift-log")]),
+                                               .product(name: "Logging", package: "swift-log"),
+                                               .product(name: "NIOCore", package: "swift-nio"),
+                                               .product(name: "NIOHTTPTypes", package: "swift-nio-extras")]),
         .executableTarget(
             name: "rlhf",
             dependencies: [

@@ -1,22 +1,29 @@
-// Running a router: the one place the servers bind, report their port and stop on a signal.
+// Running a router: the one place the servers bind, report their port, cut slow clients and stop on a signal.
 
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
 /// Serves `router` on `host:port`, with `alongside` (for example a gRPC server) in the same
-/// service group, until SIGINT/SIGTERM: then every service stops taking requests and the ones in
-/// flight finish.
+/// service group, until SIGINT/SIGTERM: then every service stops taking requests, the ones in
+/// flight get `limits.shutdownDeadline` to finish, and what is left is cut.
 /// - Parameters:
 ///   - host: the address to bind; 127.0.0.1 keeps the server on this machine.
 ///   - port: the port; 0 picks a free one.
+///   - limits: the header, body and idle timeouts of each connection and the shutdown deadline.
 ///   - alongside: services that run and shut down with the HTTP server.
 ///   - onRunning: called with the bound HTTP port once connections are accepted.
-func listen(_ router: Router<BasicRequestContext>, host: String, port: Int, alongside: [any Service] = [],
-            onRunning: @escaping @Sendable (Int) -> Void) async throws {
-    let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "swift-rlhf"),
+func listen(_ router: Router<BasicRequestContext>, host: String, port: Int, limits: ConnectionLimits = .standard,
+            alongside: [any Service] = [], onRunning: @escaping @Sendable (Int) -> Void) async throws {
+    let app = Application(router: router,
+                          server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlines(limits: limits)],
+                                                              idleTimeout: limits.idleTimeout.timeAmount)),
+                          configuration: .init(address: .hostname(host, port: port), serverName: "swift-rlhf"),
                           onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-    let group = ServiceGroup(configuration: .init(services: [app] + alongside, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                  logger: app.logger))
+    var configuration = ServiceGroupConfiguration(services: [app] + alongside, gracefulShutdownSignals: [.sigterm, .sigint], logger: app.logger)
+    configuration.maximumGracefulShutdownDuration = limits.shutdownDeadline
+    // Once cut, a service has a moment to unwind; then the group returns regardless.
+    configuration.maximumCancellationDuration = .seconds(2)
+    let group = ServiceGroup(configuration: configuration)
     try await group.run()
 }

@@ -45,10 +45,12 @@ public enum ModelServer {
     }
 
     /// Serves HTTP on `port` and, unless `grpcPort` is nil, gRPC on `grpcPort` (0: any free port)
-    /// until SIGINT/SIGTERM: then both stop taking requests, the ones in flight finish, and the
-    /// engine stops.
-    /// - Parameter onRunning: called once with the bound HTTP and gRPC ports when both listen.
-    public static func run(service: ModelService, host: String = "127.0.0.1", port: Int, grpcPort: Int?,
+    /// until SIGINT/SIGTERM: then both stop taking requests, the ones in flight get
+    /// `limits.shutdownDeadline` to finish, and the engine stops.
+    /// - Parameters:
+    ///   - limits: the connections' timeouts (gRPC: its idle time) and the shutdown deadline.
+    ///   - onRunning: called once with the bound HTTP and gRPC ports when both listen.
+    public static func run(service: ModelService, host: String = "127.0.0.1", port: Int, grpcPort: Int?, limits: ConnectionLimits = .standard,
                            onRunning: @escaping @Sendable (_ http: Int, _ grpc: Int?) -> Void) async throws {
         let ports = BoundPorts(expecting: grpcPort == nil ? 1 : 2) { onRunning($0[0], $0.count > 1 ? $0[1] : nil) }
         var grpc: [any Service] = []
@@ -56,19 +58,36 @@ public enum ModelServer {
             let address: GRPCNIOTransportCore.SocketAddress = host.contains(":")
                 ? .ipv6(host: host, port: grpcPort) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: grpcPort)
             let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext,
-                                                       config: .defaults { $0.rpc.maxRequestPayloadSize = ModelService.maximumBodySize })
+                                                       config: .defaults {
+                                                           $0.rpc.maxRequestPayloadSize = ModelService.maximumBodySize
+                                                           $0.connection.maxIdleTime = limits.idleTimeout
+                                                           $0.connection.maxGraceTime = limits.shutdownDeadline
+                                                       })
             grpc.append(GRPCServerService(server: GRPCServer(transport: transport, services: [GenerationRPCService(service: service)]),
                                           onListening: { ports.bound($0, at: 1) }))
         }
-        try await listen(router(service: service), host: host, port: port, alongside: grpc) { ports.bound($0, at: 0) }
-        service.engine.shutdown()
+        defer { service.engine.shutdown() }
+        try await listen(router(service: service), host: host, port: port, limits: limits, alongside: grpc) { ports.bound($0, at: 0) }
     }
 
     // MARK: Completions
 
+    /// A completion, answered or streamed. The request's input is watched from the start: a client
+    /// that goes away (its connection's input closes) cancels the work, which cancels the choices'
+    /// streams and frees their places in the batch — while waiting for a whole answer as while
+    /// streaming. The connection is closed after the answer (its input was consumed by the watch),
+    /// and the answer says so.
     static func complete(_ request: Request, service: ModelService, chat: Bool) async throws -> Response {
         try authorize(request, service)
-        let parsed = try CompletionRequest(json: try await body(of: request), chat: chat, maxTokensLimit: service.maxTokensLimit)
+        var response = try await request.body.consumeWithCancellationOnInboundClose { body in
+            try await complete(body: try await collect(body), service: service, chat: chat)
+        }
+        response.headers[.connection] = "close"
+        return response
+    }
+
+    static func complete(body: Data, service: ModelService, chat: Bool) async throws -> Response {
+        let parsed = try CompletionRequest(json: body, chat: chat, maxTokensLimit: service.maxTokensLimit)
         let completion = try service.start(parsed)
         let (id, created, model) = (completion.id, completion.created, service.name)
         /// An answer or chunk: `object` with `choices`, and `usage` when given.
@@ -166,8 +185,11 @@ public enum ModelServer {
     // MARK: Helpers
 
     /// The request body, at most ``ModelService/maximumBodySize`` bytes (413 beyond).
-    static func body(of request: Request) async throws -> Data {
-        do { return Data(buffer: try await request.body.collect(upTo: ModelService.maximumBodySize)) } catch {
+    static func body(of request: Request) async throws -> Data { try await collect(request.body) }
+
+    /// `body`, at most ``ModelService/maximumBodySize`` bytes (413 beyond).
+    static func collect(_ body: RequestBody) async throws -> Data {
+        do { return Data(buffer: try await body.collect(upTo: ModelService.maximumBodySize)) } catch {
             throw APIError(status: 413, "the request body is larger than \(ModelService.maximumBodySize) bytes")
         }
     }

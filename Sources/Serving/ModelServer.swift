@@ -140,7 +140,9 @@ public final class ModelService: Sendable {
         var status = 200
         let result: Result<Value, APIError>
         do { result = .success(try await handler()) } catch {
-            let apiError = error as? APIError ?? APIError(status: 500, "the server failed: \(error)")
+            let apiError = error as? APIError
+                ?? (error is CancellationError ? APIError(status: 499, "the client closed the connection before the answer")
+                                               : APIError(status: 500, "the server failed: \(error)"))
             status = apiError.status
             result = .failure(apiError)
         }
@@ -221,6 +223,8 @@ public final class ModelService: Sendable {
                 finished.append(FinishedChoice(text: truncating(tokenizer.decode(tokens), atFirstOf: completion.request.stopStrings),
                                                tokens: tokens, logprobs: logprobs, finishReason: Self.finishReason(sequence)))
             }
+            // A cancelled wait ends its stream early: that is the client gone, not a result.
+            try Task.checkCancellation()
         }
         return finished
     }

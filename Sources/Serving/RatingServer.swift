@@ -156,9 +156,10 @@ public enum RatingServer {
     ///   - host: the address to bind; 127.0.0.1 keeps the server on this machine.
     ///   - port: the port; 0 picks a free one.
     ///   - ownerToken: the secret the results pages need.
+    ///   - limits: how long a client may take, and how long a shutdown waits.
     ///   - onRunning: called with the bound port once the server accepts connections.
-    public static func run(desk: RatingDesk, host: String = "127.0.0.1", port: Int, ownerToken: String,
+    public static func run(desk: RatingDesk, host: String = "127.0.0.1", port: Int, ownerToken: String, limits: ConnectionLimits = .standard,
                            onRunning: @escaping @Sendable (Int) -> Void) async throws {
-        try await listen(router(desk: desk, ownerToken: ownerToken), host: host, port: port, onRunning: onRunning)
+        try await listen(router(desk: desk, ownerToken: ownerToken), host: host, port: port, limits: limits, onRunning: onRunning)
     }
 }

@@ -83,6 +83,7 @@ struct RateServe: ParsableCommand {
     @Option(help: "The seed of every rater's order and of left/right placement (without --session).") var seed: UInt64?
     @Option(help: "The address to bind (127.0.0.1 keeps the page on this machine).") var host = "127.0.0.1"
     @Option(help: "The port (0: any free port).") var port = 8090
+    @OptionGroup(title: "Time limits") var timeouts: ConnectionLimitOptions
 
     func validate() throws {
         if session != nil && (mode != nil || !scale.isEmpty || title != nil || seed != nil) {
@@ -108,8 +109,9 @@ struct RateServe: ParsableCommand {
         let mode = desk.configuration.mode.rawValue
         let host = host, port = port
         let token = RatingServer.newOwnerToken()
+        let limits = timeouts.limits
         try waitFor {
-            try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token) { bound in
+            try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token, limits: limits) { bound in
             let line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far); "
                 + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"
             FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line

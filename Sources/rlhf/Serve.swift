@@ -17,7 +17,8 @@ struct Serve: ParsableCommand {
         Routes: POST /v1/completions, POST /v1/chat/completions (stream: true for server-sent events), GET /v1/models,
         POST /v1/score (with --reward-model: {"texts"} or {"prompts","responses"} → {"scores"}), GET /health, GET /metrics (Prometheus).
         gRPC (Protos/rlhf/v1/generation.proto): rlhf.v1.Generation/Generate, GenerateStream, Score on --grpc-port.
-        SIGINT/SIGTERM: in-flight requests finish, new ones are refused.
+        SIGINT/SIGTERM: new requests are refused; those in flight get --shutdown-timeout seconds to finish, then are cut.
+        A client that stalls (headers, body, silence) is cut at --header-timeout, --body-timeout, --idle-timeout.
         """)
 
     @Option(help: "Checkpoint directory (config.json, model.safetensors, tokenizer files).") var model: String
@@ -32,6 +33,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Requests decoded together.") var maxBatch = 16
     @Option(help: "Requests allowed to wait for a place in the batch; more get 503.") var maxQueue = 64
     @Option(help: "The largest max_tokens a request may ask for.") var maxTokensLimit = 256
+    @OptionGroup(title: "Time limits") var timeouts: ConnectionLimitOptions
 
     func validate() throws {
         if metricsNeedKey && apiKeyEnv == nil { throw ValidationError("--metrics-need-key needs --api-key-env (there is no key to ask for)") }
@@ -57,8 +59,9 @@ struct Serve: ParsableCommand {
                                    scorer: try rewardModel.map { ScoringQueue(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: $0))) },
                                    metricsNeedKey: metricsNeedKey)
         let host = host, port = port, grpcPort = noGRPC ? nil : grpcPort, batch = maxBatch, context = network.configuration.positions
+        let limits = timeouts.limits
         try waitFor {
-            try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort) { http, grpc in
+            try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort, limits: limits) { http, grpc in
                 let rpc = grpc.map { " and grpc://\(host):\($0)" } ?? ""
                 let line = "serving \(service.name) at http://\(host):\(http)/v1\(rpc) (batch \(batch), context \(context) tokens)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))

@@ -146,6 +146,45 @@ struct ServeCommandTests {
     }
 }
 
+extension ServeCommandTests {
+    @Test("SIGTERM with a client stalled halfway through its upload: the process exits within the shutdown deadline")
+    func shutdownDeadline() throws {
+        let directory = try scratchFolder("serve-stall")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try tinyCheckpoint(in: directory)
+        // Timeouts far beyond the test: only the shutdown deadline can end the stalled request.
+        let server = try ToolServer(["serve", "--model", model.path, "--grpc-port", "0", "--shutdown-timeout", "1",
+                                     "--header-timeout", "600", "--body-timeout", "600", "--idle-timeout", "600"])
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["python3", "-c", """
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", \(server.port)))
+            s.sendall(b'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 1000\\r\\n\\r\\n{"prompt":"hel')
+            print("sent", flush=True)
+            time.sleep(120)
+            """]
+        let out = Pipe()
+        client.standardOutput = out
+        try client.run()
+        defer { client.terminate() }
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(line.contains("sent"))
+        Thread.sleep(forTimeInterval: 0.5)  // the server has the head and part of the body
+        let signalled = Date()
+        kill(server.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(30)
+        while server.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let seconds = Date().timeIntervalSince(signalled)
+        #expect(!server.process.isRunning, "still running 30 s after SIGTERM")
+        // 1 s for requests in flight, at most 2 s for the cut ones to unwind, and start-up slack.
+        #expect(seconds < 6, "exited \(seconds) s after SIGTERM")
+        if !server.process.isRunning {
+            #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0, "status \(server.process.terminationStatus)")
+        }
+    }
+}
+
 /// The gRPC port `rlhf serve` printed.
 func grpcPort(_ server: ToolServer) throws -> Int {
     let match = try #require(server.banner.firstMatch(of: /grpc:\/\/127\.0\.0\.1:(\d+)/), "\(server.banner)")
