@@ -100,6 +100,37 @@ public final class RatingDesk: Sendable {
         return name
     }
 
+    // MARK: Raters
+
+    /// Claims `name` for a new rater and returns their session.
+    /// - Throws: ``RatingRejection``: 400 for an unusable name, 409 when the name is taken (its
+    ///   holder goes on through their own link or cookie; nobody else can rate as them).
+    public func signIn(name: String) async throws -> RaterSession {
+        let rater = try checkRater(name)
+        let session = RaterSession.new(rater: rater)
+        guard try await store.insertRater(session) else {
+            throw RatingRejection(status: 409, "the name '\(rater)' is taken: open your personal link to go on as \(rater), or choose another name")
+        }
+        return session
+    }
+
+    /// The session of rater `name`, made now if there is none: the owner's way to hand out links.
+    /// - Throws: ``RatingRejection`` (400) for an unusable name.
+    public func invite(name: String) async throws -> RaterSession {
+        let rater = try checkRater(name)
+        if let existing = try store.rater(named: rater) { return existing }
+        let session = RaterSession.new(rater: rater)
+        if try await store.insertRater(session) { return session }
+        guard let existing = try store.rater(named: rater) else { throw RatingError(path: store.path, message: "cannot store the rater '\(rater)'") }
+        return existing
+    }
+
+    /// The session a token belongs to, or nil for an unknown (or malformed) token.
+    public func session(token: String) async throws -> RaterSession? {
+        guard token.count == 32, token.allSatisfy(\.isHexDigit) else { return nil }
+        return try await store.rater(token: token)
+    }
+
     /// The first item in `rater`'s own order that they have not done, or nil when they are finished.
     public func next(for rater: String) async throws -> RatingTask? {
         let rater = try checkRater(rater)

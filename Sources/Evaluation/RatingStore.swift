@@ -89,6 +89,14 @@ public final class RatingStore: Sendable {
                     note TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (item_id, rater));
                 """)
         }
+        // Rater sessions: a name is claimed once, by the holder of its token.
+        migrator.registerMigration("v2-raters") { db in
+            try db.execute(sql: """
+                CREATE TABLE raters (
+                    name TEXT PRIMARY KEY NOT NULL, token TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE,
+                    csrf TEXT NOT NULL, created_at TEXT NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -133,6 +141,37 @@ public final class RatingStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [item.id, position, item.prompt, item.source, item.response, item.secondSource, item.secondResponse])
             }
+        }
+    }
+
+    // MARK: Raters
+
+    /// Stores a new rater session, unless the name is already taken.
+    /// - Returns: false (and nothing written) when a session for `session.rater` exists.
+    public func insertRater(_ session: RaterSession) async throws -> Bool {
+        let now = Self.timestamp()
+        return try await pool.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM raters WHERE name = ?", arguments: [session.rater]) == 0 else { return false }
+            try db.execute(sql: "INSERT INTO raters (name, token, token_hash, csrf, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [session.rater, session.token, RaterSession.hash(session.token), session.csrf, now])
+            return true
+        }
+    }
+
+    /// The session of rater `name`, if one was made.
+    public func rater(named name: String) throws -> RaterSession? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, token, csrf FROM raters WHERE name = ?", arguments: [name])
+                .map { RaterSession(rater: $0["name"], token: $0["token"], csrf: $0["csrf"]) }
+        }
+    }
+
+    /// The session whose token is `token` (looked up by the token's hash), if any.
+    public func rater(token: String) async throws -> RaterSession? {
+        let hash = RaterSession.hash(token)
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, token, csrf FROM raters WHERE token_hash = ?", arguments: [hash])
+                .map { RaterSession(rater: $0["name"], token: $0["token"], csrf: $0["csrf"]) }
         }
     }
 

@@ -25,25 +25,40 @@ enum RatingPages {
 
     static func attribute(_ text: String) -> String { escapeHTML(text).replacingOccurrences(of: "'", with: "&#39;") }
 
-    /// The start page: instructions and a name box.
-    static func start(_ configuration: RatingSessionConfiguration, items: Int) -> String {
-        page(title: configuration.title, body: """
+    /// The start page: instructions, then a way on — back to rating for a signed-in rater, a name
+    /// box when anyone may sign up, else a request to open one's personal link.
+    static func start(_ configuration: RatingSessionConfiguration, items: Int, openSignUp: Bool, signedInAs rater: String?) -> String {
+        let way: String
+        if let rater {
+            way = "<p><a id=continue href='/rate'>Go on rating as \(escapeHTML(rater))</a></p>"
+        } else if openSignUp {
+            way = """
+                <form method=post action="/session">
+                <label>Your name <input id=rater name=rater required maxlength=\(RatingDesk.maximumNameLength)></label>
+                <button type=submit id=start>Start rating</button>
+                </form>
+                <p class=muted>A name is yours once you start: the page then gives you a personal link to come back with.</p>
+                """
+        } else {
+            way = "<p id=invite-only>Open the personal link you were given to start rating.</p>"
+        }
+        return page(title: configuration.title, body: """
             <p>\(escapeHTML(configuration.instructions))</p>
             <p class=muted>\(items) items. Each rater sees every item once, in an order of their own; where a text came from is hidden.</p>
-            <form method=get action="/rate">
-            <label>Your name <input id=rater name=rater required maxlength=\(RatingDesk.maximumNameLength) pattern="[A-Za-z0-9 ._\\-]+"></label>
-            <button type=submit id=start>Start rating</button>
-            </form>
+            \(way)
             """)
     }
 
     /// The page for `task`, or the end page when `task` is nil.
-    static func item(_ task: RatingTask?, rater: String, configuration: RatingSessionConfiguration, saved: Bool, total: Int) -> String {
+    static func item(_ task: RatingTask?, session: RaterSession, configuration: RatingSessionConfiguration, saved: Bool, total: Int) -> String {
+        let rater = session.rater
         let savedLine = saved ? "<p class=saved id=saved>Saved.</p>" : ""
+        let link = "<p class=muted>Keep <a id=personal-link href='/join/\(attribute(session.token))'>your personal link</a> to come back later or on another device; it is yours alone.</p>"
         guard let task else {
             return page(title: configuration.title, body: """
                 \(savedLine)
                 <p id=finished>All \(total) items are rated. Thank you, \(escapeHTML(rater)).</p>
+                \(link)
                 """)
         }
         let header = """
@@ -51,7 +66,7 @@ enum RatingPages {
             <p class=muted id=progress>Item \(task.done + 1) of \(task.total) · rating as \(escapeHTML(rater))</p>
             <progress value="\(task.done)" max="\(task.total)"></progress>
             <form method=post action="/rate" id=form>
-            <input type=hidden name=rater value='\(attribute(rater))'><input type=hidden name=item value='\(task.item.id)'>
+            <input type=hidden name=csrf value='\(attribute(session.csrf))'><input type=hidden name=item value='\(attribute(task.item.id))'>
             """
         let prompt = task.item.prompt.isEmpty ? "" : "<p class=muted>Prompt</p><div class=prompt id=prompt>\(escapeHTML(task.item.prompt))</div>"
         if let (left, right) = task.leftAndRight {
@@ -63,6 +78,7 @@ enum RatingPages {
                 <button type=submit name=choice value=tie id=choose-tie>Tie</button>
                 <button type=submit name=choice value=right id=choose-right>Right is better</button>
                 </form>
+                \(link)
                 """)
         }
         var scales = ""
@@ -70,7 +86,8 @@ enum RatingPages {
             scales += "<fieldset class=scale><legend>\(escapeHTML(scale.question ?? scale.name))</legend>"
             if let low = scale.lowLabel { scales += "<span class=muted>\(escapeHTML(low))</span> " }
             for score in scale.scores {
-                scales += "<label for='\(scale.name)-\(score)'><input type=radio required name='score_\(scale.name)' id='\(scale.name)-\(score)' value=\(score)>\(score)</label>"
+                let name = attribute(scale.name)
+                scales += "<label for='\(name)-\(score)'><input type=radio required name='score_\(name)' id='\(name)-\(score)' value=\(score)>\(score)</label>"
             }
             if let high = scale.highLabel { scales += " <span class=muted>\(escapeHTML(high))</span>" }
             scales += "</fieldset>"
@@ -78,13 +95,12 @@ enum RatingPages {
         return page(title: configuration.title, body: header + prompt + """
             <p class=muted>Text</p><div class=response id=response>\(escapeHTML(task.item.response))</div>
             \(scales)<button type=submit id=save>Save and next</button></form>
+            \(link)
             """)
     }
 
     /// A refused request: the status, the reason, and a way back.
-    static func error(status: Int, message: String, rater: String?) -> String {
-        let back = rater.flatMap { RatingDesk.isValidRaterName($0) ? $0 : nil }
-            .map { "<a href='/rate?rater=\(attribute(RatingServer.queryEscaped($0)))'>Back to rating</a>" } ?? "<a href='/'>Start page</a>"
-        return page(title: "Error \(status)", body: "<p class=error id=error>\(escapeHTML(message))</p><p>\(back)</p>")
+    static func error(status: Int, message: String) -> String {
+        page(title: "Error \(status)", body: "<p class=error id=error>\(escapeHTML(message))</p><p><a href='/rate'>Back to rating</a> · <a href='/'>Start page</a></p>")
     }
 }

@@ -72,6 +72,8 @@ struct RateServe: ParsableCommand {
         NAME=FILE names its source. Restarting with the same --db goes on where the raters stopped (--samples may
         then be left out). Results with the blinding key: the /results?token=… link printed at start-up (a new token
         each start; raters never see it), or rlhf rate results.
+        Raters: a name typed on the start page is claimed by that browser (a cookie; the page shows a personal link to
+        come back with); --rater NAME prints a personal link to hand out, and --invite-only accepts only those.
         """)
 
     @Option(name: .customLong("samples"), parsing: .upToNextOption, help: "Sample files, FILE or SOURCE=FILE (repeatable).") var samples: [String] = []
@@ -83,9 +85,12 @@ struct RateServe: ParsableCommand {
     @Option(help: "The seed of every rater's order and of left/right placement (without --session).") var seed: UInt64?
     @Option(help: "The address to bind (127.0.0.1 keeps the page on this machine).") var host = "127.0.0.1"
     @Option(help: "The port (0: any free port).") var port = 8090
+    @Option(help: "Invite a rater by NAME (repeatable): their personal link is printed at start-up, the same on every start.") var rater: [String] = []
+    @Flag(help: "Only invited raters (--rater) may rate: the start page asks for a personal link instead of a name.") var inviteOnly = false
     @OptionGroup(title: "Time limits") var timeouts: ConnectionLimitOptions
 
     func validate() throws {
+        if inviteOnly && rater.isEmpty { throw ValidationError("--invite-only needs at least one --rater NAME to invite") }
         if session != nil && (mode != nil || !scale.isEmpty || title != nil || seed != nil) {
             throw ValidationError("--session already sets the mode, scales, title and seed; leave out --mode/--scale/--title/--seed")
         }
@@ -110,11 +115,20 @@ struct RateServe: ParsableCommand {
         let host = host, port = port
         let token = RatingServer.newOwnerToken()
         let limits = timeouts.limits
+        let names = rater, openSignUp = !inviteOnly
         try waitFor {
-            try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token, limits: limits) { bound in
-            let line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far); "
-                + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
+            var invited: [RaterSession] = []
+            for name in names {
+                do { invited.append(try await desk.invite(name: name)) } catch let rejection as RatingRejection {
+                    throw ValidationError("--rater '\(name)': \(rejection.message)")
+                }
+            }
+            let links = invited
+            try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token, openSignUp: openSignUp, limits: limits) { bound in
+                var line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far\(openSignUp ? "" : ", invited raters only")); "
+                    + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"
+                for session in links { line += "  link for \(session.rater): http://\(host):\(bound)/join/\(session.token)\n" }
+                FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
             }
         }
     }

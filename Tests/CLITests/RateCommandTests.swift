@@ -9,18 +9,30 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A blocking HTTP request: (status after redirects, body).
-func httpRequest(_ url: String, method: String = "GET", form: String? = nil) throws -> (Int, String) {
+/// Keeps redirects from being followed: the caller sees the 303 itself.
+final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
+}
+
+let noRedirectSession = URLSession(configuration: .ephemeral, delegate: NoRedirects(), delegateQueue: nil)
+
+/// A blocking HTTP request: (status after redirects, body); with `cookie`, sent with that Cookie
+/// header and without following redirects.
+func httpRequest(_ url: String, method: String = "GET", form: String? = nil, cookie: String? = nil) throws -> (Int, String) {
     var request = URLRequest(url: URL(string: url)!, timeoutInterval: 20)
     request.httpMethod = method
     if let form {
         request.httpBody = Data(form.utf8)
         request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
     }
+    if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
     nonisolated(unsafe) var result: (Int, String)?
     nonisolated(unsafe) var failure: (any Error)?
     let done = DispatchSemaphore(value: 0)
-    URLSession.shared.dataTask(with: request) { data, response, error in
+    (cookie == nil ? URLSession.shared : noRedirectSession).dataTask(with: request) { data, response, error in
         if let error { failure = error } else { result = ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)) }
         done.signal()
     }.resume()
@@ -114,7 +126,10 @@ struct RateCommandTests {
         let server = try ToolServer(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--db", db,
                                               "--scale", "positivity=1-5", "--scale", "sense=1-3"])
         let browser = try ChromiumDriver(executable: chromium!)
-        try browser.open(server.base + "/rate?rater=Bo")
+        try browser.open(server.base + "/")
+        try browser.type("Bo", into: "#rater")
+        try browser.click("#start")
+        try browser.wait(until: "location.pathname === '/rate' && document.querySelector('#progress') !== null")
         var rated = 0
         while try browser.evaluate("document.querySelector('#finished') !== null") as? Bool != true {
             let item = try #require(try browser.evaluate("document.querySelector('input[name=item]').value") as? String)
@@ -136,6 +151,59 @@ struct RateCommandTests {
         #expect(goodPositivity?["mean"] as? Double == 5 && goodPositivity?["count"] as? Int == 2)
         let plainPositivity = scales.first { $0["source"] as? String == "plain" && $0["scale"] as? String == "positivity" }
         #expect(plainPositivity?["mean"] as? Double == 2)
+    }
+
+    @Test("hostile text in every field that reaches a page (prompts, responses, sources, title, instructions, scale texts) is shown as text in a real browser: no script runs, no element is injected",
+          .enabled(if: chromium != nil))
+    func hostileTextInBrowser() throws {
+        let directory = try scratchFolder("rate-hostile")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let payloads = ["\u{600}<img src=x onerror=window.__xss=1>\u{301}", "<script>window.__xss=2</script>", "' onmouseover='window.__xss=3' x='",
+                        "\" autofocus onfocus=\"window.__xss=4\" x=\"", "</textarea><svg onload=window.__xss=5>", "&amp; &lt;b&gt; \u{202E}"]
+        let joined = payloads.joined(separator: " | ")
+        func json(_ text: String) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes]), as: UTF8.self).dropFirst().dropLast().description }
+        let samples = directory.appendingPathComponent("samples.jsonl")
+        let lines = try payloads.enumerated().flatMap { index, payload in
+            try ["A\(payload)", "B\(payload)"].map { source in
+                #"{"source":\#(try json(source)),"prompt":\#(try json("prompt \(index) " + payload)),"response":\#(try json("response " + payload))}"#
+            }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(to: samples, atomically: true, encoding: .utf8)
+        let session = directory.appendingPathComponent("session.json")
+        let sessionObject: [String: Any] = ["title": "Title " + joined, "instructions": "Rate " + joined, "mode": "rating",
+                                            "scales": [["name": "joy", "min": 1, "max": 3, "question": "Q " + joined, "low_label": "low " + joined, "high_label": "high " + joined]]]
+        try JSONSerialization.data(withJSONObject: sessionObject).write(to: session)
+        let server = try ToolServer(["rate", "serve", "--samples", samples.path, "--session", session.path, "--db", directory.appendingPathComponent("db.sqlite").path])
+        let token = try #require(server.banner.firstMatch(of: /results\?token=([0-9a-f]{32})/)).1
+        let browser = try ChromiumDriver(executable: chromium!)
+        /// Nothing injected ran or was made: no script, image, SVG or inline handler, and the marker is unset.
+        func expectInert(_ page: String) throws {
+            let injected = try browser.evaluate("document.querySelectorAll('script, img, svg, iframe, [onerror], [onload], [onfocus], [onmouseover], [autofocus]').length")
+            #expect(injected as? Int == 0, "\(page): \(String(describing: injected)) injected elements")
+            #expect(try browser.evaluate("typeof window.__xss") as? String == "undefined", "\(page): a script ran")
+        }
+        try browser.open(server.base + "/")
+        try expectInert("start")
+        #expect(try browser.evaluate("document.title") as? String == "Title " + joined)
+        #expect((try browser.evaluate("document.body.textContent") as? String)?.contains("Rate " + joined) == true)
+        try browser.type("Eve", into: "#rater")
+        try browser.click("#start")
+        try browser.wait(until: "location.pathname === '/rate' && document.querySelector('#progress') !== null")
+        for _ in 0..<3 {
+            try expectInert("item")
+            let text = try #require(try browser.evaluate("document.querySelector('#response').textContent") as? String)
+            #expect(payloads.contains { text == "response " + $0 }, "\(text)")
+            let legend = try #require(try browser.evaluate("document.querySelector('legend').textContent") as? String)
+            #expect(legend == "Q " + joined)
+            let item = try #require(try browser.evaluate("document.querySelector('input[name=item]').value") as? String)
+            try browser.click("label[for=joy-2]")
+            try browser.click("#save")
+            try browser.wait(until: "document.querySelector('#saved') !== null && document.querySelector('input[name=item]')?.value !== '\(item)'")
+        }
+        try browser.open(server.base + "/results?token=\(token)")
+        try expectInert("results")
+        let results = try #require(try browser.evaluate("document.body.innerText") as? String)
+        #expect(results.contains("A" + payloads[1]) && results.contains("B" + payloads[4]), "the source names are shown as text")
     }
 
     @Test("rate sample: every checkpoint answers every prompt of a CSV column; the file is a samples file")
@@ -166,26 +234,32 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 6)
         let db = directory.appendingPathComponent("ratings.sqlite").path
-        var server = try ToolServer(["rate", "serve", "--samples", good.path, "--samples", plain.path, "--db", db])
+        var server = try ToolServer(["rate", "serve", "--samples", good.path, "--samples", plain.path, "--db", db, "--rater", "Cy", "--invite-only"])
+        let link = String(try #require(server.banner.firstMatch(of: /link for Cy: (http:\/\/\S+)/)).1)
+        let token = String(try #require(link.firstMatch(of: /join\/([0-9a-f]{32})/)).1)
+        let cookie = "rlhf_rater=\(token)"
         var acknowledged = 0
         var rated: [String] = []
         for _ in 0..<7 {
-            let (_, page) = try httpRequest(server.base + "/rate?rater=Cy")
+            let (_, page) = try httpRequest(server.base + "/rate", cookie: cookie)
             let item = try #require(page.firstMatch(of: /name=item value='([0-9a-f]+)'/)).1
-            let (status, body) = try httpRequest(server.base + "/rate", method: "POST", form: "rater=Cy&item=\(item)&score_positivity=4&score_sense=2")
-            if status == 200 && body.contains("Saved.") { acknowledged += 1 }
+            let csrf = try #require(page.firstMatch(of: /name=csrf value='([0-9a-f]+)'/)).1
+            let (status, _) = try httpRequest(server.base + "/rate", method: "POST", form: "csrf=\(csrf)&item=\(item)&score_positivity=4&score_sense=2", cookie: cookie)
+            if status == 303 { acknowledged += 1 }
             rated.append(String(item))
         }
         #expect(acknowledged == 7)
         server.killHard()
         #expect(try RatingStore(path: db).submissionCount() == 7)
 
-        server = try ToolServer(["rate", "serve", "--db", db])  // goes on without --samples
-        let (_, page) = try httpRequest(server.base + "/rate?rater=Cy")
+        server = try ToolServer(["rate", "serve", "--db", db, "--rater", "Cy"])  // goes on without --samples; Cy's link is the same
+        #expect(server.banner.contains("/join/\(token)"))
+        let (_, page) = try httpRequest(server.base + "/rate", cookie: cookie)
         #expect(page.contains("Item 8 of 12"))
         let next = try #require(page.firstMatch(of: /name=item value='([0-9a-f]+)'/)).1
+        let csrf = try #require(page.firstMatch(of: /name=csrf value='([0-9a-f]+)'/)).1
         #expect(!rated.contains(String(next)), "a rated item was shown again after the restart")
-        let (replay, _) = try httpRequest(server.base + "/rate", method: "POST", form: "rater=Cy&item=\(rated[0])&score_positivity=1&score_sense=1")
+        let (replay, _) = try httpRequest(server.base + "/rate", method: "POST", form: "csrf=\(csrf)&item=\(rated[0])&score_positivity=1&score_sense=1", cookie: cookie)
         #expect(replay == 409)
         let (status, out, _) = try runTool(["rate", "results", "--db", db, "--json"])
         #expect(status == 0)
