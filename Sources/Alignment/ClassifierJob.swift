@@ -92,7 +92,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
 
     /// Reads the data, builds (or continues) the classifier, trains, and scores the test data.
     /// `report` hears progress messages; the result carries the test metrics when there are test data.
-    public func run(training: ClassifierConfiguration, mapping: Node.Mapping, resume: Bool,
+    public func run(training: ClassifierConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false,
                     report: ((String) -> Void)? = nil, progress: ((TrainingProgress) throws -> Void)? = nil)
         throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState, classifier: TextClassifier, test: ClassificationMetrics?) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
@@ -162,7 +162,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         report?("data: \(trainExamples.count) training texts\(validExamples.map { ", \($0.count) validation" } ?? "")\(testExamples.map { ", \($0.count) test" } ?? ""); "
                 + "\(labels.count) labels, \(multi ? "multi-label (sigmoid, binary cross-entropy)" : "single-label (softmax)"); "
                 + "\(truncated) texts truncated to \(classifier.maxLength) tokens" + (skipped > 0 ? "; \(skipped) bad records skipped" : ""))
-        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let trainer = try ClassifierTrainer(classifier: classifier, examples: trainExamples, valid: validExamples,
                                             configuration: training, run: run, dataName: data)
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)

@@ -82,7 +82,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
     }
 
     /// Reads the pairs, writes config.yaml, computes the reference log-probs and trains.
-    public func run(training: DPOConfiguration, mapping: Node.Mapping, resume: Bool, report: ((String) -> Void)? = nil,
+    public func run(training: DPOConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false, report: ((String) -> Void)? = nil,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
         let checkpoint = resume ? run.newestCheckpoint() : nil
@@ -104,7 +104,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
                                                                      configuration: training, dataName: data)
         report?("data: \(examples.count) pairs; \(promptsCut) prompts cut to their last \(training.maxPromptLength) tokens; "
                 + "\(responsesCut) responses cut to fit max_length \(training.maxLength)" + (read.skippedCount > 0 ? "; \(read.skippedCount) bad records skipped" : ""))
-        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let trainer = try DPOTrainer(policy: policy, reference: referenceModel, examples: examples, configuration: training, run: run,
                                      tokenizer: tokenizer, dataName: data)
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)

@@ -151,11 +151,11 @@ public struct PPOJob: Codable, Equatable, Sendable {
     }
 
     /// Writes config.yaml and runs PPO.
-    public func run(ppo: PPOConfiguration, mapping: Node.Mapping, resume: Bool,
+    public func run(ppo: PPOConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false,
                     progress: ((PPOProgress) throws -> Void)? = nil) throws -> RunDirectory {
         let runDirectory = URL(fileURLWithPath: runsDirectory).appendingPathComponent(name)
         let run = try RunDirectory(root: runDirectory)
-        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        try run.recordConfiguration(mapping, resuming: resume && run.newestCheckpoint() != nil, allowingChanges: overrideConfig)
         let trainPrompts = try readPrompts(prompts)
         let evaluation = try evalPrompts.map(readPrompts) ?? Array(trainPrompts.prefix(numEvalPrompts))
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: model))

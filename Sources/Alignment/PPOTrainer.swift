@@ -282,7 +282,7 @@ public final class PPOTrainer {
     public func train(resume: Bool = false, progress: ((PPOProgress) throws -> Void)? = nil) throws -> TrainerState {
         let schedule = try LearningRateSchedule.named(configuration.schedule, warmupSteps: configuration.warmupSteps,
                                                       totalSteps: configuration.scheduleIterations, minimumRatio: 0)
-        run.recoverDebris()
+        try run.prepareForWriting()
         var state = TrainerState(generator: RandomGenerator(seed: configuration.seed), klCoefficient: configuration.initKLCoefficient)
         if resume, let checkpoint = run.newestCheckpoint() {
             try policy.loadSafeTensors(from: checkpoint.url.appendingPathComponent("model.safetensors"), strict: false)

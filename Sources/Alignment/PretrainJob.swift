@@ -50,7 +50,7 @@ public struct PretrainJob: Codable, Equatable, Sendable {
     /// Builds the tokenizer and model, writes config.yaml, and trains (resuming when asked and a
     /// checkpoint exists). Returns the run directory, the checkpoint resumed from (nil for a
     /// fresh start), and the final state.
-    public func run(training: PretrainConfiguration, mapping: Node.Mapping, resume: Bool,
+    public func run(training: PretrainConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let corpusURL = URL(fileURLWithPath: corpus)
         guard let data = FileManager.default.contents(atPath: corpusURL.path) else {
@@ -59,8 +59,8 @@ public struct PretrainJob: Codable, Equatable, Sendable {
         let text = String(decoding: data, as: UTF8.self)
         guard !text.isEmpty else { throw RunError(path: corpus, message: "the corpus is empty") }
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
-        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
         let checkpoint = resume ? run.newestCheckpoint() : nil
+        try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let tokenizer: any Tokenizer
         let model: GPT2LMHeadModel
         if let checkpoint {

@@ -149,7 +149,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
 
     /// Reads the data, builds the reward model, normalizes and trains as configured. `report`
     /// hears progress messages (data counts, normalization results).
-    public func run(training: RewardConfiguration, mapping: Node.Mapping, resume: Bool,
+    public func run(training: RewardConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false,
                     report: ((String) -> Void)? = nil,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState, model: RewardModel) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
@@ -166,7 +166,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
         } else {
             reward = try makeRewardModel(from: modelURL, tokenizer: tokenizer, labels: data.labels, configuration: training)
         }
-        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let times = try training.normalizationTimes()
         func normalize(_ when: String) throws {
             let policyURL = URL(fileURLWithPath: normalizationPolicy ?? model)

@@ -11,6 +11,7 @@
 
 import Foundation
 import NN
+import Yams
 
 /// A run's error: the file or folder and what is wrong.
 public typealias RunError = FileError
@@ -55,6 +56,52 @@ public struct RunDirectory: Sendable {
             }
         }
         return touched
+    }
+
+    /// Makes the run ready for this process to write: takes the run's lock (``RunLocks``; a
+    /// second writer is refused) and clears a killed writer's debris (``recoverDebris()``).
+    /// - Throws: ``RunError`` when another process is writing the run.
+    public func prepareForWriting() throws {
+        try RunLocks.claim(root)
+        recoverDebris()
+    }
+
+    /// Fields a resumed run may change without `allowingChanges`: how long it trains and how
+    /// often it logs, evaluates and saves — not what or how it learns.
+    public static let resumableFields: Set<String> = ["max_steps", "iterations", "total_episodes", "log_interval", "eval_interval", "checkpoint_interval", "keep_checkpoints"]
+
+    /// Records the job's fully resolved configuration in config.yaml (taking the run's lock first).
+    /// A run resumed from a checkpoint must keep its recorded configuration, apart from
+    /// ``resumableFields``: a changed learning rate or dataset would make the resumed run a
+    /// different run under the same name.
+    /// - Parameters:
+    ///   - resuming: whether training continues from a checkpoint of this run.
+    ///   - allowingChanges: accept any change (the user asked to override).
+    /// - Throws: ``RunError`` naming config.yaml and each field that differs, with both values.
+    public func recordConfiguration(_ mapping: Node.Mapping, resuming: Bool, allowingChanges: Bool = false) throws {
+        try RunLocks.claim(root)
+        if resuming, !allowingChanges, let text = try? String(contentsOf: configURL, encoding: .utf8),
+           let recorded = (try? Yams.compose(yaml: text))??.mapping {
+            func value(_ node: Node?) -> String {
+                guard let node else { return "(absent)" }
+                return node.scalar?.string ?? ((try? Yams.serialize(node: node))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?")
+            }
+            let keys = Set(recorded.keys.compactMap(\.string)).union(mapping.keys.compactMap(\.string))
+            /// The same setting: the same text, or numbers equal at the precision they are used in (Float).
+            func same(_ a: String, _ b: String) -> Bool {
+                if a == b { return true }
+                guard let x = Double(a), let y = Double(b) else { return false }
+                return Float(x) == Float(y)
+            }
+            let changed = keys.sorted().filter { key in
+                !Self.resumableFields.contains(key) && !same(value(recorded[Node(key)]), value(mapping[Node(key)]))
+            }
+            if !changed.isEmpty {
+                let list = changed.map { "'\($0)' was \(value(recorded[Node($0)])), now \(value(mapping[Node($0)]))" }.joined(separator: "; ")
+                throw RunError(path: configURL.path, message: "resuming with a changed configuration: \(list). Resume with the recorded settings, pass --override-config to resume anyway, or start a new run with another --name")
+            }
+        }
+        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: configURL, options: .atomic)
     }
 
     /// Whether process `pid` exists (signal 0 reaches it, or it exists but is not ours).

@@ -54,7 +54,7 @@ public struct SFTJob: Codable, Equatable, Sendable {
 
     /// Reads and tokenizes the data, writes config.yaml, and trains (resuming when asked and a
     /// checkpoint exists). `prepared` hears how the examples fared before training starts.
-    public func run(training: SFTConfiguration, mapping: Node.Mapping, resume: Bool,
+    public func run(training: SFTConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false,
                     prepared: ((SFTPreparationReport) -> Void)? = nil,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
@@ -79,7 +79,7 @@ public struct SFTJob: Codable, Equatable, Sendable {
                                                                maxLength: training.maxLength, policy: training.longResponses)
         report.badRecordsSkipped = read.skippedCount
         prepared?(report)
-        try Data(try JobConfiguration.yaml(mapping).utf8).write(to: run.configURL, options: .atomic)
+        try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let trainer = try SFTTrainer(model: model, sequences: sequences, configuration: training, run: run, tokenizer: tokenizer, dataName: data)
         sequences = []
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)

@@ -115,7 +115,7 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
         let optimizer = AdamW(parameters: model.namedParameters() + extraParameters, configuration: AdamWConfiguration(
             learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.adamEpsilon,
             weightDecay: settings.weightDecay, epsilonPlacement: settings.epsilonPlacement))
-        run.recoverDebris()
+        try run.prepareForWriting()
         var state = TrainerState(generator: RandomGenerator(seed: settings.seed), dropoutGenerator: model.source.generator)
         if resume, let checkpoint = run.newestCheckpoint() {
             try model.loadSafeTensors(from: checkpoint.url.appendingPathComponent("model.safetensors"), strict: false)

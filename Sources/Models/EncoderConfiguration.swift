@@ -156,7 +156,9 @@ public struct EncoderConfiguration: Equatable, Sendable {
         } else if object["id2label"] != nil {
             throw fail("field 'id2label' must be an object {\"0\": name, …}")
         } else if object["num_labels"] != nil {
-            labels = (0..<(try integer("num_labels", 2))).map { "LABEL_\($0)" }
+            let count = try integer("num_labels", 2)
+            guard (1...Self.maximumLabels).contains(count) else { throw fail("field 'num_labels' is \(count); it must be from 1 to \(Self.maximumLabels)") }
+            labels = (0..<count).map { "LABEL_\($0)" }
         } else {
             labels = nil
         }
@@ -167,14 +169,29 @@ public struct EncoderConfiguration: Equatable, Sendable {
         try validate(path: path)
     }
 
+    /// Upper bounds on the sizes a config may ask for, checked before anything is allocated (far
+    /// above any BERT or RoBERTa: 2^24 tokens, 2^20 positions, width 2^16, 1,024 layers, 2^36 parameters).
+    static let limits: [(field: String, maximum: Int)] = [
+        ("vocab_size", 1 << 24), ("hidden_size", 1 << 16), ("num_hidden_layers", 1024), ("num_attention_heads", 1 << 12),
+        ("intermediate_size", 1 << 18), ("max_position_embeddings", 1 << 20), ("type_vocab_size", 1 << 16),
+    ]
+    static let maximumParameters = 1 << 36, maximumLabels = 1 << 20
+
     /// Checks the fields against each other; the error names the field.
     public func validate(path: String = "config.json") throws {
         func fail(_ message: String) throws -> Never { throw CheckpointError(path: path, message: message) }
-        for (name, value) in [("vocab_size", vocabularySize), ("hidden_size", hiddenSize), ("num_hidden_layers", layers),
-                              ("num_attention_heads", heads), ("intermediate_size", intermediateSize),
-                              ("max_position_embeddings", positions), ("type_vocab_size", typeVocabularySize)] where value <= 0 {
-            try fail("field '\(name)' must be a positive integer, got \(value)")
+        let sizes = [vocabularySize, hiddenSize, layers, heads, intermediateSize, positions, typeVocabularySize]
+        for ((name, maximum), value) in zip(Self.limits, sizes) {
+            if value <= 0 { try fail("field '\(name)' must be a positive integer, got \(value)") }
+            if value > maximum { try fail("field '\(name)' is \(value); at most \(maximum) is accepted") }
         }
+        // (V + P + types)·C + L·(4·C² + 2·C·inner + 9·C) bounds the weights; every factor is bounded above, so no overflow.
+        let C = hiddenSize
+        let parameters = (vocabularySize + positions + typeVocabularySize) * C + layers * (4 * C * C + 2 * C * intermediateSize + 9 * C)
+        if parameters > Self.maximumParameters {
+            try fail("fields 'vocab_size', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'max_position_embeddings' ask for \(parameters) parameters; at most \(Self.maximumParameters) are accepted")
+        }
+        if let labels, labels.count > Self.maximumLabels { try fail("field 'id2label' has \(labels.count) labels; at most \(Self.maximumLabels) are accepted") }
         if hiddenSize % heads != 0 { try fail("field 'hidden_size' (\(hiddenSize)) must be divisible by 'num_attention_heads' (\(heads))") }
         if !Self.supportedActivations.contains(activation) {
             try fail("field 'hidden_act' is '\(activation)'; supported: \(Self.supportedActivations.joined(separator: ", "))")

@@ -36,12 +36,13 @@ struct ClassifierCommand: ParsableCommand {
 
         @Option(help: "A YAML file of settings.") var config: String?
         @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+        @Flag(help: "With --resume: accept a configuration that differs from the run's config.yaml (by default only max_steps, iterations, total_episodes and the log/eval/checkpoint intervals may change).") var overrideConfig = false
         @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
 
         func run() throws {
             let (job, training, mapping) = try ClassifierJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
             let line = ProgressLine()
-            let result = try job.run(training: training, mapping: mapping, resume: resume,
+            let result = try job.run(training: training, mapping: mapping, resume: resume, overrideConfig: overrideConfig,
                                      report: { print($0); fflush(nil) }, progress: line.show)
             line.finish()
             if let last = try MetricsLog.read(result.run.metricsURL).last(where: { $0["valid/macro_f1"] != nil }) {

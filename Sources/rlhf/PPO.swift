@@ -29,12 +29,13 @@ struct PPO: ParsableCommand {
 
     @Option(help: "A YAML file of settings.") var config: String?
     @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+    @Flag(help: "With --resume: accept a configuration that differs from the run's config.yaml (by default only max_steps, iterations, total_episodes and the log/eval/checkpoint intervals may change).") var overrideConfig = false
     @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
 
     func run() throws {
         let (job, ppo, mapping) = try PPOJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
         let terminal = isatty(2) != 0
-        let run = try job.run(ppo: ppo, mapping: mapping, resume: resume) { progress in
+        let run = try job.run(ppo: ppo, mapping: mapping, resume: resume, overrideConfig: overrideConfig) { progress in
             let line = String(format: "iteration %d/%d  score %.4f  kl %.4f  β %.4f  %.1f s/it", progress.iteration, progress.iterations,
                               progress.score, progress.kl, progress.klCoefficient, progress.seconds)
             FileHandle.standardError.write(Data(((terminal ? "\r" : "") + line + (terminal ? " " : "\n")).utf8))

@@ -26,12 +26,13 @@ struct SFT: ParsableCommand {
 
     @Option(help: "A YAML file of settings.") var config: String?
     @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false
+    @Flag(help: "With --resume: accept a configuration that differs from the run's config.yaml (by default only max_steps, iterations, total_episodes and the log/eval/checkpoint intervals may change).") var overrideConfig = false
     @Argument(parsing: .allUnrecognized, help: "--field value overrides.") var overrides: [String] = []
 
     func run() throws {
         let (job, training, mapping) = try SFTJob.resolve(file: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
         let line = ProgressLine()
-        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume,
+        let (run, resumedFrom, state) = try job.run(training: training, mapping: mapping, resume: resume, overrideConfig: overrideConfig,
                                                     prepared: { print("data: \($0.summary)"); fflush(nil) }, progress: line.show)
         line.finish()
         print(ProgressLine.summary(state: state, run: run, resumedFrom: resumedFrom))

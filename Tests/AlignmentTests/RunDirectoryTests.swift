@@ -7,6 +7,7 @@ import Models
 import NN
 import Tensors
 import Testing
+import Yams
 
 func temporaryRun() throws -> RunDirectory {
     try RunDirectory(root: FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-run-\(UUID().uuidString)"))
@@ -68,6 +69,69 @@ struct RunDirectoryTests {
         let log = try MetricsLog(url: URL(fileURLWithPath: "/dev/full"))
         do { try log.append(step: 1, ["loss": 1]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
         do { try log.append(object: ["step": 1, "text": "x"]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
+    }
+
+    @Test("one writer per run: while another process holds the run's lock, preparing to write is refused naming it; when it exits, the lock is free")
+    func oneWriter() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", """
+            import fcntl, os, sys, time
+            f = open(sys.argv[1], "a+"); fcntl.flock(f, fcntl.LOCK_EX); f.truncate(0); f.write(str(os.getpid())); f.flush()
+            print("locked", flush=True); sys.stdin.read()
+            """, run.root.appendingPathComponent(".lock").path]
+        let output = Pipe(), input = Pipe()
+        holder.standardOutput = output
+        holder.standardInput = input
+        try holder.run()
+        #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
+        do {
+            try run.prepareForWriting()
+            Issue.record("a second writer was let in")
+        } catch let error as RunError {
+            #expect(error.message.contains("process \(holder.processIdentifier)"), "\(error)")
+        }
+        #expect(throws: RunError.self) { try run.recordConfiguration(["a": "1"], resuming: false) }
+        try input.fileHandleForWriting.close()  // the holder exits, and the kernel drops its lock
+        holder.waitUntilExit()
+        try run.prepareForWriting()
+        try run.prepareForWriting()  // this process again: still its own
+        try run.recordConfiguration(["a": "1"], resuming: false)
+    }
+
+    @Test("a resumed run keeps its configuration: a changed field is refused naming it with both values, unless overridden; length and intervals may change")
+    func resumeKeepsConfiguration() throws {
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let recorded: Node.Mapping = ["learning_rate": "0.001", "data": "a.jsonl", "max_steps": "10", "log_interval": "5"]
+        try run.recordConfiguration(recorded, resuming: false)
+        var changed = recorded
+        changed["learning_rate"] = "0.002"
+        changed["data"] = "b.jsonl"
+        do {
+            try run.recordConfiguration(changed, resuming: true)
+            Issue.record("a changed configuration was accepted on resume")
+        } catch let error as RunError {
+            #expect(error.path.hasSuffix("config.yaml"))
+            #expect(error.message.contains("'learning_rate' was 0.001, now 0.002") && error.message.contains("'data' was a.jsonl, now b.jsonl"), "\(error)")
+            #expect(error.message.contains("--override-config"))
+        }
+        #expect(try String(contentsOf: run.configURL, encoding: .utf8).contains("0.001"), "the refused configuration must not be recorded")
+        var longer = recorded
+        longer["max_steps"] = "20"
+        longer["log_interval"] = "1"
+        try run.recordConfiguration(longer, resuming: true)
+        var respelled = longer
+        respelled["learning_rate"] = "1e-3"  // the same number written another way
+        try run.recordConfiguration(respelled, resuming: true)
+        var added = longer
+        added["warmup_steps"] = "3"
+        #expect(throws: RunError.self) { try run.recordConfiguration(added, resuming: true) }
+        try run.recordConfiguration(changed, resuming: true, allowingChanges: true)
+        #expect(try String(contentsOf: run.configURL, encoding: .utf8).contains("0.002"))
+        try run.recordConfiguration(recorded, resuming: false)  // a fresh start records what it is given
     }
 
     @Test("checkpoints are found by step, incomplete folders are ignored, pruning keeps the newest and the best")

@@ -36,8 +36,12 @@ struct PretrainCommandTests {
         }
         let resolved = try String(contentsOf: run.appendingPathComponent("config.yaml"), encoding: .utf8)
         #expect(resolved.contains("max_steps: 4") && resolved.contains("n_embd: 16") && resolved.contains("schedule: cosine"))
+        // Resuming with another learning rate is refused, naming the field and both values; nothing is trained or recorded.
+        let (changed, _, changedErr) = try runTool(["pretrain", "--config", config.path, "--max_steps", "6", "--resume"])
+        #expect(changed != 0 && changedErr.contains("config.yaml") && changedErr.contains("'learning_rate' was 0.01, now "), "\(changedErr)")
+        #expect(try String(contentsOf: run.appendingPathComponent("config.yaml"), encoding: .utf8) == resolved)
         // Resume with more steps continues from step 4 (the newest checkpoint).
-        let (again, resumedOut, resumedErr) = try runTool(["pretrain", "--config", config.path, "--max_steps", "6", "--resume"])
+        let (again, resumedOut, resumedErr) = try runTool(["pretrain", "--config", config.path, "--max_steps", "6", "--learning-rate=0.01", "--resume"])
         #expect(again == 0, "\(resumedErr)")
         #expect(resumedOut.contains("finished at step 6"))
         #expect(resumedOut.contains("resumed from \(run.appendingPathComponent("checkpoints/step-4").path)"))
@@ -46,6 +50,9 @@ struct PretrainCommandTests {
                 (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["step"] as? Int
             }
         #expect(steps == [1, 2, 3, 4, 5, 6])
+        // Told to, it resumes with the changed setting.
+        let (overridden, _, overriddenErr) = try runTool(["pretrain", "--config", config.path, "--max_steps", "7", "--resume", "--override-config"])
+        #expect(overridden == 0, "\(overriddenErr)")
         // Bad fields and corpora are errors that say which.
         let (unknown, _, unknownErr) = try runTool(["pretrain", "--config", config.path, "--bogus", "3"])
         #expect(unknown != 0 && unknownErr.contains("unknown field 'bogus'"))

@@ -71,6 +71,26 @@ struct CheckpointErrorTests {
         expectError(directory, containing: ["config.json", message])
     }
 
+    @Test("hostile sizes in an encoder's config.json are refused naming the field, before anything is allocated", arguments: [
+        ("hidden_size", 4611686018427387904 as Int, "'hidden_size' is 4611686018427387904; at most 65536"),
+        ("num_hidden_layers", 1_000_000_000, "'num_hidden_layers' is 1000000000"),
+        ("vocab_size", 2_147_483_648, "'vocab_size' is 2147483648"),
+        ("max_position_embeddings", 100_000_000, "'max_position_embeddings'"),
+        ("intermediate_size", 300_000, "'intermediate_size' is 300000"),
+        ("type_vocab_size", -1, "'type_vocab_size' must be a positive integer"),
+        ("num_labels", -3, "'num_labels' is -3"),
+        ("num_labels", 1 << 30, "'num_labels' is 1073741824"),
+        ("hidden_size", 65536, "parameters; at most 68719476736"),
+    ])
+    func hostileEncoderSizes(field: String, value: Int, message: String) throws {
+        var object: [String: Any] = ["model_type": "bert", "vocab_size": 100, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                                     "intermediate_size": 32, "max_position_embeddings": 64]
+        object[field] = value
+        if field == "hidden_size" { object["num_attention_heads"] = 1; object["num_hidden_layers"] = 8 }
+        let error = try #require(throws: CheckpointError.self) { try EncoderConfiguration(object: object, path: "enc/config.json") }
+        #expect(error.description.contains("enc/config.json") && error.description.contains(message), "\(error)")
+    }
+
     @Test("a safetensors file missing a tensor, with a wrong shape, or with a stranger")
     func badTensors() throws {
         let directory = try copyOfTiny()
