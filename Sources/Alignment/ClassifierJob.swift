@@ -96,6 +96,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
                     report: ((String) -> Void)? = nil, progress: ((TrainingProgress) throws -> Void)? = nil)
         throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState, classifier: TextClassifier, test: ClassificationMetrics?) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         var names = try labelsFile.map { try ClassificationText.readNames(URL(fileURLWithPath: $0)) }
         var (texts, goEmotions, skipped) = try read(data, names: names)

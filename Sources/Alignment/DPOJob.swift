@@ -85,6 +85,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
     public func run(training: DPOConfiguration, mapping: Node.Mapping, resume: Bool, overrideConfig: Bool = false, report: ((String) -> Void)? = nil,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         let policy = try GPT2LMHeadModel.load(from: checkpoint?.url ?? URL(fileURLWithPath: model))
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: model))

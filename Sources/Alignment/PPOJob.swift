@@ -155,6 +155,7 @@ public struct PPOJob: Codable, Equatable, Sendable {
                     progress: ((PPOProgress) throws -> Void)? = nil) throws -> RunDirectory {
         let runDirectory = URL(fileURLWithPath: runsDirectory).appendingPathComponent(name)
         let run = try RunDirectory(root: runDirectory)
+        try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         try run.recordConfiguration(mapping, resuming: resume && run.newestCheckpoint() != nil, allowingChanges: overrideConfig)
         let trainPrompts = try readPrompts(prompts)
         let evaluation = try evalPrompts.map(readPrompts) ?? Array(trainPrompts.prefix(numEvalPrompts))

@@ -59,6 +59,7 @@ public struct PretrainJob: Codable, Equatable, Sendable {
         let text = String(decoding: data, as: UTF8.self)
         guard !text.isEmpty else { throw RunError(path: corpus, message: "the corpus is empty") }
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let tokenizer: any Tokenizer

@@ -153,6 +153,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
                     report: ((String) -> Void)? = nil,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState, model: RewardModel) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         let modelURL = URL(fileURLWithPath: model)
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer ?? model))

@@ -80,16 +80,20 @@ public struct RunDirectory: Sendable {
     /// - Throws: ``RunError`` naming config.yaml and each field that differs, with both values.
     public func recordConfiguration(_ mapping: Node.Mapping, resuming: Bool, allowingChanges: Bool = false) throws {
         try RunLocks.claim(root)
-        if resuming, !allowingChanges, let text = try? String(contentsOf: configURL, encoding: .utf8),
-           let recorded = (try? Yams.compose(yaml: text))??.mapping {
+        if resuming && !allowingChanges {
+            guard let text = try? String(contentsOf: configURL, encoding: .utf8), let recorded = (try? Yams.compose(yaml: text))??.mapping else {
+                throw RunError(path: configURL.path, message: "the run has checkpoints but its recorded configuration is missing or unreadable, so a resume cannot be checked against it; pass --override-config to resume anyway")
+            }
             func value(_ node: Node?) -> String {
                 guard let node else { return "(absent)" }
                 return node.scalar?.string ?? ((try? Yams.serialize(node: node))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?")
             }
             let keys = Set(recorded.keys.compactMap(\.string)).union(mapping.keys.compactMap(\.string))
-            /// The same setting: the same text, or numbers equal at the precision they are used in (Float).
+            /// The same setting: the same text, the same integer, or non-integers equal at the
+            /// precision they are used in (Float: 1e-3 and 1.00000004749745e-3 are one learning rate).
             func same(_ a: String, _ b: String) -> Bool {
                 if a == b { return true }
+                if let x = Int(a), let y = Int(b) { return x == y }
                 guard let x = Double(a), let y = Double(b) else { return false }
                 return Float(x) == Float(y)
             }

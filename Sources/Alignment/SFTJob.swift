@@ -58,6 +58,7 @@ public struct SFTJob: Codable, Equatable, Sendable {
                     prepared: ((SFTPreparationReport) -> Void)? = nil,
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
+        try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         let modelURL = checkpoint?.url ?? URL(fileURLWithPath: model)
         let model = try GPT2LMHeadModel.load(from: modelURL)

@@ -35,6 +35,14 @@ public struct RaterSession: Sendable, Equatable {
         }.joined()
     }
 
+    /// The personal-link session of an invited rater: its token is derived from the database's
+    /// link secret and the name (HMAC-SHA-256), so every start prints the same link without the
+    /// database holding the token itself.
+    static func invited(rater: String, linkSecret: String) -> RaterSession {
+        let token = String(SHA256.hmacHex(key: Array(linkSecret.utf8), message: Array(("rater-link\u{0}" + rater).utf8)).prefix(32))
+        return RaterSession(rater: rater, token: token, csrf: randomHex())
+    }
+
     /// The SHA-256 of a token, by which sessions are looked up (a lookup's timing tells nothing of the token).
     static func hash(_ token: String) -> String { SHA256.hex(Array(token.utf8)) }
 }

@@ -1,6 +1,7 @@
 // The rating desk: what a rater sees next, and the validation of every submission before it is
 // committed. Front ends (the web page, tests) go through the desk; the store trusts it.
 
+import Datasets
 import Foundation
 
 /// The next thing a rater is asked to judge.
@@ -104,9 +105,13 @@ public final class RatingDesk: Sendable {
 
     /// Claims `name` for a new rater and returns their session.
     /// - Throws: ``RatingRejection``: 400 for an unusable name, 409 when the name is taken (its
-    ///   holder goes on through their own link or cookie; nobody else can rate as them).
+    ///   holder goes on through their own link or cookie; nobody else can rate as them) or has
+    ///   ratings from before sessions (the owner hands out its link: ``invite(name:)``).
     public func signIn(name: String) async throws -> RaterSession {
         let rater = try checkRater(name)
+        if try store.unclaimedRaters().contains(rater) {
+            throw RatingRejection(status: 409, "the name '\(rater)' already has ratings: ask the session's owner for its personal link, or choose another name")
+        }
         let session = RaterSession.new(rater: rater)
         guard try await store.insertRater(session) else {
             throw RatingRejection(status: 409, "the name '\(rater)' is taken: open your personal link to go on as \(rater), or choose another name")
@@ -114,15 +119,38 @@ public final class RatingDesk: Sendable {
         return session
     }
 
-    /// The session of rater `name`, made now if there is none: the owner's way to hand out links.
+    /// The personal-link session of rater `name`: the owner's way to hand out links. The link is
+    /// the same on every start; if the name was claimed on the start page, the claimant's
+    /// session is replaced by the link (the owner decides who rates as whom).
     /// - Throws: ``RatingRejection`` (400) for an unusable name.
     public func invite(name: String) async throws -> RaterSession {
         let rater = try checkRater(name)
-        if let existing = try store.rater(named: rater) { return existing }
-        let session = RaterSession.new(rater: rater)
-        if try await store.insertRater(session) { return session }
-        guard let existing = try store.rater(named: rater) else { throw RatingError(path: store.path, message: "cannot store the rater '\(rater)'") }
-        return existing
+        var session = RaterSession.invited(rater: rater, linkSecret: try store.linkSecret())
+        if let record = try store.raterRecord(named: rater), record.tokenHash == RaterSession.hash(session.token) {
+            session.csrf = record.csrf
+            return session
+        }
+        try await store.replaceRater(session)
+        return session
+    }
+
+    /// The sessions of the raters the owner invited (whose link is derived from the database), by name.
+    public func invitedRaters() throws -> [RaterSession] {
+        let secret = try store.linkSecret()
+        return try store.raterRecords().compactMap { name, hash, csrf in
+            var session = RaterSession.invited(rater: name, linkSecret: secret)
+            session.csrf = csrf
+            return RaterSession.hash(session.token) == hash ? session : nil
+        }
+    }
+
+    /// Names with ratings from before sessions existed (nobody can sign in as them; invite them).
+    public func unclaimedRaters() throws -> [String] { try store.unclaimedRaters() }
+
+    /// The name of the session cookie: one per database, so that two rating sessions on one host
+    /// (cookies ignore ports) do not sign each other's raters out.
+    public func cookieName() throws -> String {
+        "rlhf_rater_" + SHA256.hex(Array(("cookie\u{0}" + (try store.linkSecret())).utf8)).prefix(12)
     }
 
     /// The session a token belongs to, or nil for an unknown (or malformed) token.

@@ -89,12 +89,11 @@ public final class RatingStore: Sendable {
                     note TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (item_id, rater));
                 """)
         }
-        // Rater sessions: a name is claimed once, by the holder of its token.
+        // Rater sessions: a name is claimed once, by the holder of its token (only the token's hash is kept).
         migrator.registerMigration("v2-raters") { db in
             try db.execute(sql: """
                 CREATE TABLE raters (
-                    name TEXT PRIMARY KEY NOT NULL, token TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE,
-                    csrf TEXT NOT NULL, created_at TEXT NOT NULL);
+                    name TEXT PRIMARY KEY NOT NULL, token_hash TEXT NOT NULL UNIQUE, csrf TEXT NOT NULL, created_at TEXT NOT NULL);
                 """)
         }
         return migrator
@@ -152,17 +151,19 @@ public final class RatingStore: Sendable {
         let now = Self.timestamp()
         return try await pool.write { db in
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM raters WHERE name = ?", arguments: [session.rater]) == 0 else { return false }
-            try db.execute(sql: "INSERT INTO raters (name, token, token_hash, csrf, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [session.rater, session.token, RaterSession.hash(session.token), session.csrf, now])
+            try db.execute(sql: "INSERT INTO raters (name, token_hash, csrf, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [session.rater, RaterSession.hash(session.token), session.csrf, now])
             return true
         }
     }
 
-    /// The session of rater `name`, if one was made.
-    public func rater(named name: String) throws -> RaterSession? {
-        try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, token, csrf FROM raters WHERE name = ?", arguments: [name])
-                .map { RaterSession(rater: $0["name"], token: $0["token"], csrf: $0["csrf"]) }
+    /// Stores `session` as rater `session.rater`'s, replacing any earlier one (whose token stops working).
+    public func replaceRater(_ session: RaterSession) async throws {
+        let now = Self.timestamp()
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM raters WHERE name = ?", arguments: [session.rater])
+            try db.execute(sql: "INSERT INTO raters (name, token_hash, csrf, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [session.rater, RaterSession.hash(session.token), session.csrf, now])
         }
     }
 
@@ -170,8 +171,41 @@ public final class RatingStore: Sendable {
     public func rater(token: String) async throws -> RaterSession? {
         let hash = RaterSession.hash(token)
         return try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, token, csrf FROM raters WHERE token_hash = ?", arguments: [hash])
-                .map { RaterSession(rater: $0["name"], token: $0["token"], csrf: $0["csrf"]) }
+            try Row.fetchOne(db, sql: "SELECT name, csrf FROM raters WHERE token_hash = ?", arguments: [hash])
+                .map { RaterSession(rater: $0["name"], token: token, csrf: $0["csrf"]) }
+        }
+    }
+
+    /// The hash of rater `name`'s token and their CSRF token, if they have a session.
+    public func raterRecord(named name: String) throws -> (tokenHash: String, csrf: String)? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT token_hash, csrf FROM raters WHERE name = ?", arguments: [name]).map { ($0["token_hash"], $0["csrf"]) }
+        }
+    }
+
+    /// Every rater with a session: name, the hash of their token and their CSRF token, by name.
+    public func raterRecords() throws -> [(name: String, tokenHash: String, csrf: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, token_hash, csrf FROM raters ORDER BY name").map { ($0["name"], $0["token_hash"], $0["csrf"]) }
+        }
+    }
+
+    /// Names with ratings or judgments but no session (stored before sessions existed), sorted.
+    public func unclaimedRaters() throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT rater FROM ratings UNION SELECT rater FROM judgments EXCEPT SELECT name FROM raters ORDER BY 1
+                """)
+        }
+    }
+
+    /// The secret personal links are derived from, made on first use and kept.
+    public func linkSecret() throws -> String {
+        try pool.write { db in
+            if let secret = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'link_secret'") { return secret }
+            let secret = RaterSession.randomHex() + RaterSession.randomHex()
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('link_secret', ?)", arguments: [secret])
+            return secret
         }
     }
 

@@ -7,8 +7,9 @@ import NIOHTTPTypes
 
 /// Time limits of the HTTP and gRPC servers.
 public struct ConnectionLimits: Sendable, Equatable {
-    /// Longest wait for a request's head: from the connection's start, or from the previous
-    /// response's end on a kept-alive connection (a client sending its headers a byte at a time).
+    /// Longest wait for a request's head from the connection's start (a client sending its
+    /// headers a byte at a time). Between requests on a kept-alive connection the wait is the
+    /// longer of this and `idleTimeout`.
     public var headerTimeout: Duration
     /// Longest time to receive a request's body once its head has arrived.
     public var bodyTimeout: Duration
@@ -40,9 +41,10 @@ extension Duration {
 }
 
 /// Closes an HTTP/1 connection whose client is too slow: no request head within `headerTimeout`
-/// of the connection's start or the last response's end, or no complete body within `bodyTimeout`
-/// of its head. Sits after HTTP decoding, so it sees request parts going in and response parts
-/// going out.
+/// of the connection's start (the longer of it and `idleTimeout` after a response, on a
+/// kept-alive connection), or no complete body within `bodyTimeout` of its head. Sits after HTTP
+/// decoding, so it sees request parts going in and response parts going out; no timer runs
+/// while a response is being produced or sent.
 final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -82,7 +84,8 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
             break
         case .end:
             reading = false
-            disarm()
+            // A response may have ended before its request did (a refusal sent before the body was read).
+            if inProgress == 0 { arm(between, context: context) } else { disarm() }
         }
         context.fireChannelRead(data)
     }
@@ -90,10 +93,13 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             inProgress = max(0, inProgress - 1)
-            if inProgress == 0 && !reading { arm(limits.headerTimeout, context: context) }
+            if inProgress == 0 && !reading { arm(between, context: context) }
         }
         context.write(data, promise: promise)
     }
+
+    /// The wait for the next request's head on a kept-alive connection.
+    private var between: Duration { max(limits.headerTimeout, limits.idleTimeout) }
 
     private func arm(_ limit: Duration, context: ChannelHandlerContext) {
         disarm()

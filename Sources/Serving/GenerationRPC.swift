@@ -115,6 +115,7 @@ public struct GenerationRPCService: Rlhf_V1_Generation.ServiceProtocol {
         case 401: return .unauthenticated
         case 404: return .notFound
         case 429, 503: return .resourceExhausted
+        case 499: return .cancelled
         default: return .internalError
         }
     }

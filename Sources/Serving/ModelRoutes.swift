@@ -38,7 +38,11 @@ public enum ModelServer {
         }
         for (path, chat) in [("/v1/completions", false), ("/v1/chat/completions", true)] {
             router.post(RouterPath(path)) { request, _ -> Response in
-                await measured(service, route: path) { try await complete(request, service: service, chat: chat) }
+                var response = await measured(service, route: path) { try await complete(request, service: service, chat: chat) }
+                // The watch for a vanishing client (see complete) uses up the connection's input:
+                // every answer of these routes, error or not, says the connection closes after it.
+                response.headers[.connection] = "close"
+                return response
             }
         }
         return router
@@ -72,18 +76,18 @@ public enum ModelServer {
 
     // MARK: Completions
 
-    /// A completion, answered or streamed. The request's input is watched from the start: a client
-    /// that goes away (its connection's input closes) cancels the work, which cancels the choices'
-    /// streams and frees their places in the batch — while waiting for a whole answer as while
-    /// streaming. The connection is closed after the answer (its input was consumed by the watch),
-    /// and the answer says so.
+    /// A completion, answered or streamed. The request's input is watched from the start (the body
+    /// is read inside the watch, as Hummingbird requires): a client that goes away while its
+    /// whole answer is being generated (its connection's input closes) cancels the work, which
+    /// cancels the choices' streams and frees their places in the batch. A streamed answer is
+    /// written after the watch; a client that leaves it is noticed when a write fails. The watch
+    /// stops the connection's reading for good, so the route closes the connection after
+    /// answering. (A client that half-closes its side after sending counts as gone.)
     static func complete(_ request: Request, service: ModelService, chat: Bool) async throws -> Response {
         try authorize(request, service)
-        var response = try await request.body.consumeWithCancellationOnInboundClose { body in
+        return try await request.body.consumeWithCancellationOnInboundClose { body in
             try await complete(body: try await collect(body), service: service, chat: chat)
         }
-        response.headers[.connection] = "close"
-        return response
     }
 
     static func complete(body: Data, service: ModelService, chat: Bool) async throws -> Response {

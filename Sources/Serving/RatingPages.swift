@@ -49,6 +49,17 @@ enum RatingPages {
             """)
     }
 
+    /// A personal link's page: go on as its rater (a same-site form post signs in).
+    static func join(_ session: RaterSession, configuration: RatingSessionConfiguration, signedInAs current: String?) -> String {
+        let switching = current.flatMap { $0 == session.rater ? nil : "<p class=muted id=switching>This browser rates as \(escapeHTML($0)) now; going on switches it to \(escapeHTML(session.rater)).</p>" } ?? ""
+        return page(title: configuration.title, body: """
+            <p>This is the personal link of <b id=link-rater>\(escapeHTML(session.rater))</b>.</p>
+            \(switching)
+            <form method=post action="/join"><input type=hidden name=token value='\(attribute(session.token))'>
+            <button type=submit id=join>Rate as \(escapeHTML(session.rater))</button></form>
+            """)
+    }
+
     /// The page for `task`, or the end page when `task` is nil.
     static func item(_ task: RatingTask?, session: RaterSession, configuration: RatingSessionConfiguration, saved: Bool, total: Int) -> String {
         let rater = session.rater

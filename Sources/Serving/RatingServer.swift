@@ -14,14 +14,12 @@ public enum RatingServer {
     /// The largest request body accepted (a form with a note fits in a few kilobytes).
     public static let maximumBodySize = 16 * 1024
 
-    /// The cookie that carries a rater's session token.
-    public static let sessionCookie = "rlhf_rater"
-
     /// The routes:
     /// - `GET /`: instructions and a name box (or, invite-only, a request to open one's personal link);
     /// - `POST /session` (form: `rater`): claims the name for a new rater, sets the session cookie
     ///   and redirects (303) to `/rate`; 409 when the name is taken, 403 when sign-up is closed;
-    /// - `GET /join/TOKEN`: the personal link: sets the session cookie, 303 to `/rate` (404 for an unknown token);
+    /// - `GET /join/TOKEN`: the personal link: a page that asks to go on as its rater (404 for an unknown token);
+    /// - `POST /join` (form: `token`): sets the session cookie and redirects (303) to `/rate`; 403 from another site;
     /// - `GET /rate`: the session's next item (or the end page) and progress; without a session, 303 to `/`;
     /// - `POST /rate` (form: `item`, `csrf`, then `score_<scale>` per scale, or `choice` = left/right/tie
     ///   and an optional `note`): 303 to the next item once committed; 403 without a session, with a
@@ -38,6 +36,7 @@ public enum RatingServer {
     public static func router(desk: RatingDesk, ownerToken: String, openSignUp: Bool = true) -> Router<BasicRequestContext> {
         precondition(!ownerToken.isEmpty, "the owner token must not be empty")
         let router = Router()
+        let sessionCookie = (try? desk.cookieName()) ?? "rlhf_rater"
         /// Whether a request carries the owner's token (compared in constant time).
         @Sendable func isOwner(_ request: Request) -> Bool {
             let query = (try? formFields(request.uri.query ?? "")) ?? [:]
@@ -62,17 +61,29 @@ public enum RatingServer {
                 guard openSignUp else { throw RatingRejection(status: 403, "this session is by invitation: open the personal link you were given") }
                 let fields = try formFields(String(buffer: try await request.body.collect(upTo: maximumBodySize)))
                 if let unknown = fields.keys.sorted().first(where: { $0 != "rater" }) { throw RatingRejection(status: 400, "unknown form field '\(unknown.prefix(40))'") }
-                return signedIn(try await desk.signIn(name: fields["rater"] ?? ""))
+                return signedIn(try await desk.signIn(name: fields["rater"] ?? ""), cookie: sessionCookie)
             } catch {
                 return failure(error)
             }
         }
+        let unknownLink = RatingRejection(status: 404, "no rater has this link; ask the session's owner for yours")
+        // Opening a link only asks: signing in takes a same-site form post, so another site cannot
+        // send a browser to someone else's link and have its ratings recorded under that name.
         router.get("/join/{token}") { request, context -> Response in
             do {
-                guard let found = try await desk.session(token: context.parameters.get("token") ?? "") else {
-                    throw RatingRejection(status: 404, "no rater has this link; ask the session's owner for yours")
-                }
-                return signedIn(found)
+                guard let found = try await desk.session(token: context.parameters.get("token") ?? "") else { throw unknownLink }
+                let current = try await session(of: request)
+                return html(RatingPages.join(found, configuration: desk.configuration, signedInAs: current?.rater))
+            } catch {
+                return failure(error)
+            }
+        }
+        router.post("/join") { request, _ -> Response in
+            do {
+                try refuseCrossSite(request)
+                let fields = try formFields(String(buffer: try await request.body.collect(upTo: maximumBodySize)))
+                guard let found = try await desk.session(token: fields["token"] ?? "") else { throw unknownLink }
+                return signedIn(found, cookie: sessionCookie)
             } catch {
                 return failure(error)
             }
@@ -147,9 +158,9 @@ public enum RatingServer {
 
     /// 303 to `/rate` with the session cookie set: HttpOnly (no script reads it), SameSite=Lax
     /// (not sent with another site's form posts), for a year.
-    static func signedIn(_ session: RaterSession) -> Response {
+    static func signedIn(_ session: RaterSession, cookie: String) -> Response {
         var response = redirect(to: "/rate")
-        response.headers[.setCookie] = "\(sessionCookie)=\(session.token); Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+        response.headers[.setCookie] = "\(cookie)=\(session.token); Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
         return response
     }
 

@@ -5,7 +5,7 @@ import Serving
 
 /// `--header-timeout`, `--body-timeout`, `--idle-timeout`, `--shutdown-timeout` (seconds).
 struct ConnectionLimitOptions: ParsableArguments {
-    @Option(help: "Seconds a client may take to send a request's headers.") var headerTimeout: Double = 30
+    @Option(help: "Seconds a new connection's client may take to send its first request's headers (later requests: the longer of this and --idle-timeout).") var headerTimeout: Double = 30
     @Option(help: "Seconds a client may take to send a request's body.") var bodyTimeout: Double = 60
     @Option(help: "Seconds a connection may stay silent (while sending a request, or between requests) before it is closed.") var idleTimeout: Double = 60
     @Option(help: "Seconds requests in flight get to finish after SIGINT/SIGTERM before they are cut.") var shutdownTimeout: Double = 10

@@ -118,12 +118,14 @@ struct RateServe: ParsableCommand {
         let names = rater, openSignUp = !inviteOnly
         try waitFor {
             var invited: [RaterSession] = []
-            for name in names {
+            // Raters with ratings from before sessions existed can only come back through a link.
+            for name in Set(names).union(try desk.unclaimedRaters()).sorted() {
                 do { invited.append(try await desk.invite(name: name)) } catch let rejection as RatingRejection {
                     throw ValidationError("--rater '\(name)': \(rejection.message)")
                 }
             }
-            let links = invited
+            for session in try desk.invitedRaters() where !invited.contains(where: { $0.rater == session.rater }) { invited.append(session) }
+            let links = invited.sorted { $0.rater < $1.rater }
             try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token, openSignUp: openSignUp, limits: limits) { bound in
                 var line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far\(openSignUp ? "" : ", invited raters only")); "
                     + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"

@@ -2,6 +2,9 @@
 // metrics formatting, and an exact resume of a small GPT-2 training loop.
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Alignment
 import Models
 import NN
@@ -71,31 +74,23 @@ struct RunDirectoryTests {
         do { try log.append(object: ["step": 1, "text": "x"]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
     }
 
-    @Test("one writer per run: while another process holds the run's lock, preparing to write is refused naming it; when it exits, the lock is free")
+    @Test("one writer per run: while another holder has the run's lock, preparing to write is refused naming it; once released, the lock is free")
     func oneWriter() throws {
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", """
-            import fcntl, os, sys, time
-            f = open(sys.argv[1], "a+"); fcntl.flock(f, fcntl.LOCK_EX); f.truncate(0); f.write(str(os.getpid())); f.flush()
-            print("locked", flush=True); sys.stdin.read()
-            """, run.root.appendingPathComponent(".lock").path]
-        let output = Pipe(), input = Pipe()
-        holder.standardOutput = output
-        holder.standardInput = input
-        try holder.run()
-        #expect(String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
+        // Another holder: a separate open of the lock file (flock locks conflict between open files, as between processes).
+        let path = run.root.appendingPathComponent(".lock").path
+        let holder = open(path, O_RDWR | O_CREAT, 0o644)
+        #expect(holder >= 0 && flock(holder, LOCK_EX | LOCK_NB) == 0)
+        _ = "4242".withCString { write(holder, $0, 4) }
         do {
             try run.prepareForWriting()
             Issue.record("a second writer was let in")
         } catch let error as RunError {
-            #expect(error.message.contains("process \(holder.processIdentifier)"), "\(error)")
+            #expect(error.message.contains("process 4242"), "\(error)")
         }
         #expect(throws: RunError.self) { try run.recordConfiguration(["a": "1"], resuming: false) }
-        try input.fileHandleForWriting.close()  // the holder exits, and the kernel drops its lock
-        holder.waitUntilExit()
+        close(holder)  // as when the holder exits, however it exits
         try run.prepareForWriting()
         try run.prepareForWriting()  // this process again: still its own
         try run.recordConfiguration(["a": "1"], resuming: false)
@@ -132,6 +127,16 @@ struct RunDirectoryTests {
         try run.recordConfiguration(changed, resuming: true, allowingChanges: true)
         #expect(try String(contentsOf: run.configURL, encoding: .utf8).contains("0.002"))
         try run.recordConfiguration(recorded, resuming: false)  // a fresh start records what it is given
+        // Integers are compared exactly (Float would merge 123456789 and 123456788).
+        var seeded = recorded
+        seeded["seed"] = "123456789"
+        try run.recordConfiguration(seeded, resuming: false)
+        seeded["seed"] = "123456788"
+        #expect(throws: RunError.self) { try run.recordConfiguration(seeded, resuming: true) }
+        // A resume with no recorded configuration cannot be checked: refused unless overridden.
+        try FileManager.default.removeItem(at: run.configURL)
+        #expect(throws: RunError.self) { try run.recordConfiguration(recorded, resuming: true) }
+        try run.recordConfiguration(recorded, resuming: true, allowingChanges: true)
     }
 
     @Test("checkpoints are found by step, incomplete folders are ignored, pruning keeps the newest and the best")

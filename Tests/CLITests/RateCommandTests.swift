@@ -237,7 +237,7 @@ struct RateCommandTests {
         var server = try ToolServer(["rate", "serve", "--samples", good.path, "--samples", plain.path, "--db", db, "--rater", "Cy", "--invite-only"])
         let link = String(try #require(server.banner.firstMatch(of: /link for Cy: (http:\/\/\S+)/)).1)
         let token = String(try #require(link.firstMatch(of: /join\/([0-9a-f]{32})/)).1)
-        let cookie = "rlhf_rater=\(token)"
+        let cookie = "\(try RatingDesk(store: RatingStore(path: db)).cookieName())=\(token)"
         var acknowledged = 0
         var rated: [String] = []
         for _ in 0..<7 {

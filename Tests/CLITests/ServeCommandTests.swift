@@ -147,7 +147,8 @@ struct ServeCommandTests {
 }
 
 extension ServeCommandTests {
-    @Test("SIGTERM with a client stalled halfway through its upload: the process exits within the shutdown deadline")
+    @Test("SIGTERM with a client stalled halfway through its upload: the process exits within the shutdown deadline",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
     func shutdownDeadline() throws {
         let directory = try scratchFolder("serve-stall")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -170,7 +171,9 @@ extension ServeCommandTests {
         defer { client.terminate() }
         let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
         #expect(line.contains("sent"))
-        Thread.sleep(forTimeInterval: 0.5)  // the server has the head and part of the body
+        // Give the server time to read the head and part of the body. (Were it not yet read, the
+        // shutdown would simply close the connection and the test would prove less, not fail.)
+        Thread.sleep(forTimeInterval: 1)
         let signalled = Date()
         kill(server.process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)

@@ -73,6 +73,10 @@ enum HostileValues {
         "{\"prompt\":\"hi\",\"max_tokens\":4}" + String(repeating: " ", count: 10_000) + "x",
         "{\"prompt\":NaN}", "{\"prompt\":\"hi\",\"temperature\":Infinity}", "{\"prompt\":\"hi\",\"temperature\":-Infinity}",
         "{\"prompt\":\"hi\",\"max_tokens\":4,\"n\":1e1}", "{\"prompt\":[\"a\",\"b\",\"c\"],\"n\":4,\"max_tokens\":2}",
+        // The cases found by hand: a denormal temperature with log-probabilities, a fan-out beyond the engine.
+        "{\"prompt\":\"hi\",\"max_tokens\":4,\"temperature\":1e-40,\"logprobs\":1}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4,\"temperature\":1e-40,\"logprobs\":true}",
+        "{\"prompt\":[" + Array(repeating: "\"a\"", count: 85).joined(separator: ",") + "],\"n\":2,\"max_tokens\":2}",
     ]
 }
 
@@ -132,6 +136,15 @@ struct HostileRequestTests {
                 tally.statuses[Int(response.status.code), default: 0] += 1
                 if let problem = Self.violation(status: Int(response.status.code), contentType: response.headers[.contentType], body: response.body) {
                     tally.failures.append("\(route) \(body.prefix(160)) → \(problem)")
+                }
+            }
+            // Routes and methods that do not exist.
+            for (uri, method) in [("/v1/nothing", HTTPRequest.Method.post), ("/v1/completions", .get), ("/", .get), ("/v1/models/x", .delete)] {
+                let response = try await client.execute(uri: uri, method: method, headers: jsonHeaders, body: ByteBuffer(string: "{}"))
+                tally.requests += 1
+                tally.statuses[Int(response.status.code), default: 0] += 1
+                if let problem = Self.violation(status: Int(response.status.code), contentType: response.headers[.contentType], body: response.body) {
+                    tally.failures.append("\(method) \(uri) → \(problem)")
                 }
             }
             // Invalid UTF-8 in a string, and a body that is not JSON text at all.

@@ -13,14 +13,20 @@ import Tokenizers
 
 /// A service over a tiny random model with a character tokenizer.
 /// `slow`: a model big enough that a 1000-token request keeps the engine busy for a good part of a second.
-func tinyService(apiKey: String? = nil, maximumBatch: Int = 4, maximumQueue: Int = 8, slow: Bool = false) throws -> ModelService {
+/// A tiny model behind a service. `slow`: a wider, deeper model; `decodeDelay`: each text
+/// decoding (once per token per row when a request has stop strings) sleeps this long.
+func tinyService(apiKey: String? = nil, maximumBatch: Int = 4, maximumQueue: Int = 8, slow: Bool = false, decodeDelay: Duration? = nil) throws -> ModelService {
     let tokenizer = try CharacterTokenizer(characters: Array(" abcdefghijklmnopqrstuvwxyz.,!?\n<|>".unicodeScalars))
     let configuration = GPT2Configuration(vocabularySize: tokenizer.vocabularySize, positions: slow ? 1024 : 64, embeddingDimension: slow ? 256 : 16,
                                           layers: slow ? 4 : 1, heads: 2,
                                           residualDropout: 0, embeddingDropout: 0, attentionDropout: 0, initializerRange: 0.3,
                                           bosTokenId: nil, eosTokenId: nil)
     let model = GPT2LMHeadModel(configuration, seed: 3)
-    let engine = GenerationEngine(model: model, decode: { tokenizer.decode($0) }, maximumBatch: maximumBatch, maximumQueue: maximumQueue)
+    let delay = decodeDelay.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 }
+    let engine = GenerationEngine(model: model, decode: { tokens in
+        if let delay { Thread.sleep(forTimeInterval: delay) }
+        return tokenizer.decode(tokens)
+    }, maximumBatch: maximumBatch, maximumQueue: maximumQueue)
     return ModelService(name: "tiny", engine: engine, tokenizer: tokenizer, apiKey: apiKey, maxTokensLimit: 32)
 }
 

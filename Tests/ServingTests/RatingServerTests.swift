@@ -36,9 +36,10 @@ func signIn(_ client: some TestClientProtocol, _ name: String) async throws -> S
     #expect(response.status == .seeOther && response.headers[.location] == "/rate", "\(String(buffer: response.body))")
     let cookie = try #require(response.headers[.setCookie])
     #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"))
-    let token = String(try #require(cookie.firstMatch(of: /rlhf_rater=([0-9a-f]{32});/)).1)
+    let match = try #require(cookie.firstMatch(of: /(rlhf_rater_[0-9a-f]{12})=([0-9a-f]{32});/))
+    let token = String(match.2)
     var headers = formHeaders
-    headers[.cookie] = "rlhf_rater=\(token)"
+    headers[.cookie] = "\(match.1)=\(token)"
     let page = String(buffer: try await client.execute(uri: "/rate", method: .get, headers: headers).body)
     let csrf = String(try #require(page.firstMatch(of: /name=csrf value='([0-9a-f]{32})'/)).1)
     return SignedIn(headers: headers, csrf: csrf, token: token)
@@ -118,7 +119,7 @@ struct RatingServerTests {
             // No cookie, an unknown token, Ann's form with Mallory's session or no token: 403.
             let mallory = try await signIn(client, "Mallory")
             var unknown = formHeaders
-            unknown[.cookie] = "rlhf_rater=" + String(repeating: "0", count: 32)
+            unknown[.cookie] = (try desk.cookieName()) + "=" + String(repeating: "0", count: 32)
             let attempts: [(HTTPFields, ByteBuffer)] = [
                 (formHeaders, form), (unknown, form), (mallory.headers, form),
                 (ann.headers, ByteBuffer(string: "item=\(item)&score_joy=3")), (ann.headers, ByteBuffer(string: "csrf=\(mallory.csrf)&item=\(item)&score_joy=3")),
@@ -141,10 +142,18 @@ struct RatingServerTests {
             sameOrigin[HTTPField.Name("Sec-Fetch-Site")!] = "same-origin"
             #expect(try await client.execute(uri: "/rate", method: .post, headers: sameOrigin, body: form).status == .seeOther)
             #expect(try desk.store.ratings().map(\.rater) == ["Ann"])
-            // The personal link signs in on another device; a wrong one is 404; /rate without a session goes to the start page.
-            let joined = try await client.execute(uri: "/join/\(ann.token)", method: .get)
-            #expect(joined.status == .seeOther && joined.headers[.setCookie]?.hasPrefix("rlhf_rater=\(ann.token);") == true)
+            // The personal link asks first (opening it changes nothing), and a same-site post signs in on another
+            // device; another site's post is refused (no login forgery); a wrong link is 404.
+            let asked = try await client.execute(uri: "/join/\(ann.token)", method: .get)
+            #expect(asked.status == .ok && asked.headers[.setCookie] == nil && String(buffer: asked.body).contains("id=join"))
+            var forged = formHeaders
+            forged[.origin] = "http://evil.example"
+            #expect(try await client.execute(uri: "/join", method: .post, headers: forged, body: ByteBuffer(string: "token=\(ann.token)")).status == .forbidden)
+            let joined = try await client.execute(uri: "/join", method: .post, headers: formHeaders, body: ByteBuffer(string: "token=\(ann.token)"))
+            let cookieName = try desk.cookieName()
+            #expect(joined.status == .seeOther && joined.headers[.setCookie]?.hasPrefix("\(cookieName)=\(ann.token);") == true)
             #expect(try await client.execute(uri: "/join/\(String(repeating: "a", count: 32))", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/join", method: .post, headers: formHeaders, body: ByteBuffer(string: "token=\(String(repeating: "a", count: 32))")).status == .notFound)
             let anonymous = try await client.execute(uri: "/rate", method: .get)
             #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/")
         }
@@ -160,10 +169,10 @@ struct RatingServerTests {
             let start = String(buffer: try await client.execute(uri: "/", method: .get).body)
             #expect(!start.contains("name=rater") && start.contains("id=invite-only"))
             #expect(try await client.execute(uri: "/session", method: .post, headers: formHeaders, body: ByteBuffer(string: "rater=Bo")).status == .forbidden)
-            let joined = try await client.execute(uri: "/join/\(bo.token)", method: .get)
+            let joined = try await client.execute(uri: "/join", method: .post, headers: formHeaders, body: ByteBuffer(string: "token=\(bo.token)"))
             #expect(joined.status == .seeOther)
             var headers = formHeaders
-            headers[.cookie] = "rlhf_rater=\(bo.token)"
+            headers[.cookie] = "\(try desk.cookieName())=\(bo.token)"
             let page = String(buffer: try await client.execute(uri: "/rate", method: .get, headers: headers).body)
             #expect(page.contains("rating as Bo") && page.contains("name=csrf value='\(bo.csrf)'"))
         }
@@ -183,6 +192,18 @@ struct RatingServerTests {
             let name = try await client.execute(uri: "/session", method: .post, headers: formHeaders, body: ByteBuffer(string: "rater=\(hostile)"))
             #expect(name.status == .badRequest && !String(buffer: name.body).contains("<img"))
         }
+    }
+
+    @Test("names rated before sessions existed cannot be claimed on the start page, only through the owner's link; each database has its own cookie")
+    func unclaimedNames() async throws {
+        let desk = try ratingDesk(mode: .rating, name: "legacy")
+        #expect(try await desk.store.insertRating(itemID: desk.items[0].id, rater: "Old", scores: ["joy": 2]))  // as an old database holds it
+        #expect(try desk.unclaimedRaters() == ["Old"])
+        await #expect(throws: RatingRejection.self) { try await desk.signIn(name: "Old") }
+        let old = try await desk.invite(name: "Old")
+        #expect(try desk.unclaimedRaters().isEmpty && (try desk.invitedRaters()) == [old])
+        #expect(try await desk.session(token: old.token)?.rater == "Old")
+        #expect(try ratingDesk(mode: .rating, name: "other").cookieName() != desk.cookieName())
     }
 
     @Test("a replayed submission gets 409 and keeps the first rating")

@@ -135,28 +135,47 @@ struct SlowClientTests {
         }
     }
 
-    @Test("a client that closes after sending a non-streaming request stops its generations", arguments: ["/v1/completions", "/v1/chat/completions"])
+    @Test("a client that closes after sending a non-streaming request stops its generations, queued or running", arguments: ["/v1/completions", "/v1/chat/completions"])
     func disconnectStopsGeneration(route: String) async throws {
-        let service = try tinyService()
+        // Each decoding step takes ≥ 10 ms per row (a stop string makes the engine decode text every step).
+        let service = try tinyService(decodeDelay: .milliseconds(10))
+        func body(_ n: Int) -> String {
+            route.contains("chat") ? #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":30,"stop":["@@"],"n":\#(n)}"#
+                                   : #"{"prompt":"hi","max_tokens":30,"stop":["@@"],"n":\#(n)}"#
+        }
+        func request(_ n: Int) -> String {
+            "POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body(n).utf8.count)\r\n\r\n\(body(n))"
+        }
         try await withLiveServer(service, limits: .standard) { port in
-            // Hold the engine so that the request is certainly waiting when its client leaves.
+            // Running: two rows decoding (30 steps ≥ 0.6 s); the client leaves after the first steps.
+            let running = try RawConnection(port: port)
+            running.send(request(2))
+            #expect(await eventually { service.engine.current.active == 2 }, "\(service.engine.current)")
+            running.closeNow()
+            #expect(await eventually { service.engine.current.cancelled == 2 && service.engine.current.active == 0 }, "\(service.engine.current)")
+            try await Task.sleep(for: .seconds(1))  // long enough for the two to have finished had they run on
+            #expect(service.engine.current.completed == 0 && service.engine.current.tokens < 60, "\(service.engine.current)")
+            // Queued: held behind a paused engine; the client leaves; the queue empties.
             service.engine.pause()
-            defer { service.engine.resume() }
-            let body = route.contains("chat") ? #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":30,"n":2}"#
-                                              : #"{"prompt":"hi","max_tokens":30,"n":2}"#
-            let connection = try RawConnection(port: port)
-            connection.send("POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let queued = try RawConnection(port: port)
+            queued.send(request(2))
             #expect(await eventually { service.engine.current.queued == 2 }, "\(service.engine.current)")
-            connection.closeNow()
-            #expect(await eventually { service.engine.current.cancelled == 2 && service.engine.current.queued == 0 }, "\(service.engine.current)")
+            queued.closeNow()
+            #expect(await eventually { service.engine.current.cancelled == 4 && service.engine.current.queued == 0 }, "\(service.engine.current)")
             service.engine.resume()
-            #expect(service.engine.current.completed == 0)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(service.engine.current.completed == 0, "\(service.engine.current)")
             // A client that stays gets its answer, and is told the connection closes after it.
             let staying = try RawConnection(port: port)
-            staying.send("POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-            let answer = await staying.readUntilClosed(timeout: 20).text
+            staying.send(request(1))
+            let answer = await staying.readUntilClosed(timeout: 30).text
             #expect(answer.hasPrefix("HTTP/1.1 200") && answer.lowercased().contains("connection: close"), "\(answer.prefix(300))")
-            #expect(service.engine.current.completed == 2, "\(service.engine.current)")
+            #expect(service.engine.current.completed == 1, "\(service.engine.current)")
+            // A refusal says so too: the connection's input was used up by the watch.
+            let refused = try RawConnection(port: port)
+            refused.send("POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            let refusal = await refused.readUntilClosed(timeout: 30).text
+            #expect(refusal.hasPrefix("HTTP/1.1 400") && refusal.lowercased().contains("connection: close"), "\(refusal.prefix(300))")
         }
     }
 }
