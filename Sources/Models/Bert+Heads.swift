@@ -166,6 +166,7 @@ public func loadEncoderClassifier(from directory: URL) throws -> any EncoderClas
         throw CheckpointError(path: directory.appendingPathComponent("config.json").path,
                               message: "no 'id2label' or 'num_labels': this is a bare encoder, not a classifier (train one with rlhf classifier train)")
     }
+    try checkWeights(directory.appendingPathComponent("model.safetensors"), holdMostOf: configuration.parameterCount)
     let model = makeEncoderClassifier(configuration)
     try loadEncoderParameters(model, family: configuration.family, from: directory.appendingPathComponent("model.safetensors"), allowMissing: { _ in false })
     model.setTraining(false)
@@ -180,6 +181,7 @@ public func makeEncoderClassifier(fromEncoder directory: URL, labels: [String], 
     var configuration = try EncoderConfiguration.load(from: directory.appendingPathComponent("config.json"))
     configuration.labels = labels
     configuration.problemType = problemType
+    try checkWeights(directory.appendingPathComponent("model.safetensors"), holdMostOf: configuration.parameterCount)
     let model = makeEncoderClassifier(configuration, seed: seed)
     try loadEncoderParameters(model, family: configuration.family, from: directory.appendingPathComponent("model.safetensors"), skipHead: true,
                               allowMissing: { $0.hasPrefix("classifier.") || $0.contains(".pooler.") })

@@ -44,6 +44,7 @@ extension GPT2LMHeadModel {
     /// Tensors of a value head (`v_head.*`) or a score head (`score.*`) are ignored.
     public static func load(from directory: URL) throws -> GPT2LMHeadModel {
         let configuration = try GPT2Configuration.load(from: directory.appendingPathComponent("config.json"))
+        try checkWeights(directory.appendingPathComponent("model.safetensors"), holdMostOf: configuration.parameterCount)
         let model = GPT2LMHeadModel(configuration)
         try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
             name.hasPrefix("v_head.") || name.hasPrefix("score.") || (configuration.tieWordEmbeddings && name == "lm_head.weight")
@@ -88,6 +89,7 @@ extension GPT2ForSequenceClassification {
     /// Loads an HF `GPT2ForSequenceClassification` checkpoint (transformer.* and score.weight).
     public static func load(from directory: URL) throws -> GPT2ForSequenceClassification {
         let configuration = try GPT2Configuration.load(from: directory.appendingPathComponent("config.json"))
+        try checkWeights(directory.appendingPathComponent("model.safetensors"), holdMostOf: configuration.parameterCount)
         let model = GPT2ForSequenceClassification(configuration, labels: configuration.labelCount ?? 1)
         try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
             name == "lm_head.weight" || name.hasPrefix("v_head.")
@@ -117,4 +119,19 @@ func writeGenerationConfiguration(_ configuration: GPT2Configuration, to directo
     if let pad = configuration.padTokenId { object["pad_token_id"] = pad }
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     try data.write(to: directory.appendingPathComponent("generation_config.json"), options: .atomic)
+}
+
+/// Checks, before a model is built (and its memory allocated), that the safetensors file at `url`
+/// holds at least half of the `parameters` its config.json implies: a config that asks for far
+/// more weights than the file has does not describe it, and would only cost memory. A missing
+/// file is left to the loader's own message.
+/// - Throws: ``CheckpointError`` naming the file and both counts.
+public func checkWeights(_ url: URL, holdMostOf parameters: Int) throws {
+    guard FileManager.default.fileExists(atPath: url.path) else { return }
+    let file = try SafeTensorsFile(contentsOf: url)
+    var held = 0
+    for name in file.names { held += try file.info(name).elementCount }
+    if held < parameters / 2 {
+        throw CheckpointError(path: url.path, message: "config.json asks for about \(parameters) weights but the file holds \(held) values; the config does not describe these weights")
+    }
 }

@@ -169,6 +169,13 @@ public struct EncoderConfiguration: Equatable, Sendable {
         try validate(path: path)
     }
 
+    /// About how many weights the encoder has: (V + P + types)·C + L·(4·C² + 2·C·inner + 9·C)
+    /// (the head aside). Valid once the sizes are within ``limits``.
+    public var parameterCount: Int {
+        let C = hiddenSize
+        return (vocabularySize + positions + typeVocabularySize) * C + layers * (4 * C * C + 2 * C * intermediateSize + 9 * C)
+    }
+
     /// Upper bounds on the sizes a config may ask for, checked before anything is allocated (far
     /// above any BERT or RoBERTa: 2^24 tokens, 2^20 positions, width 2^16, 1,024 layers, 2^36 parameters).
     static let limits: [(field: String, maximum: Int)] = [
@@ -185,9 +192,8 @@ public struct EncoderConfiguration: Equatable, Sendable {
             if value <= 0 { try fail("field '\(name)' must be a positive integer, got \(value)") }
             if value > maximum { try fail("field '\(name)' is \(value); at most \(maximum) is accepted") }
         }
-        // (V + P + types)·C + L·(4·C² + 2·C·inner + 9·C) bounds the weights; every factor is bounded above, so no overflow.
-        let C = hiddenSize
-        let parameters = (vocabularySize + positions + typeVocabularySize) * C + layers * (4 * C * C + 2 * C * intermediateSize + 9 * C)
+        // Every factor is bounded above by now, so the count cannot overflow.
+        let parameters = parameterCount
         if parameters > Self.maximumParameters {
             try fail("fields 'vocab_size', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'max_position_embeddings' ask for \(parameters) parameters; at most \(Self.maximumParameters) are accepted")
         }

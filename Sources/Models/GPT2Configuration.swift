@@ -132,6 +132,13 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         innerDimension ?? { let (product, overflow) = embeddingDimension.multipliedReportingOverflow(by: 4); return overflow ? Int.max : product }()
     }
 
+    /// About how many weights the model has: (V + P)·C + L·(4·C² + 2·C·inner + 13·C) (an upper
+    /// bound; the heads aside). Valid once the sizes are within ``limits``.
+    public var parameterCount: Int {
+        let C = embeddingDimension, inner = mlpDimension
+        return (vocabularySize + positions) * C + layers * (4 * C * C + 2 * C * inner + 13 * C)
+    }
+
     /// Upper bounds on the sizes a config may ask for, checked before anything is allocated (far
     /// above any GPT-2: 2^24 tokens, 2^20 positions, width 2^16, 1,024 layers, 2^36 parameters).
     static let limits: [(field: String, maximum: Int)] = [
@@ -150,9 +157,8 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
             where value > maximum {
             try fail("field '\(name)' is \(value); at most \(maximum) is accepted")
         }
-        // (V + P)·C + L·(12·C² + 2·C·inner) bounds the weights; all factors are bounded above, so no overflow.
-        let C = embeddingDimension, inner = mlpDimension
-        let parameters = (vocabularySize + positions) * C + layers * (4 * C * C + 2 * C * inner + 13 * C)
+        // All factors are bounded above by now, so the count cannot overflow.
+        let parameters = parameterCount
         if parameters > Self.maximumParameters {
             try fail("fields 'vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_inner' ask for \(parameters) parameters; at most \(Self.maximumParameters) are accepted")
         }

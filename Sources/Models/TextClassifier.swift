@@ -173,6 +173,7 @@ public final class SentenceEncoder: @unchecked Sendable {
         let configuration = try EncoderConfiguration.load(from: directory.appendingPathComponent("config.json"))
         var generator = RandomGenerator(seed: 0)
         let weights = directory.appendingPathComponent("model.safetensors")
+        try checkWeights(weights, holdMostOf: configuration.parameterCount)
         let names = try SafeTensorsFile(contentsOf: weights).names
         let hasPooler = names.contains { $0.hasSuffix("pooler.dense.weight") }
         model = BertModel(configuration, pooler: hasPooler, generator: &generator, source: RandomSource(seed: 0))

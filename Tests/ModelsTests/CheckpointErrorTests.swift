@@ -62,6 +62,9 @@ struct CheckpointErrorTests {
         ("num_labels", "-3", "'num_labels' is -3"),
         ("n_inner", "300000", "'n_inner' is 300000"),
         ("n_embd", "65536", "parameters; at most 68719476736"),
+        // Within the limits but far beyond the weights in the file: refused before the model is built.
+        ("n_layer", "1000", "the config does not describe these weights"),
+        ("vocab_size", "1000000", "the config does not describe these weights"),
     ])
     func badFields(field: String, json: String, message: String) throws {
         let directory = try copyOfTiny()
