@@ -108,10 +108,7 @@ public struct Demo {
     public func run() throws -> DemoResult {
         let s = settings
         try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
-        guard let corpusData = FileManager.default.contents(atPath: s.corpus.path), !corpusData.isEmpty else {
-            throw RunError(path: s.corpus.path, message: "cannot read the corpus (or it is empty)")
-        }
-        let corpusText = String(decoding: corpusData, as: UTF8.self)
+        let corpusText = try Self.readCorpus(s.corpus)
         let common = ["--runs_dir", runs.path, "--seed", "\(s.seed)"]
 
         // 1. Pretrain.
@@ -246,6 +243,26 @@ public struct Demo {
     }
 
     // MARK: Data
+
+    /// The smallest corpus the demo accepts: enough lines for its prompts and its tokenizer.
+    public static let minimumCorpusBytes = 20_000
+
+    /// The corpus as text; a missing, empty, binary or too small file is an error naming it and what the demo needs.
+    public static func readCorpus(_ url: URL) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw RunError(path: url.path, message: "no such file; --corpus needs a plain-text file (leave it out for the built-in Shakespeare)")
+        }
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw RunError(path: url.path, message: "cannot read the corpus") }
+        guard !data.isEmpty else { throw RunError(path: url.path, message: "the corpus is empty; the demo needs at least \(minimumCorpusBytes) bytes of plain text") }
+        guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+            throw RunError(path: url.path, message: "the corpus is not UTF-8 text (binary data?); the demo needs plain text")
+        }
+        guard data.count >= minimumCorpusBytes else {
+            throw RunError(path: url.path, message: "the corpus is \(data.count) bytes; the demo needs at least \(minimumCorpusBytes) bytes of plain text (a few pages) to draw prompts from and learn from")
+        }
+        return text
+    }
 
     /// Prompts from a corpus: the first four words of lines that have at least four words and
     /// are not all capitals (speaker names, stage headings); de-duplicated, seeded shuffle.

@@ -32,6 +32,21 @@ func svgParseErrors(_ html: String) -> [String] {
 
 @Suite("rlhf demo, overopt, sweep", .serialized)
 struct DemoCommandTests {
+    @Test("a missing, empty, binary or tiny --corpus is an error naming the file and what the demo needs")
+    func badCorpus() throws {
+        let directory = try scratchFolder("demo-bad-corpus")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cases: [(String, Data?, String)] = [("missing.txt", nil, "no such file"), ("empty.txt", Data(), "empty"),
+                                                ("binary.bin", Data([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0xff, 0xfe]), "not UTF-8 text"),
+                                                ("tiny.txt", Data("To be or not to be.\n".utf8), "at least 20000 bytes")]
+        for (name, contents, message) in cases {
+            let file = directory.appendingPathComponent(name)
+            if let contents { try contents.write(to: file) }
+            let (status, _, err) = try runTool(["demo", "--corpus", file.path, "--output", directory.appendingPathComponent("out").path])
+            #expect(status != 0 && err.contains(name) && err.contains(message), "\(name): \(err)")
+        }
+    }
+
     @Test("demo --quick runs every stage and writes a finite, renderable report; overopt measures its PPO run",
           .enabled(if: FileManager.default.fileExists(atPath: sharedDataFile("shakespeare/tiny_shakespeare.txt").path)))
     func quickDemo() throws {
