@@ -66,6 +66,8 @@ public struct DemoSettings: Sendable {
 public struct DemoResult: Sendable {
     /// Pretrained, PPO and DPO policies measured against the pretrained one.
     public var measurements: [PolicyMeasurement]
+    /// For each measured policy, the share of its samples' words that occur in the corpus.
+    public var realWordShares: [Double]
     /// The PPO checkpoints.
     public var study: OverOptimizationStudy
     /// Preference pairs used, prompts whose samples all tied, and the reward model's held-out accuracy.
@@ -138,7 +140,8 @@ public struct Demo {
         generation.temperature = 1
         generation.chunkSize = s.rollouts  // as PPO samples: the study and the comparison see the same responses
         let sampler = try PolicySampler(configuration: generation, tokenizer: tokenizer, modelConfiguration: base.configuration)
-        let gold = LexiconSentimentReward()
+        // The simulated rater and the gold: positivity on the lexicon, credited for real words only.
+        let gold = SenseAndSentimentGold(corpus: corpusText)
         var pairsURL = file("preferences.jsonl")
         var labelled = false
         var ties = 0, pairCount = 0, labelNames: [String] = [], labelFields = (text: "text", label: "label")
@@ -158,7 +161,7 @@ public struct Demo {
                 log("      \(records.count) labelled texts; \(pairs.count) positive/negative pairs for DPO")
             }
         } else {
-            log("[2/7] preferences: \(trainPrompts.count) corpus prompts × \(s.samplesPerPrompt) samples, judged by the simulated rater (lexicon gold scorer)")
+            log("[2/7] preferences: \(trainPrompts.count) corpus prompts × \(s.samplesPerPrompt) samples, judged by the simulated rater (the gold: positivity × sense)")
             if !FileManager.default.fileExists(atPath: pairsURL.path) {
                 var generator = RandomGenerator(seed: s.seed ^ 0x9A12)
                 let collected = try Self.collectPreferences(model: base, sampler: sampler, prompts: trainPrompts, samplesPerPrompt: s.samplesPerPrompt,
@@ -216,14 +219,16 @@ public struct Demo {
 
         // 6. Evaluation.
         log("[6/7] evaluation on \(evalPrompts.count) held-out prompts × \(s.evalSamples) samples: proxy, gold, KL to the pretrained model")
-        var measurements: [PolicyMeasurement] = []
+        var measurements: [PolicyMeasurement] = [], realWordShares: [Double] = []
         for (name, url) in [("pretrained", pretrained), ("ppo", runURL("ppo").appendingPathComponent("final")), ("dpo", runURL("dpo").appendingPathComponent("final"))] {
             let policy = name == "pretrained" ? base : try GPT2LMHeadModel.load(from: url)
             let measurement = try PolicyMeasurement.measure(name: name, policy: policy, reference: base, sampler: sampler, prompts: evalPrompts,
                                                             samplesPerPrompt: s.evalSamples, proxy: proxy, gold: gold, seed: s.seed ^ 0xE7A1)
-            log(String(format: "      %-10@ proxy %7.3f  gold %7.3f  KL %6.2f  separators %.3f  distinct-2 %.3f",
-                       name, measurement.proxy, measurement.gold ?? .nan, measurement.kl, measurement.separatorRatio, measurement.distinct2))
+            let share = gold.realWordShare(measurement.samples.map(\.response))
+            log(String(format: "      %-10@ proxy %7.3f  gold %7.3f  KL %6.2f  real words %.3f  separators %.3f  distinct-2 %.3f",
+                       name, measurement.proxy, measurement.gold ?? .nan, measurement.kl, share, measurement.separatorRatio, measurement.distinct2))
             measurements.append(measurement)
+            realWordShares.append(share)
         }
         log("      over-optimization study across the PPO checkpoints")
         let study = try OverOptimizationStudy.run(runDirectory: runURL("ppo"), gold: gold, proxy: proxy, prompts: evalPrompts,
@@ -235,11 +240,11 @@ public struct Demo {
         let report = file("report.html")
         log("[7/7] report: \(report.path)")
         let records = try ["pretrain", "reward", "ppo", "dpo"].map { try RunRecord(directory: runURL($0)) }
-        let preamble = Self.summaryHTML(settings: s, measurements: measurements, pairs: pairCount, labelled: labelled, accuracy: accuracy)
+        let preamble = Self.summaryHTML(settings: s, measurements: measurements, realWordShares: realWordShares, pairs: pairCount, labelled: labelled, accuracy: accuracy)
             + study.htmlSection()
         try Data(RunReport.html(runs: records, title: "RLHF on Shakespeare: the swift-rlhf demo", preamble: preamble).utf8)
             .write(to: report, options: .atomic)
-        return DemoResult(measurements: measurements, study: study, pairs: pairCount, ties: ties, rewardAccuracy: accuracy, report: report)
+        return DemoResult(measurements: measurements, realWordShares: realWordShares, study: study, pairs: pairCount, ties: ties, rewardAccuracy: accuracy, report: report)
     }
 
     // MARK: Data
@@ -329,16 +334,19 @@ public struct Demo {
     // MARK: Report
 
     /// The summary table and the side-by-side samples of the three policies.
-    static func summaryHTML(settings: DemoSettings, measurements: [PolicyMeasurement], pairs: Int, labelled: Bool, accuracy: Double?) -> String {
+    static func summaryHTML(settings: DemoSettings, measurements: [PolicyMeasurement], realWordShares: [Double], pairs: Int, labelled: Bool, accuracy: Double?) -> String {
         var html = "<h2>Summary</h2><p>Corpus \(escapeHTML(settings.corpus.lastPathComponent)); "
         html += labelled ? "labels from \(escapeHTML(settings.labels?.lastPathComponent ?? "")) (\(pairs) texts); "
-            : "\(pairs) preference pairs judged by the simulated rater (the lexicon gold scorer); "
+            : "\(pairs) preference pairs judged by the simulated rater (the gold scorer); "
         html += accuracy.map { String(format: "reward model held-out accuracy %.3f. ", $0) } ?? ""
-        html += "Proxy: the learned reward model PPO optimised. Gold: the lexicon positivity scorer (stand-in for human raters). KL: Σ log π − log π_pretrained per response, nats.</p>"
-        html += "<table><tr><th>policy</th><th>proxy</th><th>gold</th><th>KL</th><th>separators</th><th>distinct-1</th><th>distinct-2</th></tr>"
-        for m in measurements {
-            html += String(format: "<tr><td>%@</td><td class=n>%.4f</td><td class=n>%@</td><td class=n>%.3f</td><td class=n>%.3f</td><td class=n>%.3f</td><td class=n>%.3f</td></tr>",
-                           escapeHTML(m.name), m.proxy, m.gold.map { String(format: "%.4f", $0) } ?? "", m.kl, m.separatorRatio, m.distinct1, m.distinct2)
+        html += "Proxy: the learned reward model PPO optimised. Gold, the stand-in for human raters who score positivity and sense: "
+        html += escapeHTML(SenseAndSentimentGold.definition) + ". KL: Σ log π − log π_pretrained per response, nats. "
+        html += "Real words: the share of the samples' words that occur in the corpus.</p>"
+        html += "<table><tr><th>policy</th><th>proxy</th><th>gold</th><th>KL</th><th>real words</th><th>separators</th><th>distinct-1</th><th>distinct-2</th></tr>"
+        for (index, m) in measurements.enumerated() {
+            let share = index < realWordShares.count ? String(format: "%.3f", realWordShares[index]) : ""
+            html += String(format: "<tr><td>%@</td><td class=n>%.4f</td><td class=n>%@</td><td class=n>%.3f</td><td class=n>%@</td><td class=n>%.3f</td><td class=n>%.3f</td><td class=n>%.3f</td></tr>",
+                           escapeHTML(m.name), m.proxy, m.gold.map { String(format: "%.4f", $0) } ?? "", m.kl, share, m.separatorRatio, m.distinct1, m.distinct2)
         }
         html += "</table><h2>Side by side</h2><table><tr><th>prompt</th>"
         html += measurements.map { "<th>\(escapeHTML($0.name)) (proxy / gold)</th>" }.joined() + "</tr>"

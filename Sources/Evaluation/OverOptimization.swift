@@ -100,21 +100,35 @@ public struct OverOptimizationStudy: Sendable, Codable {
         return text
     }
 
-    /// SVG charts over checkpoint steps: proxy and gold (each relative to step 0, so that both
-    /// start at 0 and the gap is visible), KL, separator share, distinct-n.
+    /// The standard deviation of `values` (1 when there are fewer than two or no spread, so that dividing by it is safe).
+    static func spread(_ values: [Double]) -> Double {
+        guard values.count > 1 else { return 1 }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        return deviation > 0 ? deviation : 1
+    }
+
+    /// SVG charts over checkpoint steps: proxy and gold on one scale — each one's change from
+    /// step 0 in units of its spread over step 0's samples, so that both start at 0 and move in
+    /// comparable units — with the gold peak marked; then KL, separator share, distinct-n.
     public var charts: [String] {
         func line(_ label: String, _ value: (PolicyMeasurement) -> Double?) -> (label: String, points: [(step: Int, value: Double)]) {
             (label, points.compactMap { point in value(point).map { (point.step ?? 0, $0) } })
         }
         let first = points.first
+        let proxySpread = Self.spread(first?.samples.map(\.proxy) ?? [])
+        let goldSpread = Self.spread(first?.samples.compactMap(\.gold) ?? [])
+        let peakMarker = goldPeak.map { [(step: $0.step ?? 0, label: "gold peak")] } ?? []
         return [
-            RunReport.chart(title: "Proxy and gold reward (change from step 0)", lines: [
-                line("proxy (reward model) − step 0", { $0.proxy - (first?.proxy ?? 0) }),
-                line("gold (lexicon rater) − step 0", { point in point.gold.flatMap { g in first?.gold.map { g - $0 } } }),
-            ]),
-            RunReport.chart(title: "KL to the initial policy (nats per response)", lines: [line("KL", { $0.kl })]),
-            RunReport.chart(title: "Separator-token share (\\n, space, comma, period)", lines: [line("separator ratio", { $0.separatorRatio })]),
-            RunReport.chart(title: "Diversity (distinct-n of generated tokens)", lines: [line("distinct-1", { $0.distinct1 }), line("distinct-2", { $0.distinct2 })]),
+            RunReport.chart(title: "Proxy and gold reward: change from step 0, in step-0 standard deviations", lines: [
+                line("proxy (the reward model PPO optimised)", { ($0.proxy - (first?.proxy ?? 0)) / proxySpread }),
+                line("gold (the stand-in for human raters)", { point in point.gold.flatMap { g in first?.gold.map { (g - $0) / goldSpread } } }),
+            ], yLabel: "change (σ of step 0)", markers: peakMarker),
+            RunReport.chart(title: "KL to the initial policy", lines: [line("KL", { $0.kl })], yLabel: "nats per response", markers: peakMarker),
+            RunReport.chart(title: "Separator-token share (\\n, space, comma, period)", lines: [line("separator ratio", { $0.separatorRatio })],
+                            yLabel: "share of tokens", markers: peakMarker),
+            RunReport.chart(title: "Diversity (distinct-n of generated tokens)", lines: [line("distinct-1", { $0.distinct1 }), line("distinct-2", { $0.distinct2 })],
+                            yLabel: "distinct n-grams / n-grams", markers: peakMarker),
         ]
     }
 
@@ -128,7 +142,25 @@ public struct OverOptimizationStudy: Sendable, Codable {
                            point.step ?? 0, point.proxy, point.gold.map { String(format: "%.4f", $0) } ?? "", point.kl, point.separatorRatio,
                            point.distinct1, point.distinct2, point.meanLength)
         }
-        html += "</table>\n<h3>Samples per checkpoint</h3><table><tr><th>step</th><th>prompt</th><th>response</th><th>proxy</th><th>gold</th></tr>"
+        html += "</table>\n"
+        // Samples where gold peaked and at the end, side by side.
+        if let peak = goldPeak, let last = points.last, peak.step != last.step {
+            html += "<h3>Where gold peaked and at the end</h3><table><tr><th>prompt</th>"
+            for point in [peak, last] {
+                html += String(format: "<th>step %d (gold %@, proxy %.3f, separators %.3f, distinct-2 %.3f)</th>", point.step ?? 0,
+                               point.gold.map { String(format: "%.3f", $0) } ?? "", point.proxy, point.separatorRatio, point.distinct2)
+            }
+            html += "</tr>"
+            for index in 0..<min(peak.samples.count, last.samples.count, samplesPerPoint * 2) {
+                html += "<tr><td>\(escapeHTML(peak.samples[index].prompt))</td>"
+                for sample in [peak.samples[index], last.samples[index]] {
+                    html += "<td>\(escapeHTML(sample.response))<br><small>" + String(format: "proxy %.3f · gold %@", sample.proxy, sample.gold.map { String(format: "%.3f", $0) } ?? "") + "</small></td>"
+                }
+                html += "</tr>"
+            }
+            html += "</table>\n"
+        }
+        html += "<h3>Samples per checkpoint</h3><table><tr><th>step</th><th>prompt</th><th>response</th><th>proxy</th><th>gold</th></tr>"
         for point in points {
             for sample in point.samples.prefix(samplesPerPoint) {
                 html += "<tr><td class=n>\(point.step ?? 0)</td><td>\(escapeHTML(sample.prompt))</td><td>\(escapeHTML(sample.response))</td>"

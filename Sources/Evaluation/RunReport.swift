@@ -73,39 +73,79 @@ public enum RunReport {
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
-    /// An SVG line chart of `lines` (label, points) with axes, min/max labels and a legend.
+    /// "Nice" tick values covering lo…hi: about `count` of them, steps of 1, 2 or 5 × 10^k.
+    static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
+        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+        let raw = (hi - lo) / Double(max(count, 1))
+        let magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        var values: [Double] = []
+        var value = ceil(lo / step) * step
+        while value <= hi + step * 1e-9 {
+            values.append(abs(value) < step * 1e-9 ? 0 : value)
+            value += step
+        }
+        return values
+    }
+
+    /// An SVG line chart over steps: a title, axes with labels, nice ticks and gridlines, one
+    /// line per series with a dot per point whose tooltip (`<title>`) gives the series, step and
+    /// value, a legend, and optional vertical markers (e.g. the step where gold peaked).
+    /// Every text is escaped; no scripts.
     public static func chart(title: String, lines: [(label: String, points: [(step: Int, value: Double)])],
-                             width: Double = 640, height: Double = 260) -> String {
+                             width: Double = 720, height: Double = 300, xLabel: String = "step", yLabel: String = "",
+                             markers: [(step: Int, label: String)] = []) -> String {
         let drawn = lines.filter { !$0.points.isEmpty }
-        let steps = drawn.flatMap { $0.points.map { Double($0.step) } }, values = drawn.flatMap { $0.points.map(\.value) }
+        let steps = drawn.flatMap { $0.points.map { Double($0.step) } }, values = drawn.flatMap { $0.points.map(\.value) }.filter(\.isFinite)
         var (x0, x1) = (steps.min() ?? 0, steps.max() ?? 1), (y0, y1) = (values.min() ?? 0, values.max() ?? 1)
         if x1 == x0 { x1 = x0 + 1 }
         if y1 == y0 { (y0, y1) = (y0 - 0.5, y1 + 0.5) }
-        let (left, right, top, bottom) = (56.0, 12.0, 24.0, 28.0)
-        let legendHeight = 16.0 * Double(drawn.count)
-        let plotHeight = height - top - bottom
-        func x(_ step: Double) -> Double { left + (step - x0) / (x1 - x0) * (width - left - right) }
+        let pad = (y1 - y0) * 0.05
+        (y0, y1) = (y0 - pad, y1 + pad)
+        let (left, right, top, bottom) = (72.0, 16.0, 30.0, 42.0)
+        let legendHeight = 18.0 * Double(drawn.count)
+        let plotHeight = height - top - bottom, plotWidth = width - left - right
+        func x(_ step: Double) -> Double { left + (step - x0) / (x1 - x0) * plotWidth }
         func y(_ value: Double) -> Double { top + (1 - (value - y0) / (y1 - y0)) * plotHeight }
         func number(_ value: Double) -> String { abs(value) >= 1e4 || (abs(value) < 1e-3 && value != 0) ? String(format: "%.3g", value) : String(format: "%.4g", value) }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height + legendHeight))\" viewBox=\"0 0 \(Int(width)) \(Int(height + legendHeight))\" font-family=\"sans-serif\" font-size=\"11\">"
+        func f(_ value: Double) -> String { String(format: "%.1f", value) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height + legendHeight))\" viewBox=\"0 0 \(Int(width)) \(Int(height + legendHeight))\" font-family=\"sans-serif\" font-size=\"12\">"
         svg += "<title>\(escapeHTML(title))</title><rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-        svg += "<text x=\"\(Int(left))\" y=\"15\" font-size=\"13\" font-weight=\"bold\">\(escapeHTML(title))</text>"
-        svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotHeight)\" stroke=\"#888\"/>"
-        svg += "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - right)\" y2=\"\(top + plotHeight)\" stroke=\"#888\"/>"
-        svg += "<text x=\"\(left - 4)\" y=\"\(top + 4)\" text-anchor=\"end\">\(number(y1))</text>"
-        svg += "<text x=\"\(left - 4)\" y=\"\(top + plotHeight)\" text-anchor=\"end\">\(number(y0))</text>"
-        svg += "<text x=\"\(left)\" y=\"\(top + plotHeight + 14)\">\(Int(x0))</text>"
-        svg += "<text x=\"\(width - right)\" y=\"\(top + plotHeight + 14)\" text-anchor=\"end\">step \(Int(x1))</text>"
+        svg += "<text x=\"\(Int(left))\" y=\"18\" font-size=\"14\" font-weight=\"bold\">\(escapeHTML(title))</text>"
+        // Gridlines and ticks.
+        for tick in ticks(y0, y1) {
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(tick)))\" x2=\"\(f(width - right))\" y2=\"\(f(y(tick)))\" stroke=\"#e4e4e4\"/>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y(tick) + 4))\" text-anchor=\"end\" fill=\"#444\">\(number(tick))</text>"
+        }
+        for tick in ticks(x0, x1, count: 6) where tick == tick.rounded() {
+            svg += "<line x1=\"\(f(x(tick)))\" y1=\"\(f(top))\" x2=\"\(f(x(tick)))\" y2=\"\(f(top + plotHeight))\" stroke=\"#f0f0f0\"/>"
+            svg += "<text x=\"\(f(x(tick)))\" y=\"\(f(top + plotHeight + 16))\" text-anchor=\"middle\" fill=\"#444\">\(Int(tick))</text>"
+        }
+        svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotHeight)\" stroke=\"#666\"/>"
+        svg += "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - right)\" y2=\"\(top + plotHeight)\" stroke=\"#666\"/>"
+        svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(top + plotHeight + 34))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>"
+        if !yLabel.isEmpty {
+            svg += "<text transform=\"translate(16 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeHTML(yLabel))</text>"
+        }
+        for marker in markers {
+            let mx = x(Double(marker.step))
+            svg += "<line x1=\"\(f(mx))\" y1=\"\(f(top))\" x2=\"\(f(mx))\" y2=\"\(f(top + plotHeight))\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/>"
+            svg += "<text x=\"\(f(mx + 4))\" y=\"\(f(top + 12))\" fill=\"#c00\">\(escapeHTML(marker.label))</text>"
+        }
         for (index, line) in drawn.enumerated() {
             let color = palette[index % palette.count]
-            let points = line.points.map { String(format: "%.1f,%.1f", x(Double($0.step)), y($0.value)) }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(points)\"/>"
-            if line.points.count == 1, let only = line.points.first {
-                svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%@\"/>", x(Double(only.step)), y(only.value), color)
+            let finite = line.points.filter { $0.value.isFinite }
+            let points = finite.map { String(format: "%.1f,%.1f", x(Double($0.step)), y($0.value)) }.joined(separator: " ")
+            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points)\"/>"
+            // A dot per point when there are few enough to tell apart; each carries its value as a tooltip.
+            let radius = finite.count <= 60 ? 3.0 : 1.5
+            for point in finite {
+                svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%@\">", x(Double(point.step)), y(point.value), radius, color)
+                svg += "<title>\(escapeHTML(line.label)) at \(escapeHTML(xLabel)) \(point.step): \(number(point.value))</title></circle>"
             }
-            let legendY = height + 12 + 16 * Double(index)
-            svg += "<rect x=\"\(left)\" y=\"\(legendY - 8)\" width=\"12\" height=\"3\" fill=\"\(color)\"/>"
-            svg += "<text x=\"\(left + 18)\" y=\"\(legendY)\">\(escapeHTML(line.label))</text>"
+            let legendY = height + 14 + 18 * Double(index)
+            svg += "<rect x=\"\(left)\" y=\"\(legendY - 9)\" width=\"14\" height=\"4\" fill=\"\(color)\"/>"
+            svg += "<text x=\"\(left + 20)\" y=\"\(legendY)\">\(escapeHTML(line.label))</text>"
         }
         return svg + "</svg>"
     }

@@ -64,9 +64,9 @@ struct DemoCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         print("")
         print(String(format: "demo finished in %dm%02ds", Int(seconds) / 60, Int(seconds) % 60))
-        print("policy      proxy    gold     KL")
-        for m in result.measurements {
-            print(String(format: "%-10@ %7.3f %7.3f %6.2f", m.name, m.proxy, m.gold ?? .nan, m.kl))
+        print("policy      proxy    gold     KL  real words")
+        for (m, share) in zip(result.measurements, result.realWordShares) {
+            print(String(format: "%-10@ %7.3f %7.3f %6.2f %11.3f", m.name, m.proxy, m.gold ?? .nan, m.kl, share))
         }
         print(result.study.summary)
         print("report: \(result.report.path)")

@@ -57,4 +57,16 @@ struct LexiconSentimentRewardTests {
         #expect(total == 268)
         #expect(opinions >= 200 && Double(agree) / Double(opinions) > 0.85, "\(agree)/\(opinions)")
     }
+
+    @Test("the gold by hand: real words keep their positivity, invented words are taken off, no words is −1")
+    func senseAndSentimentGold() throws {
+        let gold = SenseAndSentimentGold(corpus: "The sweet rose is fair.\nI love thee!")
+        #expect(gold.vocabulary == ["the", "sweet", "rose", "is", "fair", "i", "love", "thee"])
+        #expect(gold.score("I love thee") == 0.5)                  // share 1: positivity 1/√4
+        #expect(gold.score("Ilovx blorp") == -1)                   // share 0
+        #expect(gold.score("I love blorp xx") == 0.5 * 0.5 - 0.5)  // share 1/2: ½·(1/√4) − ½
+        #expect(gold.score("!!! \n\n") == -1 && gold.score("") == -1)
+        #expect(gold.realWordShare(["I love", "blorp xx"]) == 0.5)
+        #expect(try gold.rewards(prompts: ["a", "b"], responses: ["I love thee", "blorp"]) == [0.5, -1])
+    }
 }
