@@ -12,10 +12,11 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "RLHF end to end on Shakespeare: pretrain, simulated preferences, reward model, PPO, DPO, evaluation, report.",
         discussion: """
-        1. pretrains a 4-layer model with its own 500-merge BPE tokenizer on the corpus (tinyshakespeare, built in; or --corpus);
-        2. samples continuations of corpus prompts and lets a simulated rater — the lexicon positivity scorer, the
-           stand-in for human raters — pick the better of each prompt's samples (or uses --labels: preference pairs, or
-           labelled text such as handcrafted_sentiment.jsonl);
+        1. pretrains a 4-layer model with its own BPE tokenizer on the corpus (tinyshakespeare, built in; or --corpus);
+        2. samples continuations of corpus prompts and lets a simulated rater — the stand-in for human raters, scoring
+           positivity (a word lexicon) times sense (real words × fluency to the pretrained model) — pick the better and
+           worse of each prompt's samples (or uses --labels: preference pairs, or labelled text such as
+           handcrafted_sentiment.jsonl);
         3. trains a reward model (the proxy) on those preferences;
         4. runs PPO against the proxy with a KL penalty, checkpointing every few iterations;
         5. runs DPO from the pretrained model on the same pairs;
@@ -33,6 +34,11 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "The smoke-test budget (about 3 minutes).") var quick = false
     @Flag(help: "Delete OUTPUT first instead of reusing finished stages.") var fresh = false
     @Option(help: "The seed of every stage.") var seed: UInt64 = 1
+    @Option(help: "Merges of the BPE tokenizer pretrained with the model.") var bpeMerges: Int?
+    @Option(help: "Pretraining steps.") var pretrainSteps: Int?
+    @Option(help: "PPO iterations.") var ppoIterations: Int?
+    @Option(help: "PPO's KL coefficient β (fixed).") var klCoefficient: Float?
+    @Option(help: "PPO's learning rate.") var ppoLearningRate: Float?
 
     func run() throws {
         let started = Date()
@@ -48,6 +54,11 @@ struct DemoCommand: ParsableCommand {
         settings.labels = labels.map { URL(fileURLWithPath: $0) }
         settings.positiveLabel = positiveLabel
         settings.seed = seed
+        if let bpeMerges { settings.bpeMerges = bpeMerges }
+        if let pretrainSteps { settings.pretrainSteps = pretrainSteps }
+        if let ppoIterations { settings.ppoIterations = ppoIterations }
+        if let klCoefficient { settings.klCoefficient = klCoefficient }
+        if let ppoLearningRate { settings.ppoLearningRate = ppoLearningRate }
         let line = ProgressLine()
         let terminal = isatty(2) != 0
         let demo = Demo(settings: settings, log: { message in

@@ -3,6 +3,7 @@
 
 import Alignment
 import Foundation
+import Models
 import Testing
 
 @Suite("Lexicon sentiment reward")
@@ -68,5 +69,25 @@ struct LexiconSentimentRewardTests {
         #expect(gold.score("!!! \n\n") == -1 && gold.score("") == -1)
         #expect(gold.realWordShare(["I love", "blorp xx"]) == 0.5)
         #expect(try gold.rewards(prompts: ["a", "b"], responses: ["I love thee", "blorp"]) == [0.5, -1])
+    }
+
+    @Test("the fluent gold by hand: sense is real words × min(1, exp(mean log-probability − baseline)); no tokens is −1")
+    func fluentSenseGold() throws {
+        let words = SenseAndSentimentGold(corpus: "a bad jab")  // letters only: the tiny model's vocabulary
+        let model = tinyModel()
+        var gold = FluentSenseGold(words: words, model: model, tokenizer: letters, baseline: -100)
+        let (prompt, response) = ("a", " bad jab")
+        let tokens = letters.encode(prompt + response)
+        let values = try sequenceLogProbabilities(model, tokens: tokens)
+        let mean = Double(values.suffix(letters.encode(response).count).reduce(0, +)) / Double(letters.encode(response).count)
+        #expect(abs(try #require(try gold.meanLogProbability(prompt: prompt, response: response)) - mean) < 1e-6)
+        // A baseline far below: full fluency, so the score is the words-only gold's.
+        #expect(try gold.rewards(prompts: [prompt], responses: [response]) == [words.score(response)])
+        // A baseline one nat per token above the response: sense e^-1 of the real-word share.
+        gold.baseline = mean + 1
+        let sense = words.realWordShare(response) * exp(-1.0)
+        let expected = Float(sense) * words.lexicon.score(response) - Float(1 - sense)
+        #expect(abs(try gold.rewards(prompts: [prompt], responses: [response])[0] - expected) < 1e-5)
+        #expect(try gold.rewards(prompts: [prompt], responses: [""]) == [-1])
     }
 }
