@@ -47,20 +47,6 @@ public enum SHA256 {
         }
         return h.map { String(format: "%08x", $0) }.joined()
     }
-
-    /// The digest of `message` as 32 bytes.
-    public static func digest(_ message: [UInt8]) -> [UInt8] {
-        let text = Array(hex(message).utf8)
-        return stride(from: 0, to: text.count, by: 2).map { UInt8(String(decoding: text[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
-    }
-
-    /// HMAC-SHA-256 (RFC 2104) of `message` under `key`, as 64 lowercase hex digits.
-    public static func hmacHex(key: [UInt8], message: [UInt8]) -> String {
-        var block = key.count > 64 ? digest(key) : key
-        block += [UInt8](repeating: 0, count: 64 - block.count)
-        let inner = digest(block.map { $0 ^ 0x36 } + message)
-        return hex(block.map { $0 ^ 0x5c } + inner)
-    }
 }
 
 extension UInt32 {
