@@ -40,6 +40,15 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "PPO's KL coefficient β (fixed).") var klCoefficient: Float?
     @Option(help: "PPO's learning rate.") var ppoLearningRate: Float?
 
+    func validate() throws {
+        for (name, value) in [("--bpe-merges", bpeMerges), ("--pretrain-steps", pretrainSteps), ("--ppo-iterations", ppoIterations)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+        }
+        if let bpeMerges, bpeMerges > 50_000 { throw ValidationError("--bpe-merges must be at most 50000, got \(bpeMerges)") }
+        if let klCoefficient, !(klCoefficient >= 0 && klCoefficient.isFinite) { throw ValidationError("--kl-coefficient must be a number ≥ 0, got \(klCoefficient)") }
+        if let ppoLearningRate, !(ppoLearningRate > 0 && ppoLearningRate.isFinite) { throw ValidationError("--ppo-learning-rate must be a number > 0, got \(ppoLearningRate)") }
+    }
+
     func run() throws {
         let started = Date()
         let directory = URL(fileURLWithPath: output)

@@ -39,6 +39,11 @@ struct DemoCommandTests {
         let cases: [(String, Data?, String)] = [("missing.txt", nil, "no such file"), ("empty.txt", Data(), "empty"),
                                                 ("binary.bin", Data([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0xff, 0xfe]), "not UTF-8 text"),
                                                 ("tiny.txt", Data("To be or not to be.\n".utf8), "at least 20000 bytes")]
+        for (option, message) in [("--pretrain-steps=0", "--pretrain-steps must be at least 1"), ("--bpe-merges=-3", "--bpe-merges must be at least 1"),
+                                  ("--kl-coefficient=-1", "--kl-coefficient must be a number ≥ 0"), ("--ppo-learning-rate=0", "--ppo-learning-rate must be a number > 0")] {
+            let (status, _, err) = try runTool(["demo", option, "--output", directory.appendingPathComponent("out").path])
+            #expect(status != 0 && err.contains(message), "\(option): \(err)")
+        }
         for (name, contents, message) in cases {
             let file = directory.appendingPathComponent(name)
             if let contents { try contents.write(to: file) }
