@@ -106,7 +106,9 @@ func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
 
 @Suite("ChatJudge")
 struct ChatJudgeTests {
-    func judge(port: Int, apiKey: String? = "secret", timeout: Double = 10, attempts: Int = 4) throws -> ChatCompletionsJudge {
+    /// A judge of the scripted server. The default timeout is long: on a loaded machine a scripted
+    /// answer can take seconds, and a timed-out attempt would be retried into the script's next status.
+    func judge(port: Int, apiKey: String? = "secret", timeout: Double = 120, attempts: Int = 4) throws -> ChatCompletionsJudge {
         try ChatCompletionsJudge(endpoint: .init(parsing: "http://127.0.0.1:\(port)/v1#judge-model"), apiKey: apiKey, timeout: timeout,
                                  attempts: attempts, backoff: 0.01)
     }
