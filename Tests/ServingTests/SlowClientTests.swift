@@ -79,7 +79,7 @@ func withLiveServer(_ service: ModelService, limits: ConnectionLimits, _ body: (
 }
 
 /// Polls `condition` every 20 ms for up to `timeout` seconds.
-func eventually(timeout: TimeInterval = 10, _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: TimeInterval = 120, _ condition: () -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
@@ -90,9 +90,10 @@ func eventually(timeout: TimeInterval = 10, _ condition: () -> Bool) async -> Bo
 
 @Suite("Slow and vanishing clients")
 struct SlowClientTests {
-    /// Short header and body limits, a long idle one: a cut well before 30 s is the limit under test
-    /// at work (the bounds below leave room for a loaded machine running the suites in parallel).
-    static let short = ConnectionLimits(headerTimeout: .milliseconds(600), bodyTimeout: .milliseconds(600), idleTimeout: .seconds(30),
+    /// Short header and body limits and a very long idle one: any cut within minutes is the limit
+    /// under test at work. The tests assert that a cut happens, not how fast: with the whole suite
+    /// running, a test's own code can wait tens of seconds for a thread, while the server cuts on time.
+    static let short = ConnectionLimits(headerTimeout: .milliseconds(600), bodyTimeout: .milliseconds(600), idleTimeout: .seconds(600),
                                         shutdownDeadline: .seconds(2))
 
     @Test("headers sent a byte at a time are cut at the header timeout, though the client is never idle")
@@ -107,7 +108,7 @@ struct SlowClientTests {
                 if await connection.readUntilClosed(timeout: 0.1).closed { cut = true; break }
             }
             let seconds = Date().timeIntervalSince(started)
-            #expect(cut && seconds < 20, "the connection was \(cut ? "cut after \(seconds) s" : "never cut")")
+            #expect(cut && seconds < 300, "the connection was \(cut ? "cut after \(seconds) s" : "never cut")")
             // The server still answers others.
             let healthy = try RawConnection(port: port)
             healthy.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -123,15 +124,15 @@ struct SlowClientTests {
             let upload = try RawConnection(port: port)
             upload.send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"prompt\":\"hel")
             let started = Date()
-            let (_, closed) = await upload.readUntilClosed(timeout: 25)
-            #expect(closed && Date().timeIntervalSince(started) < 20)
+            let (_, closed) = await upload.readUntilClosed(timeout: 300)
+            #expect(closed && Date().timeIntervalSince(started) < 300)
         }
         limits.idleTimeout = .milliseconds(500)
-        limits.headerTimeout = .seconds(30)
+        limits.headerTimeout = .seconds(600)
         try await withLiveServer(try tinyService(), limits: limits) { port in
             let silent = try RawConnection(port: port)
             let started = Date()
-            #expect(await silent.readUntilClosed(timeout: 25).closed && Date().timeIntervalSince(started) < 20)
+            #expect(await silent.readUntilClosed(timeout: 300).closed && Date().timeIntervalSince(started) < 300)
         }
     }
 
