@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Kernels", "Models", "NN", "Tensors", "Tokenizers", "Datasets", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers", "Datasets"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Alignment", "Models", "Tensors", "Tokenizers",
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types"),
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -45,7 +45,4 @@ public struct SenseAndSentimentGold: RewardFunction {
         guard !words.isEmpty else { return 0 }
         return Double(words.filter(vocabulary.contains).count) / Double(words.count)
     }
-
-    /// How the score is computed, for reports.
-    public static let definition = "gold = s · positivity − (1 − s), where positivity is the lexicon score (positive minus negative words, each counted once, negation within three words, divided by √words) and s is the share of the response's words that occur in the corpus (real words); a response without words scores −1"
 }

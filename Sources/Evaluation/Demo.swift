@@ -265,14 +265,19 @@ public struct Demo {
 
     // MARK: Data
 
-    /// The smallest corpus the demo accepts: enough lines for its prompts and its tokenizer.
-    public static let minimumCorpusBytes = 20_000
+    /// The smallest corpus the demo accepts (enough lines for its prompts and its tokenizer), and
+    /// the largest it reads into memory.
+    public static let minimumCorpusBytes = 20_000, maximumCorpusBytes = 256 << 20
 
     /// The corpus as text; a missing, empty, binary or too small file is an error naming it and what the demo needs.
     public static func readCorpus(_ url: URL) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw RunError(path: url.path, message: "no such file; --corpus needs a plain-text file (leave it out for the built-in Shakespeare)")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard size <= maximumCorpusBytes else {
+            throw RunError(path: url.path, message: "the corpus is \(size) bytes; the demo reads at most \(maximumCorpusBytes) (take an excerpt)")
         }
         guard let data = FileManager.default.contents(atPath: url.path) else { throw RunError(path: url.path, message: "cannot read the corpus") }
         guard !data.isEmpty else { throw RunError(path: url.path, message: "the corpus is empty; the demo needs at least \(minimumCorpusBytes) bytes of plain text") }

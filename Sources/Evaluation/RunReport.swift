@@ -74,18 +74,17 @@ public enum RunReport {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
     /// "Nice" tick values covering lo…hi: about `count` of them, steps of 1, 2 or 5 × 10^k.
-    static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
+    public static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
         guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
         let raw = (hi - lo) / Double(max(count, 1))
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        var values: [Double] = []
-        var value = ceil(lo / step) * step
-        while value <= hi + step * 1e-9 {
-            values.append(abs(value) < step * 1e-9 ? 0 : value)
-            value += step
-        }
-        return values
+        // Each tick is an integer multiple of the step (no running sum: no drift like 0.6000000000000001),
+        // rounded to the step's decimal places.
+        let decimals = max(0, -Int(floor(log10(step))))
+        let scale = pow(10, Double(decimals))
+        let first = Int(ceil(lo / step - 1e-9)), last = Int(floor(hi / step + 1e-9))
+        return (first...max(first, last)).map { index in (Double(index) * step * scale).rounded() / scale }.filter { $0 <= hi + step * 1e-9 }
     }
 
     /// An SVG line chart over steps: a title, axes with labels, nice ticks and gridlines, one

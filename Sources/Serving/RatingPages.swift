@@ -23,8 +23,6 @@ enum RatingPages {
     /// A rating page: the report page's shell (title as heading) with the rating styles.
     static func page(title: String, body: String) -> String { RunReport.page(title: title, body: body, style: style) }
 
-    static func attribute(_ text: String) -> String { escapeHTML(text).replacingOccurrences(of: "'", with: "&#39;") }
-
     /// The start page: instructions, then a way on — back to rating for a signed-in rater, a name
     /// box when anyone may sign up, else a request to open one's personal link.
     static func start(_ configuration: RatingSessionConfiguration, items: Int, openSignUp: Bool, signedInAs rater: String?) -> String {
@@ -55,7 +53,7 @@ enum RatingPages {
         return page(title: configuration.title, body: """
             <p>This is the personal link of <b id=link-rater>\(escapeHTML(session.rater))</b>.</p>
             \(switching)
-            <form method=post action="/join"><input type=hidden name=token value='\(attribute(session.token))'>
+            <form method=post action="/join"><input type=hidden name=token value='\(escapeHTML(session.token))'>
             <button type=submit id=join>Rate as \(escapeHTML(session.rater))</button></form>
             """)
     }
@@ -64,7 +62,7 @@ enum RatingPages {
     static func item(_ task: RatingTask?, session: RaterSession, configuration: RatingSessionConfiguration, saved: Bool, total: Int) -> String {
         let rater = session.rater
         let savedLine = saved ? "<p class=saved id=saved>Saved.</p>" : ""
-        let link = "<p class=muted>Keep <a id=personal-link href='/join/\(attribute(session.token))'>your personal link</a> to come back later or on another device; it is yours alone.</p>"
+        let link = "<p class=muted>Keep <a id=personal-link href='/join/\(escapeHTML(session.token))'>your personal link</a> to come back later or on another device; it is yours alone.</p>"
         guard let task else {
             return page(title: configuration.title, body: """
                 \(savedLine)
@@ -77,7 +75,7 @@ enum RatingPages {
             <p class=muted id=progress>Item \(task.done + 1) of \(task.total) · rating as \(escapeHTML(rater))</p>
             <progress value="\(task.done)" max="\(task.total)"></progress>
             <form method=post action="/rate" id=form>
-            <input type=hidden name=csrf value='\(attribute(session.csrf))'><input type=hidden name=item value='\(attribute(task.item.id))'>
+            <input type=hidden name=csrf value='\(escapeHTML(session.csrf))'><input type=hidden name=item value='\(escapeHTML(task.item.id))'>
             """
         let prompt = task.item.prompt.isEmpty ? "" : "<p class=muted>Prompt</p><div class=prompt id=prompt>\(escapeHTML(task.item.prompt))</div>"
         if let (left, right) = task.leftAndRight {
@@ -97,7 +95,7 @@ enum RatingPages {
             scales += "<fieldset class=scale><legend>\(escapeHTML(scale.question ?? scale.name))</legend>"
             if let low = scale.lowLabel { scales += "<span class=muted>\(escapeHTML(low))</span> " }
             for score in scale.scores {
-                let name = attribute(scale.name)
+                let name = escapeHTML(scale.name)
                 scales += "<label for='\(name)-\(score)'><input type=radio required name='score_\(name)' id='\(name)-\(score)' value=\(score)>\(score)</label>"
             }
             if let high = scale.highLabel { scales += " <span class=muted>\(escapeHTML(high))</span>" }

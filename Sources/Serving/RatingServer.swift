@@ -36,6 +36,8 @@ public enum RatingServer {
     public static func router(desk: RatingDesk, ownerToken: String, openSignUp: Bool = true) -> Router<BasicRequestContext> {
         precondition(!ownerToken.isEmpty, "the owner token must not be empty")
         let router = Router()
+        // Every state-changing request (all of them are POSTs) must come from this server's own pages.
+        router.add(middleware: SameSitePosts())
         let sessionCookie = (try? desk.cookieName()) ?? "rlhf_rater"
         /// Whether a request carries the owner's token (compared in constant time).
         @Sendable func isOwner(_ request: Request) -> Bool {
@@ -57,7 +59,6 @@ public enum RatingServer {
         router.get("/health") { _, _ in "ok" }
         router.post("/session") { request, _ -> Response in
             do {
-                try refuseCrossSite(request)
                 guard openSignUp else { throw RatingRejection(status: 403, "this session is by invitation: open the personal link you were given") }
                 let fields = try formFields(String(buffer: try await request.body.collect(upTo: maximumBodySize)))
                 if let unknown = fields.keys.sorted().first(where: { $0 != "rater" }) { throw RatingRejection(status: 400, "unknown form field '\(unknown.prefix(40))'") }
@@ -80,7 +81,6 @@ public enum RatingServer {
         }
         router.post("/join") { request, _ -> Response in
             do {
-                try refuseCrossSite(request)
                 let fields = try formFields(String(buffer: try await request.body.collect(upTo: maximumBodySize)))
                 guard let found = try await desk.session(token: fields["token"] ?? "") else { throw unknownLink }
                 return signedIn(found, cookie: sessionCookie)
@@ -100,7 +100,6 @@ public enum RatingServer {
         }
         router.post("/rate") { request, _ -> Response in
             do {
-                try refuseCrossSite(request)
                 guard let current = try await session(of: request) else { throw noSession }
                 let body = try await request.body.collect(upTo: maximumBodySize)
                 let fields = try formFields(String(buffer: body))
@@ -132,6 +131,16 @@ public enum RatingServer {
             }
         }
         return router
+    }
+
+    /// ``refuseCrossSite(_:)`` in front of every POST route.
+    struct SameSitePosts: RouterMiddleware {
+        func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+            if request.method == .post {
+                do { try refuseCrossSite(request) } catch { return failure(error) }
+            }
+            return try await next(request, context)
+        }
     }
 
     /// Refuses a form post another site made the browser send: its `Sec-Fetch-Site` is not
@@ -236,10 +245,7 @@ public enum RatingServer {
     }
 
     /// A fresh owner token: 128 random bits from the system's generator, as 32 hex digits.
-    public static func newOwnerToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &generator)) }.joined()
-    }
+    public static func newOwnerToken() -> String { RaterSession.randomHex() }
 
     /// Serves `desk` until interrupted (SIGINT/SIGTERM end it gracefully).
     /// - Parameters:

@@ -44,6 +44,14 @@ struct DemoCommandTests {
             let (status, _, err) = try runTool(["demo", option, "--output", directory.appendingPathComponent("out").path])
             #expect(status != 0 && err.contains(message), "\(option): \(err)")
         }
+        // A huge file is refused from its size, before it is read (a sparse file: no disk used).
+        let huge = directory.appendingPathComponent("huge.txt")
+        FileManager.default.createFile(atPath: huge.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: 300 << 20)
+        try handle.close()
+        let (hugeStatus, _, hugeErr) = try runTool(["demo", "--corpus", huge.path, "--output", directory.appendingPathComponent("out").path])
+        #expect(hugeStatus != 0 && hugeErr.contains("huge.txt") && hugeErr.contains("at most 268435456"), "\(hugeErr)")
         for (name, contents, message) in cases {
             let file = directory.appendingPathComponent(name)
             if let contents { try contents.write(to: file) }

@@ -38,6 +38,21 @@ struct RunReportTests {
         #expect(html.contains("<td>&lt;b&gt;</td><td>a &amp; b</td>"))
     }
 
+    @Test("a chart has nice ticks, gridlines, axis labels, a tooltip per point and its markers; hostile labels stay text")
+    func chartParts() throws {
+        #expect(RunReport.ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1])
+        #expect(RunReport.ticks(-3, 47, count: 5) == [0, 10, 20, 30, 40])
+        let svg = RunReport.chart(title: "T <x>", lines: [("gold <script>", [(0, 0.5), (5, 1.25), (10, -0.25)])],
+                                  yLabel: "change & more", markers: [(step: 5, label: "peak \"here\"")])
+        #expect(XMLParser(data: Data(svg.utf8)).parse())
+        #expect(svg.contains("<title>gold &lt;script&gt; at step 5: 1.25</title>"))  // one tooltip per point
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 3)
+        #expect(svg.contains(">change &amp; more</text>") && svg.contains(">step</text>"))
+        #expect(svg.contains("stroke-dasharray") && svg.contains("peak &quot;here&quot;"))
+        #expect(svg.components(separatedBy: "stroke=\"#e4e4e4\"").count - 1 >= 3)  // gridlines at the value ticks
+        #expect(!svg.contains("<script"))
+    }
+
     @Test("a bad metrics line is an error naming the file and line")
     func badLine() throws {
         let folder = try runFolder("{\"step\":1,\"x\":1}\nnot json\n")

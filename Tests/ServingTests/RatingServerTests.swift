@@ -45,6 +45,13 @@ func signIn(_ client: some TestClientProtocol, _ name: String) async throws -> S
     return SignedIn(headers: headers, csrf: csrf, token: token)
 }
 
+/// Runs `body` against the rating routes of `desk` (owner token "owner-secret") with `name` signed in.
+func withSignedIn(_ desk: RatingDesk, _ name: String = "Ann", _ body: @escaping @Sendable (any TestClientProtocol, SignedIn) async throws -> Void) async throws {
+    try await Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret")).test(.router) { client in
+        try await body(client, try await signIn(client, name))
+    }
+}
+
 @Suite("Rating server")
 struct RatingServerTests {
     @Test("pages hide sources and escape text; a valid rating is committed, then 303 to the next item")
@@ -91,9 +98,7 @@ struct RatingServerTests {
     func invalidSubmissions(form: String, status: Int) async throws {
         let desk = try ratingDesk(mode: .rating, name: "invalid")
         let item = desk.items[0].id
-        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
-        try await app.test(.router) { client in
-            let ann = try await signIn(client, "Ann")
+        try await withSignedIn(desk) { client, ann in
             let response = try await client.execute(uri: "/rate", method: .post, headers: ann.headers,
                                                     body: ByteBuffer(string: "csrf=\(ann.csrf)&" + form.replacingOccurrences(of: "ITEM", with: item)))
             #expect(Int(response.status.code) == status, "\(String(buffer: response.body))")
@@ -106,9 +111,7 @@ struct RatingServerTests {
     func sessions() async throws {
         let desk = try ratingDesk(mode: .rating, name: "sessions")
         let item = desk.items[0].id
-        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
-        try await app.test(.router) { client in
-            let ann = try await signIn(client, "Ann")
+        try await withSignedIn(desk) { client, ann in
             let form = ByteBuffer(string: "csrf=\(ann.csrf)&item=\(item)&score_joy=3")
             // Someone else typing "Ann" (in either Unicode spelling of a name) cannot become Ann.
             for name in ["Ann", "Zoe\u{308}"] {
@@ -181,9 +184,7 @@ struct RatingServerTests {
     @Test("reflected: a hostile form field name or rater name comes back escaped in the error page")
     func reflectedFieldEscaped() async throws {
         let desk = try ratingDesk(mode: .rating, name: "reflected")
-        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
-        try await app.test(.router) { client in
-            let ann = try await signIn(client, "Ann")
+        try await withSignedIn(desk) { client, ann in
             let hostile = RatingServer.queryEscaped("\u{600}<img src=x onerror=alert(1)>\u{301}")
             let response = try await client.execute(uri: "/rate", method: .post, headers: ann.headers,
                                                     body: ByteBuffer(string: "csrf=\(ann.csrf)&item=\(desk.items[0].id)&\(hostile)=1"))
@@ -210,9 +211,7 @@ struct RatingServerTests {
     func replay() async throws {
         let desk = try ratingDesk(mode: .rating, name: "replay")
         let item = desk.items[0].id
-        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
-        try await app.test(.router) { client in
-            let ann = try await signIn(client, "Ann")
+        try await withSignedIn(desk) { client, ann in
             let first = try await client.execute(uri: "/rate", method: .post, headers: ann.headers, body: ByteBuffer(string: "csrf=\(ann.csrf)&item=\(item)&score_joy=2"))
             #expect(first.status == .seeOther)
             let again = try await client.execute(uri: "/rate", method: .post, headers: ann.headers, body: ByteBuffer(string: "csrf=\(ann.csrf)&item=\(item)&score_joy=5"))
@@ -224,9 +223,7 @@ struct RatingServerTests {
     @Test("pairwise: the page shows left/right without sources; the choice is stored in A/B terms; scores are refused")
     func pairwise() async throws {
         let desk = try ratingDesk(mode: .pairwise, name: "pairwise")
-        let app = Application(router: RatingServer.router(desk: desk, ownerToken: "owner-secret"))
-        try await app.test(.router) { client in
-            let ann = try await signIn(client, "Ann")
+        try await withSignedIn(desk) { client, ann in
             let html = String(buffer: try await client.execute(uri: "/rate", method: .get, headers: ann.headers).body)
             #expect(html.contains("id=choose-left") && html.contains("id=choose-tie") && !html.contains("secret-model"))
             let item = try #require(html.firstMatch(of: /name=item value='([0-9a-f]{16})'/)).1
