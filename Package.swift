@@ -19,6 +19,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rlhf", targets: ["rlhf"]),
+        // Only `rlhf demo`, without the serving stack (gRPC, TLS, HTTP): the README's first command
+        // builds this, in about half the time of the whole tool.
+        .executable(name: "rlhf-demo", targets: ["rlhf-demo"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
@@ -27,6 +30,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Alignment", targets: ["Alignment"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Rating", targets: ["Rating"]),
         .library(name: "Serving", targets: ["Serving"]),
     ],
     dependencies: [
@@ -68,9 +72,13 @@ let package = Package(
         .target(name: "Datasets"),
         .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                                                  .product(name: "Yams", package: "Yams")]),
-        .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment", .product(name: "Crypto", package: "swift-crypto"),
-                                                  .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
-        .target(name: "Serving", dependencies: ["Evaluation", "Alignment", "Datasets", "Models", "Tokenizers", "Tensors",
+        .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
+        .target(name: "Rating", dependencies: ["Datasets", "Alignment", "Evaluation", .product(name: "Crypto", package: "swift-crypto"),
+                                              .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
+        // The commands both executables share.
+        .target(name: "Commands", dependencies: ["Alignment", "Datasets", "Evaluation",
+                                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "Serving", dependencies: ["Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tokenizers", "Tensors",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -84,10 +92,11 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Serving",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Commands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "rlhf-demo", dependencies: ["Kernels", "Commands"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
@@ -96,13 +105,13 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Kernels", "Models", "NN", "Tensors", "Tokenizers", "Datasets", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Alignment", "Models", "Tokenizers", "Datasets"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Rating", "Alignment", "Models", "Tokenizers", "Datasets"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types"),
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
-        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Serving",
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Rating", "Serving",
                                                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                     .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")],
                     exclude: ["Scripts"]),

@@ -3,6 +3,7 @@
 // the progress; the page after a submission is sent only once the rating is committed.
 
 import Evaluation
+import Rating
 import Foundation
 
 /// HTML for the rating session's pages.

@@ -5,6 +5,7 @@
 // key, for the owner's token only. Binds 127.0.0.1 unless told otherwise; request bodies are capped.
 
 import Evaluation
+import Rating
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -2,6 +2,7 @@
 
 import Alignment
 import ArgumentParser
+import Commands
 import Foundation
 
 /// Trains a policy with DPO into runs/<name>/.

@@ -2,6 +2,7 @@
 
 import Alignment
 import ArgumentParser
+import Commands
 import Foundation
 
 /// Pretrains a GPT-2 on a text file into runs/<name>/.

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Datasets
 import Evaluation
+import Rating
 import Foundation
 import Models
 import Serving

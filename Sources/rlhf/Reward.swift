@@ -2,6 +2,7 @@
 
 import Alignment
 import ArgumentParser
+import Commands
 import Datasets
 import Foundation
 import Models

@@ -2,6 +2,7 @@
 
 import Alignment
 import ArgumentParser
+import Commands
 import Foundation
 
 /// Fine-tunes a GPT-2 checkpoint on an SFT file into runs/<name>/.

@@ -1,6 +1,7 @@
 // The `rlhf` command-line tool: one subcommand per job, thin over the libraries.
 
 import ArgumentParser
+import Commands
 import Kernels
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: pick the fast kernels before anything runs.

@@ -3,20 +3,20 @@
 import Foundation
 import Testing
 
-/// The built `rlhf`, next to this test binary (on Linux the test binary is inside
-/// `<name>.xctest`'s folder or is the .xctest file itself).
-func toolExecutable() throws -> URL {
+/// The built `rlhf` (or another of the package's executables), next to this test binary (on Linux
+/// the test binary is inside `<name>.xctest`'s folder or is the .xctest file itself).
+func toolExecutable(_ name: String = "rlhf") throws -> URL {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let candidates = [directory.appendingPathComponent("rlhf"), directory.deletingLastPathComponent().appendingPathComponent("rlhf")]
+    let candidates = [directory.appendingPathComponent(name), directory.deletingLastPathComponent().appendingPathComponent(name)]
     guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
     }
     return tool
 }
 
-/// Runs the built `rlhf` and returns (exit status, stdout, stderr).
-func runTool(_ arguments: [String], environment extra: [String: String] = [:], removing: [String] = []) throws -> (Int32, String, String) {
-    let tool = try toolExecutable()
+/// Runs the built `rlhf` (or `executable`) and returns (exit status, stdout, stderr).
+func runTool(_ arguments: [String], environment extra: [String: String] = [:], removing: [String] = [], executable: String = "rlhf") throws -> (Int32, String, String) {
+    let tool = try toolExecutable(executable)
     let process = Process()
     process.executableURL = tool
     process.arguments = arguments

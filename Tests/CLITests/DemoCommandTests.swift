@@ -60,6 +60,27 @@ struct DemoCommandTests {
         }
     }
 
+    @Test("rlhf-demo is the demo command without the serving stack: its own usage line, the same checks, no gRPC or TLS linked")
+    func standaloneDemo() throws {
+        let (helpStatus, help, _) = try runTool(["--help"], executable: "rlhf-demo")
+        #expect(helpStatus == 0 && help.contains("USAGE: rlhf-demo") && help.contains("--ppo-learning-rate"), "\(help)")
+        let directory = try scratchFolder("standalone-demo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let empty = directory.appendingPathComponent("empty.txt")
+        try Data().write(to: empty)
+        let (status, _, err) = try runTool(["--corpus", empty.path, "--output", directory.appendingPathComponent("out").path], executable: "rlhf-demo")
+        #expect(status != 0 && err.contains("empty.txt") && err.contains("empty"), "\(err)")
+        let (optionStatus, _, optionErr) = try runTool(["--pretrain-steps=0"], executable: "rlhf-demo")
+        #expect(optionStatus != 0 && optionErr.contains("--pretrain-steps must be at least 1"), "\(optionErr)")
+        // What makes it quick to build: none of gRPC's or SwiftNIO's TLS modules is in it (they are in `rlhf`).
+        let standalone = try Data(contentsOf: toolExecutable("rlhf-demo"), options: .alwaysMapped)
+        let whole = try Data(contentsOf: toolExecutable(), options: .alwaysMapped)
+        for module in ["GRPCCore", "NIOSSL", "Hummingbird"] {
+            #expect(standalone.range(of: Data(module.utf8)) == nil, "rlhf-demo links \(module)")
+            #expect(whole.range(of: Data(module.utf8)) != nil, "rlhf lacks \(module)")
+        }
+    }
+
     @Test("demo --quick runs every stage and writes a finite, renderable report; overopt measures its PPO run",
           .enabled(if: FileManager.default.fileExists(atPath: sharedDataFile("shakespeare/tiny_shakespeare.txt").path)))
     func quickDemo() throws {

@@ -3,6 +3,7 @@
 // train a reward model unchanged.
 
 import Evaluation
+import Rating
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)

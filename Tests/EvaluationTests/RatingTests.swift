@@ -3,6 +3,7 @@
 
 import Datasets
 import Evaluation
+import Rating
 import Foundation
 import Testing
 

@@ -3,6 +3,7 @@
 // judge sends, and can be scripted to fail (503, 429, 401, slow answers).
 
 import Evaluation
+import Rating
 import Foundation
 import Hummingbird
 import Logging

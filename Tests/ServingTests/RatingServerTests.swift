@@ -2,6 +2,7 @@
 // the 303, and every invalid submission gets a 4xx and changes nothing.
 
 import Evaluation
+import Rating
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -5,7 +5,7 @@ import Foundation
 
 /// On a terminal, rewrites one stderr line per step (`\r`); into a pipe or file, writes a line at
 /// evaluations, at the last step and at most every 10 seconds otherwise.
-final class ProgressLine {
+public final class ProgressLine {
     private let terminal = isatty(2) != 0
     private var lastWritten = Date.distantPast
     /// The first report's time and step: the ETA extrapolates from the steps after it, so setup
@@ -15,8 +15,11 @@ final class ProgressLine {
     private var pending = false
     private var lastMaxSteps = 0
 
+    /// A progress line on stderr.
+    public init() {}
+
     /// Shows `progress`.
-    func show(_ progress: TrainingProgress) {
+    public func show(_ progress: TrainingProgress) {
         if !terminal {
             guard progress.validLoss != nil || progress.step == progress.maxSteps || Date().timeIntervalSince(lastWritten) >= 10 else { return }
             lastWritten = Date()
@@ -37,13 +40,13 @@ final class ProgressLine {
     }
 
     /// Ends the line.
-    func finish() {
+    public func finish() {
         if terminal && pending { FileHandle.standardError.write(Data("\n".utf8)) }
         pending = false
     }
 
     /// The closing message: the final step, the best valid loss, where the final checkpoint is.
-    static func summary(state: TrainerState, run: RunDirectory, resumedFrom: URL?) -> String {
+    public static func summary(state: TrainerState, run: RunDirectory, resumedFrom: URL?) -> String {
         var lines: [String] = []
         if let resumedFrom { lines.append("resumed from \(resumedFrom.path)") }
         let best = state.bestValidLoss.map { String(format: ", best valid loss %.4f at step %d", $0, state.bestStep ?? 0) } ?? ""

@@ -4,6 +4,7 @@
 // Also the export of pairwise labels as preference pairs for `rlhf reward`.
 
 import Datasets
+import Evaluation
 import Foundation
 
 /// A source's scores on one scale.
