@@ -218,7 +218,7 @@ public final class ClassifierTrainer {
     /// step 0 first; each checkpoint is an HF classifier directory with the tokenizer.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let loop = TrainingLoop<TrainingSchedule, TrainableEncoderClassifier, [ClassifierExample]>(
+        let loop = TrainingLoop<TrainingSchedule, [ClassifierExample]>(
             model: TrainableEncoderClassifier(classifier.model), settings: configuration.training, run: run,
             tokenizer: classifier.tokenizer, maxSteps: totalSteps)
         return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, weight: \.count,

@@ -88,8 +88,8 @@ public struct DPOExample: Sendable, Equatable {
 /// Trains a policy with DPO in a run directory.
 public final class DPOTrainer {
     /// The policy and the frozen reference (nil when reference-free).
-    public let policy: GPT2LMHeadModel
-    public let reference: GPT2LMHeadModel?
+    public let policy: any CausalLanguageModel
+    public let reference: (any CausalLanguageModel)?
     /// Settings, the run folder, the tokenizer saved with checkpoints.
     public let configuration: DPOConfiguration
     public let run: RunDirectory
@@ -99,12 +99,12 @@ public final class DPOTrainer {
     let padding: Int32
 
     /// Splits the examples, and computes the reference log-probs of every response once.
-    public init(policy: GPT2LMHeadModel, reference: GPT2LMHeadModel?, examples: [DPOExample], configuration: DPOConfiguration,
+    public init(policy: any CausalLanguageModel, reference: (any CausalLanguageModel)?, examples: [DPOExample], configuration: DPOConfiguration,
                 run: RunDirectory, tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
         guard configuration.beta > 0 else { throw RunError(path: "config", message: "field 'beta' must be positive, got \(configuration.beta)") }
         guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError(path: "config", message: "field 'label_smoothing' must be in [0, 0.5)") }
         guard configuration.referenceFree || reference != nil else { throw RunError(path: "config", message: "a reference model is needed unless reference_free is true") }
-        let V = policy.configuration.vocabularySize, positions = policy.configuration.positions
+        let V = policy.modelConfiguration.vocabularySize, positions = policy.modelConfiguration.positions
         // A sequence of n_positions + 1 tokens fits: its last token is only a target (SequenceGrid
         // feeds the model all but the last column).
         for (index, example) in examples.enumerated() {
@@ -126,7 +126,7 @@ public final class DPOTrainer {
         self.configuration = configuration
         self.run = run
         self.tokenizer = tokenizer
-        self.padding = Int32(policy.configuration.eosTokenId ?? 0)
+        self.padding = Int32(policy.modelConfiguration.eosTokenId ?? 0)
         if let reference = self.reference {
             reference.setTraining(false)
             train = Self.withReference(train, reference: reference, configuration: configuration, padding: padding)
@@ -137,7 +137,7 @@ public final class DPOTrainer {
     }
 
     /// Fills in the reference log-probs, in batches, without gradients.
-    static func withReference(_ examples: [DPOExample], reference: GPT2LMHeadModel, configuration: DPOConfiguration, padding: Int32) -> [DPOExample] {
+    static func withReference(_ examples: [DPOExample], reference: any CausalLanguageModel, configuration: DPOConfiguration, padding: Int32) -> [DPOExample] {
         var result = examples
         for start in stride(from: 0, to: examples.count, by: configuration.batchSize) {
             let range = start..<min(start + configuration.batchSize, examples.count)
@@ -153,13 +153,13 @@ public final class DPOTrainer {
     /// Sequence log-probabilities of the chosen and rejected responses, each (B), from one pass
     /// over 2B rows: the sum over response tokens (IPO: the mean), prompt masked. The LM head
     /// runs only at the N positions that predict response tokens.
-    static func sequenceLogProbabilities(_ model: GPT2LMHeadModel, _ batch: [DPOExample], configuration: DPOConfiguration,
+    static func sequenceLogProbabilities(_ model: any CausalLanguageModel, _ batch: [DPOExample], configuration: DPOConfiguration,
                                          padding: Int32) -> (chosen: Tensor, rejected: Tensor) {
         let B = batch.count
         let grid = SequenceGrid(prompts: batch.map(\.prompt) + batch.map(\.prompt), responses: batch.map(\.chosen) + batch.map(\.rejected),
                                 padding: padding)
         let N = grid.responseCount
-        let logits = model.logits(hidden: grid.responseRows(model.transformer(grid.ids)))
+        let logits = model.logits(hidden: grid.responseRows(model.hidden(grid.ids)))
         let perToken = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [N], values: grid.responseTargets))
         // Row sums as a product with a (2B, N) 0/1 segment matrix (IPO: 1/length weights).
         var segment = [Float](repeating: 0, count: 2 * B * N)
@@ -229,7 +229,7 @@ public final class DPOTrainer {
     /// Trains (evaluating at step 0 first); with `resume`, continues exactly from the newest checkpoint.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        var loop = TrainingLoop<TrainingSchedule, GPT2LMHeadModel, [DPOExample]>(model: policy, settings: configuration.training, run: run,
+        var loop = TrainingLoop<TrainingSchedule, [DPOExample]>(model: policy, settings: configuration.training, run: run,
                                                                                  tokenizer: tokenizer, maxSteps: totalSteps)
         loop.dropout = !configuration.disableDropout
         return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, weight: \.count,

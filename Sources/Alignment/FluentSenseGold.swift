@@ -18,13 +18,13 @@ public struct FluentSenseGold: RewardFunction {
     /// Positivity and real words.
     public let words: SenseAndSentimentGold
     /// The judge of fluency (the pretrained model) and its tokenizer.
-    public let model: GPT2LMHeadModel
+    public let model: any CausalLanguageModel
     public let tokenizer: any Tokenizer
     /// The mean per-token log-probability of the pretrained model's own samples.
     public var baseline: Double
 
     /// A gold rater; `baseline` as measured by ``meanLogProbability(prompts:responses:)`` on the model's own samples.
-    public init(words: SenseAndSentimentGold, model: GPT2LMHeadModel, tokenizer: any Tokenizer, baseline: Double) {
+    public init(words: SenseAndSentimentGold, model: any CausalLanguageModel, tokenizer: any Tokenizer, baseline: Double) {
         self.words = words
         self.model = model
         self.tokenizer = tokenizer
@@ -52,7 +52,7 @@ public struct FluentSenseGold: RewardFunction {
         guard !responseTokens.isEmpty else { return nil }
         var tokens = tokenizer.encode(prompt) + responseTokens
         var scored = responseTokens.count
-        let limit = model.configuration.positions
+        let limit = model.modelConfiguration.positions
         if tokens.count > limit {
             tokens = Array(tokens.suffix(limit))
             scored = min(scored, limit - 1)

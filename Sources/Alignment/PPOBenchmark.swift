@@ -20,9 +20,9 @@ public enum PPOBenchmark {
         let configuration = tiny
             ? GPT2Configuration(vocabularySize: tokenizer.vocabularySize, positions: 32, embeddingDimension: 32, layers: 2, heads: 2)
             : GPT2Configuration(vocabularySize: tokenizer.vocabularySize, positions: 128, embeddingDimension: 256, layers: 4, heads: 4)
-        let policy = GPT2WithValueHead(model: GPT2LMHeadModel(configuration, seed: 1))
+        let policy = ValueHeadModel(model: GPT2LMHeadModel(configuration, seed: 1))
         let reference = GPT2LMHeadModel(configuration, seed: 1)
-        let rewardModel = RewardModel(classifier: GPT2ForSequenceClassification(configuration, labels: 1, seed: 3),
+        let rewardModel = RewardModel(classifier: SequenceClassifier(gpt2: configuration, labels: 1, seed: 3),
                                       tokenizer: tokenizer, head: RewardHead(maxLength: configuration.positions))
         var generator = RandomGenerator(seed: 9)
         let prompts = (0..<rollouts).map { _ in

@@ -19,10 +19,10 @@ import Yams
 @discardableResult
 public func train(model: URL, rewardFunction: any RewardFunction, prompts: [String], evalPrompts: [String] = [],
                   config: PPOConfiguration, runDirectory: URL, resume: Bool = false,
-                  progress: ((PPOProgress) throws -> Void)? = nil) throws -> GPT2WithValueHead {
-    let policy = try GPT2WithValueHead.load(from: model)
-    let reference = try GPT2LMHeadModel.load(from: model)
-    let valueModel = config.valueModel == "separate" ? try GPT2WithValueHead.load(from: model) : nil
+                  progress: ((PPOProgress) throws -> Void)? = nil) throws -> ValueHeadModel {
+    let policy = try ValueHeadModel.load(from: model)
+    let reference = try ModelLoader.languageModel(from: model)
+    let valueModel = config.valueModel == "separate" ? try ValueHeadModel.load(from: model) : nil
     let tokenizer = try loadTokenizer(from: model)
     let trainer = try PPOTrainer(policy: policy, valueModel: valueModel, reference: reference, tokenizer: tokenizer,
                                  reward: rewardFunction, prompts: prompts, evalPrompts: evalPrompts, configuration: config,

@@ -47,9 +47,9 @@ public struct PPORollouts: Sendable {
 
 /// The policy (with its value head or a separate value model) and the frozen reference.
 struct PPOModels {
-    let policy: GPT2WithValueHead
-    let valueModel: GPT2WithValueHead?
-    let reference: GPT2LMHeadModel
+    let policy: ValueHeadModel
+    let valueModel: ValueHeadModel?
+    let reference: any CausalLanguageModel
     /// How the responses were sampled (temperature, support, banned EOS).
     let distribution: ResponseDistribution
 
@@ -58,10 +58,10 @@ struct PPOModels {
     /// not on every prompt position.
     func policyPass(_ grid: SequenceGrid, entropyToo: Bool, entropyDifferentiable: Bool = false) -> (logProbabilities: Tensor, values: Tensor, entropy: Tensor?) {
         let N = grid.responseCount
-        let selected = grid.responseRows(policy.model.transformer(grid.ids))
+        let selected = grid.responseRows(policy.model.hidden(grid.ids))
         let values: Tensor
         if let valueModel {
-            values = valueModel.valueHead.summary(grid.responseRows(valueModel.model.transformer(grid.ids))).reshaped([N])
+            values = valueModel.valueHead.summary(grid.responseRows(valueModel.model.hidden(grid.ids))).reshaped([N])
         } else {
             values = policy.valueHead.summary(selected).reshaped([N])
         }

@@ -24,10 +24,10 @@ public struct PPOProgress: Sendable {
 /// Trains a policy with PPO against a reward function, in a run directory.
 public final class PPOTrainer {
     /// The policy with its value head (TRL's names), and the separate value model when asked.
-    public let policy: GPT2WithValueHead
-    public let valueModel: GPT2WithValueHead?
+    public let policy: ValueHeadModel
+    public let valueModel: ValueHeadModel?
     /// The frozen reference policy.
-    public let reference: GPT2LMHeadModel
+    public let reference: any CausalLanguageModel
     /// The policy's tokenizer.
     public let tokenizer: any Tokenizer
     /// What the responses are scored by.
@@ -59,12 +59,12 @@ public final class PPOTrainer {
 
     /// Sets up PPO. `policy` is trained in place; `reference` must be a separate, frozen copy.
     /// - Throws: ``RunError`` for bad settings, no prompts, or a truncate token that is not one token.
-    public init(policy: GPT2WithValueHead, valueModel: GPT2WithValueHead? = nil, reference: GPT2LMHeadModel, tokenizer: any Tokenizer,
+    public init(policy: ValueHeadModel, valueModel: ValueHeadModel? = nil, reference: any CausalLanguageModel, tokenizer: any Tokenizer,
                 reward: any RewardFunction, prompts: [String], evalPrompts: [String] = [], configuration: PPOConfiguration,
                 run: RunDirectory) throws {
         try configuration.validate()
         guard !prompts.isEmpty else { throw RunError(path: "prompts", message: "no training prompts") }
-        sampler = try PolicySampler(configuration: configuration, tokenizer: tokenizer, modelConfiguration: policy.model.configuration)
+        sampler = try PolicySampler(configuration: configuration, tokenizer: tokenizer, modelConfiguration: policy.model.modelConfiguration)
         self.policy = policy
         self.valueModel = valueModel
         self.reference = reference

@@ -37,7 +37,7 @@ public struct PolicySampler {
 
     /// A sampler for models of `modelConfiguration`.
     /// - Throws: ``RunError`` when `max_new_tokens` leaves no room for a prompt or the truncate token is not one token.
-    public init(configuration: PPOConfiguration, tokenizer: any Tokenizer, modelConfiguration: GPT2Configuration) throws {
+    public init(configuration: PPOConfiguration, tokenizer: any Tokenizer, modelConfiguration: any LanguageModelConfiguration) throws {
         guard configuration.maxNewTokens < modelConfiguration.positions else {
             throw RunError(path: "config", message: "field 'max_new_tokens' is \(configuration.maxNewTokens); it must be below n_positions \(modelConfiguration.positions)")
         }
@@ -66,7 +66,7 @@ public struct PolicySampler {
     }
 
     /// Samples one response per prompt from `model`, in chunks of `chunk_size`.
-    public func sample(_ model: GPT2LMHeadModel, prompts: [String], generator: inout RandomGenerator) throws -> SampledResponses {
+    public func sample(_ model: any CausalLanguageModel, prompts: [String], generator: inout RandomGenerator) throws -> SampledResponses {
         let generation = GenerationConfiguration(
             maxNewTokens: configuration.maxNewTokens, minNewTokens: configuration.minNewTokens,
             sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
@@ -102,11 +102,11 @@ public struct PolicySampler {
 
     /// log π(response tokens) under `model` at the sampling temperature, one array per response;
     /// computed in evaluation mode (no dropout), as generation samples.
-    public func logProbabilities(_ model: GPT2LMHeadModel, of samples: SampledResponses) -> [[Float]] {
+    public func logProbabilities(_ model: any CausalLanguageModel, of samples: SampledResponses) -> [[Float]] {
         model.evaluating { rows(model, of: samples) }
     }
 
-    func rows(_ model: GPT2LMHeadModel, of samples: SampledResponses) -> [[Float]] {
+    func rows(_ model: any CausalLanguageModel, of samples: SampledResponses) -> [[Float]] {
         var rows: [[Float]] = []
         for start in stride(from: 0, to: samples.responseTokens.count, by: configuration.chunkSize) {
             let range = start..<min(start + configuration.chunkSize, samples.responseTokens.count)

@@ -21,6 +21,8 @@ public struct PretrainJob: Codable, Equatable, Sendable {
     public var bpeMerges = 500
     /// A checkpoint directory to start from instead of random weights.
     public var initFrom: String?
+    /// The family of a new model (`model_type`: "gpt2"; ignored with `init_from`).
+    public var modelType = "gpt2"
     /// Blocks, heads and width of a new model (ignored with `init_from`).
     public var layers = 6, heads = 6, embeddingDimension = 384
     /// Dropout of a new model (residual, embedding and attention).
@@ -28,7 +30,7 @@ public struct PretrainJob: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, runsDirectory = "runs_dir", corpus, tokenizer, bpeMerges = "bpe_merges", initFrom = "init_from"
-        case layers = "n_layer", heads = "n_head", embeddingDimension = "n_embd", dropout
+        case layers = "n_layer", heads = "n_head", embeddingDimension = "n_embd", dropout, modelType = "model_type"
     }
 
     /// Defaults: nanoGPT's Shakespeare-char model with a character tokenizer.
@@ -63,10 +65,10 @@ public struct PretrainJob: Codable, Equatable, Sendable {
         let checkpoint = resume ? run.newestCheckpoint() : nil
         try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let tokenizer: any Tokenizer
-        let model: GPT2LMHeadModel
+        let model: any CausalLanguageModel
         if let checkpoint {
             tokenizer = try loadTokenizer(from: checkpoint.url)
-            model = try GPT2LMHeadModel.load(from: checkpoint.url)
+            model = try ModelLoader.languageModel(from: checkpoint.url)
         } else {
             switch self.tokenizer {
             case "character": tokenizer = CharacterTokenizer(corpus: text)
@@ -74,14 +76,12 @@ public struct PretrainJob: Codable, Equatable, Sendable {
             default: tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer))
             }
             if let initFrom {
-                model = try GPT2LMHeadModel.load(from: URL(fileURLWithPath: initFrom))
+                model = try ModelLoader.languageModel(from: URL(fileURLWithPath: initFrom))
             } else {
-                let configuration = GPT2Configuration(
-                    vocabularySize: tokenizer.vocabularySize, positions: training.blockSize, embeddingDimension: embeddingDimension,
-                    layers: layers, heads: heads, residualDropout: dropout, embeddingDropout: dropout, attentionDropout: dropout,
-                    bosTokenId: tokenizer.endOfTextTokenId, eosTokenId: tokenizer.endOfTextTokenId)
-                try configuration.validate(path: "config")
-                model = GPT2LMHeadModel(configuration, seed: training.seed)
+                let shape = NewModelShape(vocabularySize: tokenizer.vocabularySize, positions: training.blockSize, hiddenSize: embeddingDimension,
+                                          layers: layers, heads: heads, dropout: dropout,
+                                          bosTokenId: tokenizer.endOfTextTokenId, eosTokenId: tokenizer.endOfTextTokenId)
+                model = try ModelLoader.newLanguageModel(modelType: modelType, shape: shape, seed: training.seed)
             }
         }
         let tokens: [Int32]

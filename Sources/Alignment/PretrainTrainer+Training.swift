@@ -15,10 +15,10 @@ extension PretrainTrainer {
     /// each new best valid loss, and at the end), and final/.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let loop = TrainingLoop<PretrainConfiguration, GPT2LMHeadModel, LanguageModelBatch>(model: model, settings: configuration, run: run, tokenizer: tokenizer,
+        let loop = TrainingLoop<PretrainConfiguration, LanguageModelBatch>(model: model, settings: configuration, run: run, tokenizer: tokenizer,
                                              maxSteps: configuration.maxSteps)
         let accumulation = max(configuration.gradientAccumulationSteps, 1)
-        return try loop.train(resume: resume, evaluateAtStart: false, nextStep: { state in
+        return try loop.train(languageModel: model, resume: resume, evaluateAtStart: false, nextStep: { state in
             state.dataPosition += configuration.batchSize * accumulation
             return (0..<accumulation).map { _ in
                 let (x, y) = batch(from: train, generator: &state.generator)

@@ -86,7 +86,7 @@ public struct TrainingProgress: Sendable {
 /// Splits a token stream, samples windows, and trains a GPT-2 on them in a run directory.
 public final class PretrainTrainer {
     /// The model being trained.
-    public let model: GPT2LMHeadModel
+    public let model: any CausalLanguageModel
     /// Hyper-parameters.
     public let configuration: PretrainConfiguration
     /// Where checkpoints and metrics go.
@@ -97,11 +97,11 @@ public final class PretrainTrainer {
 
     /// Splits `tokens` (the encoded corpus) contiguously; both parts must hold one window plus
     /// its shifted target, and the block must fit the model's positions.
-    public init(model: GPT2LMHeadModel, tokens: [Int32], configuration: PretrainConfiguration, run: RunDirectory,
+    public init(model: any CausalLanguageModel, tokens: [Int32], configuration: PretrainConfiguration, run: RunDirectory,
                 tokenizer: (any Tokenizer)? = nil, corpusName: String = "corpus") throws {
         let T = configuration.blockSize
-        guard T >= 1, T <= model.configuration.positions else {
-            throw RunError(path: "config", message: "field 'block_size' is \(T); it must be in 1...\(model.configuration.positions) (n_positions)")
+        guard T >= 1, T <= model.modelConfiguration.positions else {
+            throw RunError(path: "config", message: "field 'block_size' is \(T); it must be in 1...\(model.modelConfiguration.positions) (n_positions)")
         }
         guard !tokens.isEmpty else { throw RunError(path: corpusName, message: "the corpus is empty") }
         guard configuration.validFraction >= 0 && configuration.validFraction < 1 else {
@@ -116,8 +116,8 @@ public final class PretrainTrainer {
         if configuration.validFraction > 0 && valid.count <= T {
             throw RunError(path: corpusName, message: "the validation part has \(valid.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus, a larger valid_fraction or a smaller block_size")
         }
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.configuration.vocabularySize }) {
-            throw RunError(path: corpusName, message: "token id \(bad) is outside the model's vocabulary 0..<\(model.configuration.vocabularySize)")
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.modelConfiguration.vocabularySize }) {
+            throw RunError(path: corpusName, message: "token id \(bad) is outside the model's vocabulary 0..<\(model.modelConfiguration.vocabularySize)")
         }
         self.model = model
         self.configuration = configuration

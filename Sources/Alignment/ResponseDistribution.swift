@@ -51,9 +51,9 @@ struct ResponseDistribution {
     }
 
     /// log p(response tokens) of a grid's rows under `model`, (N), without gradients.
-    func logProbabilities(_ model: GPT2LMHeadModel, grid: SequenceGrid) -> Tensor {
+    func logProbabilities(_ model: any CausalLanguageModel, grid: SequenceGrid) -> Tensor {
         withNoGrad {
-            evaluate(model.logits(hidden: grid.responseRows(model.transformer(grid.ids))), grid: grid, entropyToo: false).logProbabilities
+            evaluate(model.logits(hidden: grid.responseRows(model.hidden(grid.ids))), grid: grid, entropyToo: false).logProbabilities
         }
     }
 }

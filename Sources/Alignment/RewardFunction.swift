@@ -111,7 +111,7 @@ public struct TargetLengthReward: RewardFunction {
 /// response alone); ``EncoderLabelReward`` is the same for BERT/RoBERTa classifiers.
 public struct ClassifierLabelReward: RewardFunction {
     /// The classifier.
-    public let classifier: GPT2ForSequenceClassification
+    public let classifier: SequenceClassifier
     /// Its tokenizer.
     public let tokenizer: any Tokenizer
     /// The output whose probability is the reward.
@@ -121,9 +121,9 @@ public struct ClassifierLabelReward: RewardFunction {
 
     /// Loads a classifier checkpoint; `label` must be one of its outputs.
     public init(checkpoint: URL, label: Int, includePrompt: Bool = false) throws {
-        classifier = try GPT2ForSequenceClassification.load(from: checkpoint)
+        classifier = try SequenceClassifier.load(from: checkpoint)
         tokenizer = try loadTokenizer(from: checkpoint)
-        try checkTokenizer(tokenizer, fits: classifier.transformer.configuration, path: checkpoint.path)
+        try checkTokenizer(tokenizer, fits: classifier.modelConfiguration, path: checkpoint.path)
         let K = classifier.score.weight.shape[0]
         guard K >= 2, (0..<K).contains(label) else {
             throw RunError(path: checkpoint.path, message: "label \(label) is not one of the classifier's \(K) outputs (a label probability needs ≥ 2)")
@@ -134,7 +134,7 @@ public struct ClassifierLabelReward: RewardFunction {
 
     public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
         try checkCounts(prompts, responses)
-        let configuration = classifier.transformer.configuration
+        let configuration = classifier.modelConfiguration
         let texts = zip(prompts, responses).map { includePrompt ? $0 + $1 : $1 }
         let sequences = try texts.map { text -> [Int32] in
             let ids = try tokenizer.encodeChecked(text).suffix(configuration.positions).map { Int32($0) }

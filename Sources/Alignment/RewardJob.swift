@@ -171,7 +171,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
         let times = try training.normalizationTimes()
         func normalize(_ when: String) throws {
             let policyURL = URL(fileURLWithPath: normalizationPolicy ?? model)
-            let policy = try GPT2LMHeadModel.load(from: policyURL)
+            let policy = try ModelLoader.languageModel(from: policyURL)
             let policyTokenizer = try loadTokenizer(from: policyURL)
             let prompts = try normalizationPrompts.map { try PromptSet.read(URL(fileURLWithPath: $0)).records } ?? data.prompts
             let sampling = training.normalizationSampling
@@ -196,7 +196,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
     /// A reward model on the trunk of the checkpoint at `url`: an existing reward model is
     /// continued; a causal LM gets a new head (scalar, or K outputs for K > 2 labels).
     func makeRewardModel(from url: URL, tokenizer: any Tokenizer, labels: [String]?, configuration: RewardConfiguration) throws -> RewardModel {
-        let positions = try GPT2Configuration.load(from: url.appendingPathComponent("config.json")).positions
+        let positions = try ModelLoader.configuration(of: url).positions
         guard configuration.maxLength >= 1, configuration.maxLength <= positions else {
             throw RunError(path: "config", message: "field 'max_length' is \(configuration.maxLength); it must be in 1...\(positions) (n_positions)")
         }
@@ -214,8 +214,8 @@ public struct RewardJob: Codable, Equatable, Sendable {
             existing.classifier.setTraining(true)
             return RewardModel(classifier: existing.classifier, tokenizer: tokenizer, head: existing.head)
         }
-        let lm = try GPT2LMHeadModel.load(from: url)
-        let classifier = GPT2ForSequenceClassification(transformer: lm.transformer, source: lm.source, labels: outputs, seed: configuration.seed)
+        let lm = try ModelLoader.languageModel(from: url)
+        let classifier = SequenceClassifier(trunk: lm.trunk, source: lm.source, labels: outputs, seed: configuration.seed)
         return RewardModel(classifier: classifier, tokenizer: tokenizer, head: head)
     }
 }

@@ -42,7 +42,7 @@ public enum RewardNormalizer {
     /// response. Prompts too long for the policy keep their end.
     /// - Returns: the raw mean and standard deviation of the samples' rewards.
     @discardableResult
-    public static func fit(_ model: RewardModel, policy: GPT2LMHeadModel, policyTokenizer: any Tokenizer, prompts: [String],
+    public static func fit(_ model: RewardModel, policy: any CausalLanguageModel, policyTokenizer: any Tokenizer, prompts: [String],
                            samples: Int, sampling: PPOConfiguration, seed: UInt64, batchSize: Int = 16) throws -> (mean: Double, standardDeviation: Double) {
         let texts = try sampleTexts(policy: policy, policyTokenizer: policyTokenizer, prompts: prompts, samples: samples,
                                     sampling: sampling, seed: seed)
@@ -51,16 +51,16 @@ public enum RewardNormalizer {
 
     /// prompt + response texts of `samples` responses sampled from `policy` as `sampling` says, on
     /// prompts drawn in a seeded cycle from `prompts`.
-    public static func sampleTexts(policy: GPT2LMHeadModel, policyTokenizer: any Tokenizer, prompts: [String], samples: Int,
+    public static func sampleTexts(policy: any CausalLanguageModel, policyTokenizer: any Tokenizer, prompts: [String], samples: Int,
                                    sampling: PPOConfiguration, seed: UInt64) throws -> [String] {
         guard !prompts.isEmpty else { throw RunError(path: "normalization", message: "no prompts to sample the policy on") }
-        guard sampling.maxNewTokens >= 1, sampling.maxNewTokens < policy.configuration.positions else {
-            throw RunError(path: "config", message: "field 'normalization_response_length' is \(sampling.maxNewTokens); expected 1..<\(policy.configuration.positions)")
+        guard sampling.maxNewTokens >= 1, sampling.maxNewTokens < policy.modelConfiguration.positions else {
+            throw RunError(path: "config", message: "field 'normalization_response_length' is \(sampling.maxNewTokens); expected 1..<\(policy.modelConfiguration.positions)")
         }
         guard sampling.temperature > 0, sampling.temperature.isFinite else {
             throw RunError(path: "config", message: "field 'normalization_temperature' is \(sampling.temperature); expected a positive number")
         }
-        let sampler = try PolicySampler(configuration: sampling, tokenizer: policyTokenizer, modelConfiguration: policy.configuration)
+        let sampler = try PolicySampler(configuration: sampling, tokenizer: policyTokenizer, modelConfiguration: policy.modelConfiguration)
         let order = Datasets.Split.shuffled(Array(prompts.indices), seed: seed)
         let chosen = (0..<samples).map { prompts[order[$0 % order.count]] }
         var generator = RandomGenerator(seed: seed ^ 0x9E37)

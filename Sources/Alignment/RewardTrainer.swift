@@ -159,7 +159,7 @@ public final class RewardTrainer {
             }
             guard matches else { throw RunError(path: dataName, message: "an example does not fit the \(objective.rawValue) objective") }
         }
-        let modelConfiguration = model.classifier.transformer.configuration
+        let modelConfiguration = model.classifier.modelConfiguration
         for example in examples {
             let sequences: [[Int32]]
             switch example {
@@ -280,10 +280,10 @@ public final class RewardTrainer {
     }
 
     /// Trains for ``totalSteps`` steps (or until early stopping), evaluating at step 0 first;
-    /// each checkpoint is a `GPT2ForSequenceClassification` directory with reward_model.json.
+    /// each checkpoint is a `*ForSequenceClassification` directory with reward_model.json.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        var loop = TrainingLoop<TrainingSchedule, GPT2ForSequenceClassification, [RewardExample]>(
+        var loop = TrainingLoop<TrainingSchedule, [RewardExample]>(
             model: model.classifier, settings: configuration.training, run: run, tokenizer: model.tokenizer, maxSteps: totalSteps)
         loop.dropout = !configuration.disableDropout
         loop.saveExtras = { [self] folder in

@@ -61,13 +61,13 @@ public struct SFTJob: Codable, Equatable, Sendable {
         try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         let modelURL = checkpoint?.url ?? URL(fileURLWithPath: model)
-        let model = try GPT2LMHeadModel.load(from: modelURL)
+        let model = try ModelLoader.languageModel(from: modelURL)
         let tokenizer = try loadTokenizer(from: checkpoint?.url ?? URL(fileURLWithPath: self.tokenizer ?? self.model))
-        guard let endOfSequence = try tokenizer.endOfTextTokenId ?? model.configuration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
+        guard let endOfSequence = try tokenizer.endOfTextTokenId ?? model.modelConfiguration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
             throw RunError(path: modelURL.path, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }
-        guard training.maxLength >= 2, training.maxLength <= model.configuration.positions + 1 else {
-            throw RunError(path: "config", message: "field 'max_length' is \(training.maxLength); it must be in 2...\(model.configuration.positions + 1) (n_positions + 1)")
+        guard training.maxLength >= 2, training.maxLength <= model.modelConfiguration.positions + 1 else {
+            throw RunError(path: "config", message: "field 'max_length' is \(training.maxLength); it must be in 2...\(model.modelConfiguration.positions + 1) (n_positions + 1)")
         }
         try validateUnknownCharacters(unknownCharacters)
         var read = try SFTExample.readLocated(URL(fileURLWithPath: data), shape: shape, skipBadRecords: skipBadRecords)

@@ -46,7 +46,7 @@ public struct SFTConfiguration: Codable, Equatable, Sendable, ScheduledConfigura
 /// Fine-tunes a GPT-2 on prompt/response sequences in a run directory.
 public final class SFTTrainer {
     /// The model being trained.
-    public let model: GPT2LMHeadModel
+    public let model: any CausalLanguageModel
     /// Hyper-parameters.
     public let configuration: SFTConfiguration
     /// Where checkpoints and metrics go.
@@ -61,13 +61,13 @@ public final class SFTTrainer {
     /// Splits `sequences` with a seeded shuffle into training and held-out parts.
     /// - Throws: ``RunError`` when a part is empty, a sequence is longer than the model's
     ///   positions allow, or a token is outside the vocabulary.
-    public init(model: GPT2LMHeadModel, sequences: [SFTSequence], configuration: SFTConfiguration, run: RunDirectory,
+    public init(model: any CausalLanguageModel, sequences: [SFTSequence], configuration: SFTConfiguration, run: RunDirectory,
                 tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
-        let positions = model.configuration.positions
+        let positions = model.modelConfiguration.positions
         if let long = sequences.first(where: { $0.tokens.count - 1 > positions }) {
             throw RunError(path: dataName, message: "a sequence has \(long.tokens.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
         }
-        let V = model.configuration.vocabularySize
+        let V = model.modelConfiguration.vocabularySize
         if let bad = sequences.lazy.flatMap(\.tokens).first(where: { $0 < 0 || Int($0) >= V }) {
             throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(V)")
         }
@@ -78,7 +78,7 @@ public final class SFTTrainer {
         self.tokenizer = tokenizer
         self.train = train
         self.valid = valid
-        self.padding = Int32(model.configuration.eosTokenId ?? 0)
+        self.padding = Int32(model.modelConfiguration.eosTokenId ?? 0)
     }
 
     /// Optimizer steps in the run (``TrainingSchedule/totalSteps(examples:)``).
@@ -112,7 +112,7 @@ public final class SFTTrainer {
     /// first; with `resume`, continues exactly from the newest checkpoint. Returns the final state.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let loop = TrainingLoop<TrainingSchedule, GPT2LMHeadModel, LanguageModelBatch>(model: model, settings: configuration.training, run: run, tokenizer: tokenizer, maxSteps: totalSteps)
-        return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep, validLoss: validLoss, progress: progress)
+        let loop = TrainingLoop<TrainingSchedule, LanguageModelBatch>(model: model, settings: configuration.training, run: run, tokenizer: tokenizer, maxSteps: totalSteps)
+        return try loop.train(languageModel: model, resume: resume, evaluateAtStart: true, nextStep: nextStep, validLoss: validLoss, progress: progress)
     }
 }

@@ -64,21 +64,10 @@ public struct LanguageModelBatch: Sendable {
     public var targetCount: Int { targets.values.reduce(0) { $0 + ($1 == -100 ? 0 : 1) } }
 }
 
-/// A model the loop can train and checkpoint: parameters, a dropout stream, an HF save.
-public protocol TrainableModel: Module {
-    /// Where dropout masks come from (saved with each checkpoint for exact resume).
-    var source: RandomSource { get }
-    /// Writes an HF checkpoint directory (config.json, model.safetensors, tokenizer files).
-    func save(to directory: URL, tokenizer: (any Tokenizer)?) throws
-}
-
-extension GPT2LMHeadModel: TrainableModel {}
-extension GPT2ForSequenceClassification: TrainableModel {}
-
 /// The loop itself, over any model and any kind of micro-batch; a trainer supplies each step's
 /// micro-batches, the loss of one, and its evaluation.
-struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch> {
-    let model: Model
+struct TrainingLoop<Settings: TrainingLoopSettings, Batch> {
+    let model: any TrainableModel
     let settings: Settings
     let run: RunDirectory
     let tokenizer: (any Tokenizer)?
@@ -204,10 +193,10 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Model: TrainableModel, Batch
     }
 }
 
-extension TrainingLoop where Model == GPT2LMHeadModel, Batch == LanguageModelBatch {
-    /// The causal-LM case: loss is the mean cross-entropy over a batch's targets, weighted by
-    /// their count; the evaluation is `valid/loss`.
-    func train(resume: Bool, evaluateAtStart: Bool, nextStep: (inout TrainerState) throws -> [LanguageModelBatch],
+extension TrainingLoop where Batch == LanguageModelBatch {
+    /// The causal-LM case (`model` is `languageModel`): loss is the mean cross-entropy over a
+    /// batch's targets, weighted by their count; the evaluation is `valid/loss`.
+    func train(languageModel model: any CausalLanguageModel, resume: Bool, evaluateAtStart: Bool, nextStep: (inout TrainerState) throws -> [LanguageModelBatch],
                validLoss: () -> Float?, progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
         return try train(resume: resume, evaluateAtStart: evaluateAtStart, nextStep: nextStep,
                          weight: \.targetCount, tokens: \.tokenCount,

@@ -161,15 +161,15 @@ public struct Comparison: Sendable {
 /// - Throws: a checkpoint or tokenizer error (for example a character the tokenizer cannot encode).
 public func generateResponses(directory: URL, prompts: [String], generation: GenerationConfiguration, seed: UInt64 = 0,
                               batchSize: Int = 8) throws -> [String] {
-    let model = try GPT2LMHeadModel.load(from: directory)
+    let model = try ModelLoader.languageModel(from: directory)
     let tokenizer = try loadTokenizer(from: directory)
     var generator = RandomGenerator(seed: seed)
     var responses: [String] = []
-    let budget = model.configuration.positions - generation.maxNewTokens
+    let budget = model.modelConfiguration.positions - generation.maxNewTokens
     var configuration = generation
     configuration.endOfSequenceTokenId = configuration.endOfSequenceTokenId ?? tokenizer.endOfTextTokenId
     configuration.vocabularyLimit = configuration.vocabularyLimit
-        ?? GenerationConfiguration.vocabularyLimit(model: model.configuration, tokenizer: tokenizer, endOfSequence: configuration.endOfSequenceTokenId)
+        ?? GenerationConfiguration.vocabularyLimit(model: model.modelConfiguration, tokenizer: tokenizer, endOfSequence: configuration.endOfSequenceTokenId)
     for start in stride(from: 0, to: prompts.count, by: max(batchSize, 1)) {
         let chunk = try prompts[start..<min(start + max(batchSize, 1), prompts.count)].map { prompt -> [Int] in
             let ids = Array(try tokenizer.encodeChecked(prompt).suffix(max(budget, 1)))

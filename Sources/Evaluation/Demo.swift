@@ -128,7 +128,7 @@ public struct Demo {
             _ = try job.run(training: training, mapping: mapping, resume: true, progress: trainingProgress)
         }
         let pretrained = runURL("pretrain").appendingPathComponent("final")
-        let base = try GPT2LMHeadModel.load(from: pretrained)
+        let base = try ModelLoader.languageModel(from: pretrained)
         let tokenizer = try loadTokenizer(from: pretrained)
 
         // 2. Prompts and preferences.
@@ -143,7 +143,7 @@ public struct Demo {
         generation.maxNewTokens = s.responseLength
         generation.temperature = 1
         generation.chunkSize = s.rollouts  // as PPO samples: the study and the comparison see the same responses
-        let sampler = try PolicySampler(configuration: generation, tokenizer: tokenizer, modelConfiguration: base.configuration)
+        let sampler = try PolicySampler(configuration: generation, tokenizer: tokenizer, modelConfiguration: base.modelConfiguration)
         // The simulated rater and the gold: positivity on the lexicon, credited for sense — real
         // words that read fluently to the pretrained model, against its own samples' fluency.
         let words = SenseAndSentimentGold(corpus: corpusText)
@@ -235,7 +235,7 @@ public struct Demo {
         log("[6/7] evaluation on \(evalPrompts.count) held-out prompts × \(s.evalSamples) samples: proxy, gold, KL to the pretrained model")
         var measurements: [PolicyMeasurement] = [], realWordShares: [Double] = []
         for (name, url) in [("pretrained", pretrained), ("ppo", runURL("ppo").appendingPathComponent("final")), ("dpo", runURL("dpo").appendingPathComponent("final"))] {
-            let policy = name == "pretrained" ? base : try GPT2LMHeadModel.load(from: url)
+            let policy = name == "pretrained" ? base : try ModelLoader.languageModel(from: url)
             let measurement = try PolicyMeasurement.measure(name: name, policy: policy, reference: base, sampler: sampler, prompts: evalPrompts,
                                                             samplesPerPrompt: s.evalSamples, proxy: proxy, gold: gold, seed: s.seed ^ 0xE7A1)
             let share = words.realWordShare(measurement.samples.map(\.response))
@@ -305,7 +305,7 @@ public struct Demo {
 
     /// Samples `samplesPerPrompt` continuations per prompt; the rater's highest and lowest scored
     /// make a pair (chosen, rejected). A prompt whose samples all score the same gives no pair.
-    public static func collectPreferences(model: GPT2LMHeadModel, sampler: PolicySampler, prompts: [String], samplesPerPrompt: Int,
+    public static func collectPreferences(model: any CausalLanguageModel, sampler: PolicySampler, prompts: [String], samplesPerPrompt: Int,
                                           rater: any RewardFunction, generator: inout RandomGenerator) throws -> (pairs: [PreferencePair], ties: Int) {
         let k = max(samplesPerPrompt, 2)
         let repeated = prompts.flatMap { Array(repeating: $0, count: k) }

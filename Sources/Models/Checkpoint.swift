@@ -65,54 +65,31 @@ extension GPT2LMHeadModel {
     }
 }
 
-extension GPT2WithValueHead {
-    /// Loads a TRL value-head checkpoint (the LM's tensors plus `v_head.summary.*`); a plain LM
-    /// checkpoint gets a new value head of zeros.
-    public static func load(from directory: URL) throws -> GPT2WithValueHead {
-        let model = try GPT2LMHeadModel.load(from: directory)
-        let wrapped = GPT2WithValueHead(model: model)
-        let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
-        if file.names.contains("v_head.summary.weight") {
-            try wrapped.valueHead.loadSafeTensors(from: file, strict: false) { "v_head." + $0 }
-        }
-        return wrapped
+extension SequenceClassifier {
+    /// A GPT-2 classifier (HF `GPT2ForSequenceClassification`) with a new trunk over `labels`
+    /// outputs; the score weight is N(0, std²), std defaulting to 1/√(C + 1).
+    public convenience init(gpt2 configuration: GPT2Configuration, labels: Int = 1, standardDeviation: Float? = nil, seed: UInt64 = 0) {
+        var generator = RandomGenerator(seed: seed)
+        let source = RandomSource(seed: seed ^ 0x5EED)
+        let trunk = GPT2Model(configuration, generator: &generator, source: source)
+        self.init(trunk: trunk, source: source, labels: labels, standardDeviation: standardDeviation, generator: &generator)
     }
 
-    /// Writes the LM checkpoint with `v_head.summary.*` added to model.safetensors.
-    public func save(to directory: URL, tokenizer: (any Tokenizer)? = nil) throws {
-        try model.save(to: directory, tokenizer: tokenizer)
-        try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
-    }
-}
-
-extension GPT2ForSequenceClassification {
     /// Loads an HF `GPT2ForSequenceClassification` checkpoint (transformer.* and score.weight).
-    public static func load(from directory: URL) throws -> GPT2ForSequenceClassification {
+    static func loadGPT2(from directory: URL) throws -> SequenceClassifier {
         let configuration = try GPT2Configuration.load(from: directory.appendingPathComponent("config.json"))
         try checkWeights(directory.appendingPathComponent("model.safetensors"), holdMostOf: configuration.parameterCount)
-        let model = GPT2ForSequenceClassification(configuration, labels: configuration.labelCount ?? 1)
+        let model = SequenceClassifier(gpt2: configuration, labels: configuration.labelCount ?? 1)
         try loadParameters(model, from: directory.appendingPathComponent("model.safetensors")) { name in
             name == "lm_head.weight" || name.hasPrefix("v_head.")
         }
         model.setTraining(false)
         return model
     }
-
-    /// Writes an HF `GPT2ForSequenceClassification` checkpoint (num_labels in config.json).
-    public func save(to directory: URL, tokenizer: (any Tokenizer)? = nil) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = transformer.configuration
-        configuration.labelCount = score.weight.shape[0]
-        // transformers reads each row at its last non-pad token and needs a pad id to batch.
-        if configuration.padTokenId == nil { configuration.padTokenId = configuration.eosTokenId }
-        try configuration.save(to: directory.appendingPathComponent("config.json"), architecture: "GPT2ForSequenceClassification")
-        try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
-        try tokenizer?.save(to: directory)
-    }
 }
 
 /// Writes generation_config.json with the BOS/EOS (and pad) ids.
-func writeGenerationConfiguration(_ configuration: GPT2Configuration, to directory: URL) throws {
+func writeGenerationConfiguration(_ configuration: any LanguageModelConfiguration, to directory: URL) throws {
     var object: [String: Any] = [:]
     if let bos = configuration.bosTokenId { object["bos_token_id"] = bos }
     if let eos = configuration.eosTokenId { object["eos_token_id"] = eos }

@@ -40,7 +40,7 @@ public enum DecodingEvent: Equatable, Sendable {
 /// A batch of requests decoded together, one token per request per ``step()``.
 public final class DecodingBatch {
     /// The model.
-    public let model: GPT2LMHeadModel
+    public let model: any CausalLanguageModel
     /// The most requests decoded at once.
     public let maximumBatch: Int
     let cache: KeyValueCache
@@ -66,14 +66,14 @@ public final class DecodingBatch {
     /// A batch for `model` holding at most `maximumBatch` requests. The model is put in evaluation
     /// mode (no dropout) and must not be trained while the batch runs.
     /// - Parameter decode: turns tokens into text, needed for stop strings.
-    public init(model: GPT2LMHeadModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
+    public init(model: any CausalLanguageModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
         precondition(maximumBatch >= 1, "maximumBatch must be at least 1")
         model.setTraining(false)
         self.model = model
         self.maximumBatch = maximumBatch
         self.decode = decode
-        let configuration = model.configuration
-        cache = model.transformer.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
+        let configuration = model.modelConfiguration
+        cache = model.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
     }
 
     /// How many times the cache was compacted (its columns ran out).
@@ -88,14 +88,14 @@ public final class DecodingBatch {
     /// - Throws: ``GenerationError`` saying what is wrong.
     public func validate(_ request: DecodingRequest) throws {
         try request.configuration.sampling.validate()
-        let V = model.configuration.vocabularySize
+        let V = model.modelConfiguration.vocabularySize
         guard !request.prompt.isEmpty else { throw GenerationError("the prompt is empty") }
         if let bad = request.prompt.first(where: { $0 < 0 || $0 >= V }) { throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(V)") }
         guard request.configuration.maxNewTokens >= 1, request.configuration.minNewTokens >= 0 else {
             throw GenerationError("max_new_tokens must be ≥ 1 and min_new_tokens ≥ 0")
         }
-        guard request.prompt.count + request.configuration.maxNewTokens <= model.configuration.positions else {
-            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(model.configuration.positions)")
+        guard request.prompt.count + request.configuration.maxNewTokens <= model.modelConfiguration.positions else {
+            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(model.modelConfiguration.positions)")
         }
         if !request.configuration.stopStrings.isEmpty && decode == nil { throw GenerationError("stop strings need a tokenizer") }
     }
@@ -108,9 +108,9 @@ public final class DecodingBatch {
         guard hasRoom else { throw GenerationError("the batch is full (\(maximumBatch) requests)") }
         try validate(request)
         let p = request.prompt.count
-        let own = model.transformer.makeCache(batch: 1, capacity: p)
+        let own = model.makeCache(batch: 1, capacity: p)
         let logits = withNoGrad {
-            let hidden = model.transformer(IndexTensor(shape: [1, p], values: request.prompt.map { Int32($0) }), cache: own)
+            let hidden = model.hidden(IndexTensor(shape: [1, p], values: request.prompt.map { Int32($0) }), cache: own)
             return model.logits(hidden: hidden.slice(axis: 1, (p - 1)..<p))
         }
         if max(cache.length, p) + 1 > cache.capacity { compact() }
@@ -131,10 +131,10 @@ public final class DecodingBatch {
         var next: [Int32] = []
         for index in rows.indices {
             let configuration = rows[index].request.configuration
-            let endOfSequence = configuration.endOfSequenceTokenId ?? model.configuration.eosTokenId
+            let endOfSequence = configuration.endOfSequenceTokenId ?? model.modelConfiguration.eosTokenId
             let produced = rows[index].sequence.tokens.count
             let banned = produced < configuration.minNewTokens ? endOfSequence : nil
-            let V = model.configuration.vocabularySize
+            let V = model.modelConfiguration.vocabularySize
             let row = UnsafeBufferPointer(start: rows[index].logits.data + rows[index].logitsOffset,
                                           count: min(configuration.vocabularyLimit ?? V, V))
             let (token, logProbability) = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &rows[index].generator)
@@ -177,7 +177,7 @@ public final class DecodingBatch {
         let positions = IndexTensor(shape: [B, 1], values: rows.map { Int32($0.position) })
         withNoGrad {
             let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: mask, cache: cache)
-            let V = model.configuration.vocabularySize
+            let V = model.modelConfiguration.vocabularySize
             for b in 0..<B {
                 rows[b].logits = logits
                 rows[b].logitsOffset = b * V

@@ -3,6 +3,7 @@
 // with Conv1D weights stored (in, out)).
 // Shapes: B batch, T time, C channels, NH heads, V vocabulary.
 
+import Foundation
 import Kernels
 import NN
 import Tensors
@@ -104,7 +105,7 @@ public final class GPT2Block: Module {
 }
 
 /// The GPT-2 trunk (HF `GPT2Model`): token and position embeddings, blocks, final norm.
-public final class GPT2Model: Module {
+public final class GPT2Model: TransformerTrunk {
     /// Token embedding (V, C); also the output projection when tied.
     public var wte: Embedding
     /// Position embedding (n_positions, C).
@@ -156,10 +157,28 @@ public final class GPT2Model: Module {
         KeyValueCache(layers: configuration.layers, batch: batch, heads: configuration.heads,
                       headSize: configuration.embeddingDimension / configuration.heads, capacity: capacity)
     }
+
+    // The model interface (``TransformerTrunk``).
+
+    public var modelConfiguration: any LanguageModelConfiguration { configuration }
+    public var parameterPrefix: String { "transformer" }
+    public var classifierArchitecture: String { "GPT2ForSequenceClassification" }
+
+    public func hiddenStates(_ ids: IndexTensor, positions: IndexTensor?, mask: Tensor?, cache: KeyValueCache?) -> Tensor {
+        self(ids, positions: positions, mask: mask, cache: cache)
+    }
+
+    public func saveConfiguration(to url: URL, architecture: String, labelCount: Int?) throws {
+        var configuration = self.configuration
+        configuration.labelCount = labelCount
+        // transformers reads a classifier's rows at their last non-pad token and needs a pad id to batch.
+        if labelCount != nil && configuration.padTokenId == nil { configuration.padTokenId = configuration.eosTokenId }
+        try configuration.save(to: url, architecture: architecture)
+    }
 }
 
 /// GPT-2 with a language-modelling head (HF `GPT2LMHeadModel`): logits = ln_f(h)·wteᵀ when tied.
-public final class GPT2LMHeadModel: Module {
+public final class GPT2LMHeadModel: CausalLanguageModel {
     /// The trunk (names `transformer.*`).
     public var transformer: GPT2Model
     /// A separate output projection (V, C), only when `tie_word_embeddings` is false.
@@ -180,6 +199,9 @@ public final class GPT2LMHeadModel: Module {
     /// The hyper-parameters.
     public var configuration: GPT2Configuration { transformer.configuration }
 
+    /// The trunk, as the model interface sees it.
+    public var trunk: any TransformerTrunk { transformer }
+
     /// Logits (B, T, V) for the hidden states (B, T, C).
     public func logits(hidden: Tensor) -> Tensor {
         linear(hidden, weight: lm_head?.weight ?? transformer.wte.weight, bias: nil)
@@ -188,18 +210,6 @@ public final class GPT2LMHeadModel: Module {
     /// Logits (B, T, V) for ids (B, T); arguments as `GPT2Model.callAsFunction`.
     public func callAsFunction(_ ids: IndexTensor, positions: IndexTensor? = nil, mask: Tensor? = nil, cache: KeyValueCache? = nil) -> Tensor {
         logits(hidden: transformer(ids, positions: positions, mask: mask, cache: cache))
-    }
-
-    /// HF's causal-LM loss: mean cross-entropy of logits[:, :-1] against labels[:, 1:], ignoring
-    /// labels equal to −100.
-    public func loss(logits: Tensor, labels: IndexTensor) -> Tensor {
-        let (B, T) = (logits.shape[0], logits.shape[1])
-        require(labels.shape == [B, T], "GPT2LMHeadModel.loss: labels \(labels.shape), expected [\(B), \(T)]")
-        let shiftedLogits = logits.slice(axis: 1, 0..<(T - 1))
-        var shifted: [Int32] = []
-        shifted.reserveCapacity(B * (T - 1))
-        for b in 0..<B { shifted += labels.values[(b * T + 1)..<((b + 1) * T)] }
-        return crossEntropy(shiftedLogits, targets: IndexTensor(shape: [B, T - 1], values: shifted))
     }
 }
 

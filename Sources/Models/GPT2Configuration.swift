@@ -7,7 +7,7 @@ import NN
 public typealias CheckpointError = FileError
 
 /// The configuration of a GPT-2 model, with Hugging Face's `GPT2Config` field names in JSON.
-public struct GPT2Configuration: Codable, Equatable, Sendable {
+public struct GPT2Configuration: LanguageModelConfiguration, Codable, Equatable {
     /// V, the number of token ids (`vocab_size`).
     public var vocabularySize: Int
     /// The longest sequence, the size of the position table (`n_positions`).
@@ -53,6 +53,11 @@ public struct GPT2Configuration: Codable, Equatable, Sendable {
         case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id"
         case tieWordEmbeddings = "tie_word_embeddings", labelCount = "num_labels"
     }
+
+    /// "gpt2".
+    public var modelType: String { "gpt2" }
+    /// C (`n_embd`).
+    public var hiddenSize: Int { embeddingDimension }
 
     /// The activations this implementation computes.
     public static let supportedActivations = ["gelu_new", "gelu_pytorch_tanh", "relu"]

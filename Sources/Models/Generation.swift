@@ -56,7 +56,7 @@ extension GenerationConfiguration {
     /// The ids a sampler may choose for `model` with `tokenizer`: those something can stand for —
     /// the tokenizer's (special tokens included) and the model's own EOS/BOS — capped at the
     /// model's vocabulary; a padded embedding matrix's extra rows are left out.
-    public static func vocabularyLimit(model: GPT2Configuration, tokenizer: any Tokenizer, endOfSequence: Int? = nil) -> Int {
+    public static func vocabularyLimit(model: any LanguageModelConfiguration, tokenizer: any Tokenizer, endOfSequence: Int? = nil) -> Int {
         let known = [tokenizer.idLimit,
                      (endOfSequence ?? model.eosTokenId ?? -1) + 1, (model.eosTokenId ?? -1) + 1, (model.bosTokenId ?? -1) + 1].max()!
         return min(model.vocabularySize, known)
@@ -85,11 +85,11 @@ public struct GeneratedSequence: Equatable, Sendable {
 /// - Throws: `GenerationError` for an empty prompt, a prompt plus max_new_tokens longer than
 ///   n_positions, an out-of-vocabulary id, or bad sampling settings.
 public func generate(
-    _ model: GPT2LMHeadModel, prompts: [[Int]], configuration: GenerationConfiguration,
+    _ model: any CausalLanguageModel, prompts: [[Int]], configuration: GenerationConfiguration,
     generator: inout RandomGenerator, decode: (([Int]) -> String)? = nil
 ) throws -> [GeneratedSequence] {
     try configuration.sampling.validate()
-    let modelConfiguration = model.configuration
+    let modelConfiguration = model.modelConfiguration
     let V = modelConfiguration.vocabularySize
     guard configuration.maxNewTokens >= 0, configuration.minNewTokens >= 0 else {
         throw GenerationError("max_new_tokens and min_new_tokens must be ≥ 0")
@@ -124,10 +124,10 @@ public func generate(
     defer { if wasTraining { model.setTraining(true) } }
 
     withNoGrad {
-        let cache = model.transformer.makeCache(batch: B, capacity: L + configuration.maxNewTokens)
+        let cache = model.makeCache(batch: B, capacity: L + configuration.maxNewTokens)
         func maskTensor() -> Tensor { Tensor(shape: [B, mask[0].count], values: mask.flatMap { $0.map(Float.init) }) }
         // Prefill: the whole prompt, then logits at the last position only.
-        let hidden = model.transformer(ids, positions: positionIds(mask: mask), mask: maskTensor(), cache: cache)
+        let hidden = model.hidden(ids, positions: positionIds(mask: mask), mask: maskTensor(), cache: cache)
         var logits = model.logits(hidden: hidden.slice(axis: 1, (L - 1)..<L))
         for step in 0..<configuration.maxNewTokens {
             var chosen = [Int32](repeating: padding, count: B)
@@ -170,12 +170,12 @@ public func truncating(_ text: String, atFirstOf stopStrings: [String]) -> Strin
 
 /// log p(token_t | tokens_<t) for t = 1 ..< n of one sequence (n − 1 values), from one forward
 /// pass at `temperature` (logits divided by it).
-public func sequenceLogProbabilities(_ model: GPT2LMHeadModel, tokens: [Int], temperature: Float = 1) throws -> [Float] {
-    let limit = model.configuration.positions
+public func sequenceLogProbabilities(_ model: any CausalLanguageModel, tokens: [Int], temperature: Float = 1) throws -> [Float] {
+    let limit = model.modelConfiguration.positions
     guard !tokens.isEmpty else { throw GenerationError("the text encodes to no tokens") }
     guard tokens.count <= limit else { throw GenerationError("\(tokens.count) tokens exceed n_positions \(limit)") }
-    if let bad = tokens.first(where: { $0 < 0 || $0 >= model.configuration.vocabularySize }) {
-        throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(model.configuration.vocabularySize)")
+    if let bad = tokens.first(where: { $0 < 0 || $0 >= model.modelConfiguration.vocabularySize }) {
+        throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(model.modelConfiguration.vocabularySize)")
     }
     if tokens.count == 1 { return [] }
     return withNoGrad {

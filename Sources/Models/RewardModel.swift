@@ -1,4 +1,4 @@
-// A reward model: an HF `GPT2ForSequenceClassification` checkpoint, its tokenizer, and
+// A reward model: an HF `*ForSequenceClassification` checkpoint (any registered family), its tokenizer, and
 // `reward_model.json` beside it — the reward normalization (gain and bias, as
 // openai/lm-human-preferences fits them) and, for a K-class head, the reward of each label.
 // Every consumer reads rewards through `rewards(for:)`, so the normalization is always applied.
@@ -43,32 +43,31 @@ public struct RewardHead: Codable, Equatable, Sendable {
     }
 }
 
-extension GPT2ForSequenceClassification {
+extension SequenceClassifier {
     /// Outputs (B, num_labels) read at position `lengths[b] − 1` of each right-padded row (no
     /// attention mask is needed: causal attention never looks at the padding after a row's end).
     /// - Parameters:
     ///   - ids: (B, T), right-padded.
     ///   - lengths: real tokens per row, each in 1...T.
     public func outputs(_ ids: IndexTensor, lengths: [Int]) -> Tensor {
-        let hidden = transformer(ids)
-        let (B, T, C) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
+        let hidden = trunk.hiddenStates(ids, positions: nil, mask: nil, cache: nil)
+        let (B, T) = (hidden.shape[0], hidden.shape[1])
         require(lengths.count == B && lengths.allSatisfy { (1...T).contains($0) }, "outputs: lengths \(lengths) for ids \(ids.shape)")
-        let index = IndexTensor(shape: [B, 1, C], values: lengths.flatMap { Array(repeating: Int32($0 - 1), count: C) })
-        return score(gather(hidden, axis: 1, index: index).reshaped([B, C]))
+        return scores(hidden: hidden, at: lengths.map { $0 - 1 })
     }
 }
 
 /// A trained reward model with its tokenizer and head description.
 public final class RewardModel {
     /// The network.
-    public let classifier: GPT2ForSequenceClassification
+    public let classifier: SequenceClassifier
     /// Its tokenizer.
     public let tokenizer: any Tokenizer
     /// Gain, bias, label rewards, max length.
     public var head: RewardHead
 
     /// Wraps a classifier.
-    public init(classifier: GPT2ForSequenceClassification, tokenizer: any Tokenizer, head: RewardHead) {
+    public init(classifier: SequenceClassifier, tokenizer: any Tokenizer, head: RewardHead) {
         self.classifier = classifier
         self.tokenizer = tokenizer
         self.head = head
@@ -76,13 +75,13 @@ public final class RewardModel {
 
     /// Loads a reward-model checkpoint: the classifier, the tokenizer files, and reward_model.json
     /// (absent: a scalar head with gain 1, bias 0, max length n_positions — a plain HF
-    /// `GPT2ForSequenceClassification` checkpoint).
+    /// `*ForSequenceClassification` checkpoint).
     public static func load(from directory: URL) throws -> RewardModel {
-        let classifier = try GPT2ForSequenceClassification.load(from: directory)
+        let classifier = try SequenceClassifier.load(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
-        try checkTokenizer(tokenizer, fits: classifier.transformer.configuration, path: directory.path)
+        try checkTokenizer(tokenizer, fits: classifier.modelConfiguration, path: directory.path)
         let url = directory.appendingPathComponent(RewardHead.fileName)
-        var head = RewardHead(maxLength: classifier.transformer.configuration.positions)
+        var head = RewardHead(maxLength: classifier.modelConfiguration.positions)
         if let data = FileManager.default.contents(atPath: url.path) {
             do { head = try JSONDecoder().decode(RewardHead.self, from: data) } catch {
                 throw CheckpointError(path: url.path, message: "not a valid reward head description: \(error)")
@@ -94,8 +93,8 @@ public final class RewardModel {
                 throw CheckpointError(path: url.path, message: "the head has \(K) labels; field 'label_rewards' must list \(K) rewards")
             }
         }
-        guard head.maxLength >= 1 && head.maxLength <= classifier.transformer.configuration.positions else {
-            throw CheckpointError(path: url.path, message: "field 'max_length' is \(head.maxLength); expected 1...\(classifier.transformer.configuration.positions)")
+        guard head.maxLength >= 1 && head.maxLength <= classifier.modelConfiguration.positions else {
+            throw CheckpointError(path: url.path, message: "field 'max_length' is \(head.maxLength); expected 1...\(classifier.modelConfiguration.positions)")
         }
         return RewardModel(classifier: classifier, tokenizer: tokenizer, head: head)
     }
@@ -152,7 +151,7 @@ public final class RewardModel {
 
     /// The id used for right padding: the config's pad id, else its EOS id, else 0.
     public var padding: Int32 {
-        let configuration = classifier.transformer.configuration
+        let configuration = classifier.modelConfiguration
         return Int32(configuration.padTokenId ?? configuration.eosTokenId ?? 0)
     }
 }
@@ -170,7 +169,7 @@ public func rightPadded(_ sequences: [[Int32]], padding: Int32) -> (ids: IndexTe
 /// Refuses a tokenizer that can produce ids the model has no embedding row for (scoring would
 /// otherwise stop inside the embedding kernel on the first such text).
 /// - Throws: ``CheckpointError`` naming `path`, the largest id and `vocab_size`.
-public func checkTokenizer(_ tokenizer: any Tokenizer, fits configuration: GPT2Configuration, path: String) throws {
+public func checkTokenizer(_ tokenizer: any Tokenizer, fits configuration: any LanguageModelConfiguration, path: String) throws {
     let ids = tokenizer.idLimit
     guard ids <= configuration.vocabularySize else {
         throw CheckpointError(path: path, message: "the tokenizer can produce ids up to \(ids - 1) but config.json's 'vocab_size' is \(configuration.vocabularySize): they do not belong together")

@@ -28,6 +28,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var queued: Int, active: Int
     /// Requests finished, refused because the queue was full, and cancelled by their client.
     public var completed: Int, refused: Int, cancelled: Int = 0
+    /// Running requests whose client has gone, dropped before the next decoding step.
+    public var cancelling: Int = 0
     /// New tokens generated since start, and decoding steps run.
     public var tokens: Int, steps: Int
 }
@@ -55,7 +57,7 @@ public final class GenerationEngine: @unchecked Sendable {
     ///   - decode: token ids → text, for stop strings.
     ///   - maximumBatch: requests decoded together.
     ///   - maximumQueue: requests allowed to wait for a place in the batch.
-    public init(model: GPT2LMHeadModel, decode: (([Int]) -> String)?, maximumBatch: Int = 16, maximumQueue: Int = 64) {
+    public init(model: any CausalLanguageModel, decode: (([Int]) -> String)?, maximumBatch: Int = 16, maximumQueue: Int = 64) {
         precondition(maximumBatch >= 1 && maximumQueue >= 0, "maximumBatch ≥ 1 and maximumQueue ≥ 0")
         self.maximumBatch = maximumBatch
         self.maximumQueue = maximumQueue
@@ -67,7 +69,7 @@ public final class GenerationEngine: @unchecked Sendable {
     }
 
     /// The model served.
-    public var model: GPT2LMHeadModel { batch.model }
+    public var model: any CausalLanguageModel { batch.model }
 
     /// Checks a request without queueing it.
     /// - Throws: ``GenerationError`` saying what is wrong.
@@ -124,7 +126,7 @@ public final class GenerationEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         var now = statistics
-        (now.queued, now.active) = (waiting.count, streams.count)
+        (now.queued, now.active, now.cancelling) = (waiting.count, streams.count, cancelled.count)
         return now
     }
 

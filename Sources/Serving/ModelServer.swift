@@ -115,7 +115,7 @@ public final class ModelService: Sendable {
         let field = request.isChat ? "messages" : "prompt"
         let ids: [Int]
         do { ids = try tokenizer.encodeChecked(prompt) } catch { throw APIError(status: 400, "the prompt cannot be encoded: \(error)", parameter: field) }
-        let context = engine.model.configuration.positions
+        let context = engine.model.modelConfiguration.positions
         guard !ids.isEmpty else { throw APIError(status: 400, "the prompt is empty", parameter: field) }
         guard ids.count + request.maxTokens <= context else {
             throw APIError(status: 400, "the prompt has \(ids.count) tokens; with max_tokens \(request.maxTokens) that exceeds the context of \(context) tokens",
@@ -278,7 +278,7 @@ public final class ModelService: Sendable {
         let configuration = GenerationConfiguration(maxNewTokens: request.maxTokens,
                                                     sampling: SamplingConfiguration(temperature: request.temperature, topP: request.topP),
                                                     stopStrings: request.stopStrings, endOfSequenceTokenId: tokenizer.endOfTextTokenId,
-                                                    vocabularyLimit: GenerationConfiguration.vocabularyLimit(model: engine.model.configuration, tokenizer: tokenizer,
+                                                    vocabularyLimit: GenerationConfiguration.vocabularyLimit(model: engine.model.modelConfiguration, tokenizer: tokenizer,
                                                                                                               endOfSequence: tokenizer.endOfTextTokenId))
         return DecodingRequest(prompt: ids, configuration: configuration, seed: seed)
     }

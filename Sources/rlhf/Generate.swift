@@ -30,15 +30,15 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let network = try GPT2LMHeadModel.load(from: directory)
+        let network = try ModelLoader.languageModel(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
         let ids = tokenizer.encode(prompt)
         var generator = RandomGenerator(seed: seed)
         let request = GenerationConfiguration(
             maxNewTokens: maxNewTokens, minNewTokens: minNewTokens,
             sampling: SamplingConfiguration(temperature: temperature, topK: topK, topP: topP), stopStrings: stop,
-            endOfSequenceTokenId: network.configuration.eosTokenId ?? tokenizer.endOfTextTokenId,
-            vocabularyLimit: GenerationConfiguration.vocabularyLimit(model: network.configuration, tokenizer: tokenizer))
+            endOfSequenceTokenId: network.modelConfiguration.eosTokenId ?? tokenizer.endOfTextTokenId,
+            vocabularyLimit: GenerationConfiguration.vocabularyLimit(model: network.modelConfiguration, tokenizer: tokenizer))
         let sequences = try generate(network, prompts: Array(repeating: ids, count: numReturnSequences),
                                      configuration: request, generator: &generator, decode: { tokenizer.decode($0) })
         for sequence in sequences {
@@ -85,7 +85,7 @@ struct LogProbs: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let network = try GPT2LMHeadModel.load(from: directory)
+        let network = try ModelLoader.languageModel(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
         for record in try JSONLines.read(URL(fileURLWithPath: input)).records {
             let tokens = tokenizer.encode(try record.string("text"))

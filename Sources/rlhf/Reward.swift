@@ -18,7 +18,7 @@ struct Reward: ParsableCommand {
         The data kind comes from the first record: {"prompt","chosen","rejected"} or HH {"chosen","rejected"} (pairwise,
         −log σ(r_chosen − r_rejected − margin)); {"text","label"} (labelled: 2 labels train a scalar logistic head with
         the higher-reward label positive, more labels a K-class head whose reward is Σ p·label_reward); {"query","samples",
-        "best"} (best-of-N softmax). Each checkpoint is a transformers GPT2ForSequenceClassification directory with
+        "best"} (best-of-N softmax). Each checkpoint is a transformers *ForSequenceClassification directory with
         reward_model.json (gain, bias, label rewards). normalize: none | before | after | both fits gain and bias so
         that rewards of normalization_samples responses sampled from normalization_policy (default: model) have
         mean 0 and std 1; they are sampled as PPO will sample (normalization_response_length, normalization_temperature,

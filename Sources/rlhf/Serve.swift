@@ -51,14 +51,14 @@ struct Serve: ParsableCommand {
             key = value
         }
         let directory = URL(fileURLWithPath: model)
-        let network = try GPT2LMHeadModel.load(from: directory)
+        let network = try ModelLoader.languageModel(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
         let engine = GenerationEngine(model: network, decode: { tokenizer.decode($0) }, maximumBatch: maxBatch, maximumQueue: maxQueue)
         let service = ModelService(name: name ?? directory.standardizedFileURL.lastPathComponent, engine: engine, tokenizer: tokenizer,
-                                   apiKey: key, maxTokensLimit: min(maxTokensLimit, network.configuration.positions - 1),
+                                   apiKey: key, maxTokensLimit: min(maxTokensLimit, network.modelConfiguration.positions - 1),
                                    scorer: try rewardModel.map { ScoringQueue(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: $0))) },
                                    metricsNeedKey: metricsNeedKey)
-        let host = host, port = port, grpcPort = noGRPC ? nil : grpcPort, batch = maxBatch, context = network.configuration.positions
+        let host = host, port = port, grpcPort = noGRPC ? nil : grpcPort, batch = maxBatch, context = network.modelConfiguration.positions
         let limits = timeouts.limits
         try waitFor {
             try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort, limits: limits) { http, grpc in

@@ -92,7 +92,7 @@ struct PPOFidelityTests {
         var configuration = PPOConfiguration.lmHumanPreferencesSentiment
         configuration.iterations = 2
         configuration.evalInterval = 0
-        let trainer = try PPOTrainer(policy: GPT2WithValueHead(model: tinyPolicyWithEOS(11, vocabulary: 12)),
+        let trainer = try PPOTrainer(policy: ValueHeadModel(model: tinyPolicyWithEOS(11, vocabulary: 12)),
                                      reference: tinyPolicyWithEOS(11, vocabulary: 12), tokenizer: tokenizer,
                                      reward: UppercaseFractionReward(), prompts: ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"],
                                      configuration: configuration, run: run)
@@ -164,7 +164,7 @@ struct PPOFidelityTests {
         // The training pass (π_old and π) agrees: before any update π/π_old = 1 and approx KL 0.
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
-        let trainer = try PPOTrainer(policy: GPT2WithValueHead(model: tinyPolicyWithEOS(3)), reference: tinyPolicyWithEOS(3),
+        let trainer = try PPOTrainer(policy: ValueHeadModel(model: tinyPolicyWithEOS(3)), reference: tinyPolicyWithEOS(3),
                                      tokenizer: mixedCase, reward: UppercaseFractionReward(), prompts: prompts, configuration: configuration, run: run)
         var state = TrainerState(generator: RandomGenerator(seed: 2))
         let rollouts = try trainer.rollout(prompts, klCoefficient: 0.1, state: &state)

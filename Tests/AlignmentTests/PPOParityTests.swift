@@ -47,7 +47,7 @@ struct PPOParityTests {
 
     /// The trainer over the fixture's starting checkpoint, configured as the reference was.
     static func trainer(_ reference: Reference, accumulation: Int) throws -> PPOTrainer {
-        let policy = try GPT2WithValueHead.load(from: fixture)
+        let policy = try ValueHeadModel.load(from: fixture)
         let frozen = try GPT2LMHeadModel.load(from: fixture)
         // 37 distinct characters: a tokenizer whose ids cover the model's vocabulary (nothing is sampled).
         let tokenizer = CharacterTokenizer(corpus: "abcdefghijklmnopqrstuvwxyz0123456789.")

@@ -42,8 +42,8 @@ func tinyPPOConfiguration(iterations: Int) -> PPOConfiguration {
 
 /// A PPO trainer on a copy of the same tiny policy, with the uppercase reward.
 func tinyPPOTrainer(_ configuration: PPOConfiguration, run: RunDirectory) throws -> PPOTrainer {
-    let policy = GPT2WithValueHead(model: tinyPolicy())
-    let valueModel = configuration.valueModel == "separate" ? GPT2WithValueHead(model: tinyPolicy(seed: 8)) : nil
+    let policy = ValueHeadModel(model: tinyPolicy())
+    let valueModel = configuration.valueModel == "separate" ? ValueHeadModel(model: tinyPolicy(seed: 8)) : nil
     return try PPOTrainer(policy: policy, valueModel: valueModel, reference: tinyPolicy(), tokenizer: mixedCase, reward: UppercaseFractionReward(),
                           prompts: ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"], evalPrompts: ["ab", "E"],
                           configuration: configuration, run: run)
@@ -185,7 +185,7 @@ struct PPOTests {
         #expect(try String(contentsOf: whole.metricsURL, encoding: .utf8).contains("\"elapsed/fps\""))
         #expect(try String(contentsOf: crashed.samplesURL, encoding: .utf8) == String(contentsOf: whole.samplesURL, encoding: .utf8))
         // The final checkpoint loads as a TRL value-head model.
-        let reloaded = try GPT2WithValueHead.load(from: whole.finalURL)
+        let reloaded = try ValueHeadModel.load(from: whole.finalURL)
         #expect(reloaded.namedParameters().contains { $0.name == "v_head.summary.weight" })
         #expect(FileManager.default.fileExists(atPath: whole.finalURL.appendingPathComponent("value_model/model.safetensors").path) == (valueModel == "separate"))
     }

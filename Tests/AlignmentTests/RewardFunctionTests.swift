@@ -89,7 +89,7 @@ struct RewardFunctionTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clf-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let lm = tinyModel()
-        try GPT2ForSequenceClassification(transformer: lm.transformer, source: lm.source, labels: 3, standardDeviation: 1, seed: 1)
+        try SequenceClassifier(trunk: lm.transformer, source: lm.source, labels: 3, standardDeviation: 1, seed: 1)
             .save(to: directory, tokenizer: letters)
         let texts = ["abc", "j", "hello"].map { $0.filter { " abcdefghij".contains($0) } }
         let perLabel = try (0..<3).map { try ClassifierLabelReward(checkpoint: directory, label: $0).rewards(prompts: ["", "", ""], responses: texts) }

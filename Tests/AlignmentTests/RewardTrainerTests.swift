@@ -14,7 +14,7 @@ import Tokenizers
 /// A fresh reward model on the tiny GPT-2 (vocabulary 12, characters " abcdefghij").
 func tinyRewardModel(labels: Int = 1, labelRewards: [Float]? = nil, dropout: Float = 0) -> RewardModel {
     let lm = tinyModel(dropout: dropout)
-    let classifier = GPT2ForSequenceClassification(transformer: lm.transformer, source: lm.source, labels: labels, seed: 7)
+    let classifier = SequenceClassifier(trunk: lm.transformer, source: lm.source, labels: labels, seed: 7)
     return RewardModel(classifier: classifier, tokenizer: letters,
                        head: RewardHead(maxLength: 16, labels: labels > 1 ? (0..<labels).map { "l\($0)" } : nil, labelRewards: labelRewards))
 }

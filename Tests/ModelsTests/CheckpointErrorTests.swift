@@ -142,7 +142,7 @@ struct CheckpointErrorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let configuration = GPT2Configuration(vocabularySize: 8, positions: 16, embeddingDimension: 8, layers: 1, heads: 2,
                                               bosTokenId: nil, eosTokenId: nil)
-        let model = RewardModel(classifier: GPT2ForSequenceClassification(configuration, seed: 1),
+        let model = RewardModel(classifier: SequenceClassifier(gpt2: configuration, seed: 1),
                                 tokenizer: CharacterTokenizer(corpus: "abcdefghijkl"), head: RewardHead(maxLength: 16))
         try model.save(to: directory)
         do { _ = try RewardModel.load(from: directory); Issue.record("expected an error") } catch {

@@ -12,7 +12,7 @@ struct HeadTests {
     @Test("the value head has TRL's names and shapes, gives (B, T) values, and round-trips through a checkpoint")
     func valueHead() throws {
         let model = try GPT2LMHeadModel.load(from: tinyGPT2)
-        let wrapped = GPT2WithValueHead(model: model)
+        let wrapped = ValueHeadModel(model: model)
         // A fresh head is all zeros (lm-human-preferences' init): every value is exactly 0.
         #expect(wrapped.valueHead.summary.weight.scalars.allSatisfy { $0 == 0 } && wrapped.valueHead.summary.bias!.scalars == [0])
         #expect(withNoGrad { wrapped(IndexTensor(shape: [1, 3], values: [4, 5, 6] as [Int32])).values }.scalars == [0, 0, 0])
@@ -28,7 +28,7 @@ struct HeadTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-vhead-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         try wrapped.save(to: directory)
-        let reloaded = try GPT2WithValueHead.load(from: directory)
+        let reloaded = try ValueHeadModel.load(from: directory)
         #expect(reloaded.valueHead.summary.weight.scalars == wrapped.valueHead.summary.weight.scalars)
         #expect(withNoGrad { reloaded(ids).values }.scalars == withNoGrad { wrapped(ids).values }.scalars)
         // A plain LM checkpoint loads with the value-head tensors ignored.
@@ -38,7 +38,7 @@ struct HeadTests {
     @Test("the classifier reads the last non-padding token, whatever the padding side")
     func classifier() throws {
         let configuration = try GPT2Configuration.load(from: tinyGPT2.appendingPathComponent("config.json"))
-        let classifier = GPT2ForSequenceClassification(configuration, labels: 1, seed: 4)
+        let classifier = SequenceClassifier(gpt2: configuration, labels: 1, seed: 4)
         classifier.setTraining(false)
         #expect(classifier.namedParameters().last?.name == "score.weight")
         #expect(classifier.score.weight.shape == [1, 24] && classifier.score.bias == nil)
@@ -53,7 +53,7 @@ struct HeadTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         try classifier.save(to: directory)
-        let reloaded = try GPT2ForSequenceClassification.load(from: directory)
+        let reloaded = try SequenceClassifier.load(from: directory)
         #expect(withNoGrad { reloaded(IndexTensor(shape: [1, 4], values: [5, 6, 7, 8] as [Int32])) }.item == alone)
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as? [String: Any]
         #expect(config?["num_labels"] as? Int == 1 && (config?["architectures"] as? [String]) == ["GPT2ForSequenceClassification"])

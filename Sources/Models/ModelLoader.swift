@@ -1,0 +1,135 @@
+// Which family a checkpoint directory holds, read from its config.json (`model_type`, then
+// `architectures`), and the loaders of each family. GPT-2 is built in; another family (or a test's)
+// registers a ``ModelFamily``.
+
+import Foundation
+import NN
+import Synchronization
+
+/// The size of a new, randomly initialized model (nanoGPT's knobs), whatever its family.
+public struct NewModelShape: Sendable, Equatable {
+    /// V, positions, C, blocks, attention heads.
+    public var vocabularySize: Int, positions: Int, hiddenSize: Int, layers: Int, heads: Int
+    /// Dropout everywhere the family has it.
+    public var dropout: Float
+    /// Beginning- and end-of-sequence ids.
+    public var bosTokenId: Int?, eosTokenId: Int?
+
+    /// A shape.
+    public init(vocabularySize: Int, positions: Int, hiddenSize: Int, layers: Int, heads: Int, dropout: Float, bosTokenId: Int?, eosTokenId: Int?) {
+        (self.vocabularySize, self.positions, self.hiddenSize, self.layers, self.heads) = (vocabularySize, positions, hiddenSize, layers, heads)
+        (self.dropout, self.bosTokenId, self.eosTokenId) = (dropout, bosTokenId, eosTokenId)
+    }
+}
+
+/// A model family: the names its config.json carries and how to load its checkpoints.
+public struct ModelFamily: Sendable {
+    /// `model_type` values of the family ("gpt2").
+    public var modelTypes: [String]
+    /// `architectures` names of the family ("GPT2LMHeadModel", "GPT2ForSequenceClassification", …).
+    public var architectures: [String]
+    /// Reads and validates a checkpoint directory's config.json.
+    public var loadConfiguration: @Sendable (URL) throws -> any LanguageModelConfiguration
+    /// Loads a causal LM checkpoint directory, in evaluation mode.
+    public var loadLanguageModel: @Sendable (URL) throws -> any CausalLanguageModel
+    /// Loads a sequence-classifier checkpoint directory, in evaluation mode.
+    public var loadClassifier: @Sendable (URL) throws -> SequenceClassifier
+    /// A new, randomly initialized causal LM of a shape (seeded), validated; nil when the family
+    /// cannot start from scratch.
+    public var newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)?
+
+    /// A family.
+    public init(modelTypes: [String], architectures: [String], loadConfiguration: @escaping @Sendable (URL) throws -> any LanguageModelConfiguration,
+                loadLanguageModel: @escaping @Sendable (URL) throws -> any CausalLanguageModel,
+                loadClassifier: @escaping @Sendable (URL) throws -> SequenceClassifier,
+                newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)? = nil) {
+        self.modelTypes = modelTypes
+        self.architectures = architectures
+        self.loadConfiguration = loadConfiguration
+        self.loadLanguageModel = loadLanguageModel
+        self.loadClassifier = loadClassifier
+        self.newLanguageModel = newLanguageModel
+    }
+
+    /// GPT-2 (HF `GPT2LMHeadModel`, `GPT2ForSequenceClassification`, TRL's value-head checkpoints).
+    public static let gpt2 = ModelFamily(
+        modelTypes: ["gpt2"], architectures: ["GPT2LMHeadModel", "GPT2Model", "GPT2ForSequenceClassification", "AutoModelForCausalLMWithValueHead"],
+        loadConfiguration: { try GPT2Configuration.load(from: $0.appendingPathComponent("config.json")) },
+        loadLanguageModel: { try GPT2LMHeadModel.load(from: $0) }, loadClassifier: { try SequenceClassifier.loadGPT2(from: $0) },
+        newLanguageModel: { shape, seed in
+            let configuration = GPT2Configuration(
+                vocabularySize: shape.vocabularySize, positions: shape.positions, embeddingDimension: shape.hiddenSize, layers: shape.layers,
+                heads: shape.heads, residualDropout: shape.dropout, embeddingDropout: shape.dropout, attentionDropout: shape.dropout,
+                bosTokenId: shape.bosTokenId, eosTokenId: shape.eosTokenId)
+            try configuration.validate(path: "config")
+            return GPT2LMHeadModel(configuration, seed: seed)
+        })
+}
+
+/// Loads checkpoints of any registered family.
+public enum ModelLoader {
+    private static let families = Mutex<[ModelFamily]>([.gpt2])
+
+    /// Adds a family (a later registration of the same `model_type` takes precedence).
+    public static func register(_ family: ModelFamily) {
+        families.withLock { $0.insert(family, at: 0) }
+    }
+
+    /// The `model_type` values of the registered families.
+    public static var supportedModelTypes: [String] { families.withLock { $0.flatMap(\.modelTypes) } }
+
+    /// The family of the checkpoint in `directory`, from config.json's `model_type` (or, without
+    /// one, its `architectures`).
+    /// - Throws: ``CheckpointError`` naming config.json and the supported families.
+    public static func family(of directory: URL) throws -> ModelFamily {
+        let url = directory.appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs config.json)")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CheckpointError(path: url.path, message: "not a JSON object")
+        }
+        let registered = families.withLock { $0 }
+        let supported = registered.flatMap(\.modelTypes).joined(separator: ", ")
+        if let type = object["model_type"] {
+            guard let name = type as? String else { throw CheckpointError(path: url.path, message: "field 'model_type' must be a string") }
+            guard let family = registered.first(where: { $0.modelTypes.contains(name) }) else {
+                throw CheckpointError(path: url.path, message: "field 'model_type' is '\(name)'; supported model types: \(supported)")
+            }
+            return family
+        }
+        let architectures = object["architectures"] as? [String] ?? []
+        if let family = registered.first(where: { family in architectures.contains { family.architectures.contains($0) } }) {
+            return family
+        }
+        // Older GPT-2 checkpoints carry neither; their fields are GPT-2's.
+        if object["n_embd"] != nil, let gpt2 = registered.first(where: { $0.modelTypes.contains("gpt2") }) { return gpt2 }
+        throw CheckpointError(path: url.path, message: "no field 'model_type' and no known 'architectures' (\(architectures.joined(separator: ", "))); supported model types: \(supported)")
+    }
+
+    /// The configuration of the checkpoint in `directory` (any registered family), validated.
+    public static func configuration(of directory: URL) throws -> any LanguageModelConfiguration {
+        try family(of: directory).loadConfiguration(directory)
+    }
+
+    /// A new, randomly initialized causal LM of the family named `modelType`.
+    /// - Throws: ``CheckpointError`` (path "config") naming the field and the families that can.
+    public static func newLanguageModel(modelType: String, shape: NewModelShape, seed: UInt64) throws -> any CausalLanguageModel {
+        let registered = families.withLock { $0 }
+        guard let family = registered.first(where: { $0.modelTypes.contains(modelType) }), let make = family.newLanguageModel else {
+            let able = registered.filter { $0.newLanguageModel != nil }.flatMap(\.modelTypes).joined(separator: ", ")
+            throw CheckpointError(path: "config", message: "field 'model_type' is '\(modelType)'; a new model can be one of: \(able)")
+        }
+        return try make(shape, seed)
+    }
+
+    /// Loads the causal language model in `directory` (any registered family), in evaluation mode.
+    public static func languageModel(from directory: URL) throws -> any CausalLanguageModel {
+        try family(of: directory).loadLanguageModel(directory)
+    }
+
+    /// Loads the sequence classifier in `directory` (any registered family), in evaluation mode.
+    public static func classifier(from directory: URL) throws -> SequenceClassifier {
+        try family(of: directory).loadClassifier(directory)
+    }
+}

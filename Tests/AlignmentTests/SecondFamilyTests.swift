@@ -1,0 +1,243 @@
+// The proof that nothing outside `Models` knows the family: a second, tiny model family written
+// only here — one block, learned positions, no biases, no norms, an untied LM head, names under
+// `model.*` — goes through generation (with and without the key/value cache), SFT, a reward model,
+// PPO and DPO, and loads through `ModelLoader` once registered.
+
+import Foundation
+import Kernels
+import Alignment
+import Models
+import NN
+import Tensors
+import Testing
+import Tokenizers
+
+/// The tiny family's configuration (config.json with `model_type` "tiny-test").
+struct TinyConfiguration: LanguageModelConfiguration, Codable, Equatable {
+    var modelType: String { "tiny-test" }
+    var vocabularySize: Int
+    var hiddenSize: Int
+    var positions: Int
+    var heads: Int
+    var eosTokenId: Int?
+    var labelCount: Int?
+    var layers: Int { 1 }
+    var bosTokenId: Int? { nil }
+    var padTokenId: Int? { nil }
+
+    enum CodingKeys: String, CodingKey {
+        case vocabularySize = "vocab_size", hiddenSize = "hidden_size", positions = "max_position_embeddings", heads = "num_attention_heads"
+        case eosTokenId = "eos_token_id", labelCount = "num_labels"
+    }
+}
+
+/// One block without biases or norms: x + proj(attention(qkv(x))), then + down(relu(up(·))).
+final class TinyTrunk: TransformerTrunk {
+    var embed: Embedding
+    var position: Embedding
+    var qkv: Linear
+    var proj: Linear
+    var up: Linear
+    var down: Linear
+    let configuration: TinyConfiguration
+
+    init(_ configuration: TinyConfiguration, generator: inout RandomGenerator) {
+        self.configuration = configuration
+        let C = configuration.hiddenSize
+        embed = Embedding(count: configuration.vocabularySize, dimension: C, standardDeviation: 0.1, generator: &generator)
+        position = Embedding(count: configuration.positions, dimension: C, standardDeviation: 0.1, generator: &generator)
+        qkv = Linear(inputs: C, outputs: 3 * C, bias: false, standardDeviation: 0.1, generator: &generator)
+        proj = Linear(inputs: C, outputs: C, bias: false, standardDeviation: 0.1, generator: &generator)
+        up = Linear(inputs: C, outputs: 2 * C, bias: false, standardDeviation: 0.1, generator: &generator)
+        down = Linear(inputs: 2 * C, outputs: C, bias: false, standardDeviation: 0.1, generator: &generator)
+    }
+
+    var modelConfiguration: any LanguageModelConfiguration { configuration }
+    var parameterPrefix: String { "model" }
+    var classifierArchitecture: String { "TinyForSequenceClassification" }
+
+    func hiddenStates(_ ids: IndexTensor, positions: IndexTensor?, mask: Tensor?, cache: KeyValueCache?) -> Tensor {
+        let (B, T) = (ids.shape[0], ids.shape[1])
+        let past = cache?.length ?? 0
+        let positionIds = positions ?? IndexTensor(shape: [B, T], values: (0..<(B * T)).map { Int32(past + $0 % T) })
+        let x = embed(ids) + position(positionIds)
+        let packed = qkv(x)
+        let attended = cache.map { $0.attention(packed, layer: 0, paddingMask: mask) }
+            ?? causalSelfAttention(packed, heads: configuration.heads, paddingMask: mask)
+        let h = x + proj(attended)
+        return h + down(up(h).relu())
+    }
+
+    func makeCache(batch: Int, capacity: Int) -> KeyValueCache {
+        KeyValueCache(layers: 1, batch: batch, heads: configuration.heads, headSize: configuration.hiddenSize / configuration.heads, capacity: capacity)
+    }
+
+    func saveConfiguration(to url: URL, architecture: String, labelCount: Int?) throws {
+        var configuration = self.configuration
+        configuration.labelCount = labelCount
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as? [String: Any] ?? [:]
+        object["model_type"] = "tiny-test"
+        object["architectures"] = [architecture]
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+    }
+
+    static func configuration(in directory: URL) throws -> TinyConfiguration {
+        try JSONDecoder().decode(TinyConfiguration.self, from: Data(contentsOf: directory.appendingPathComponent("config.json")))
+    }
+}
+
+/// The tiny family's causal LM: `model.*` and an untied `lm_head.weight`.
+final class TinyLM: CausalLanguageModel {
+    let model: TinyTrunk
+    var lm_head: Linear
+    let source = RandomSource(seed: 1)
+
+    init(_ configuration: TinyConfiguration, seed: UInt64) {
+        var generator = RandomGenerator(seed: seed)
+        model = TinyTrunk(configuration, generator: &generator)
+        lm_head = Linear(inputs: configuration.hiddenSize, outputs: configuration.vocabularySize, bias: false, standardDeviation: 0.1, generator: &generator)
+    }
+
+    var trunk: any TransformerTrunk { model }
+    func logits(hidden: Tensor) -> Tensor { lm_head(hidden) }
+
+    func save(to directory: URL, tokenizer: (any Tokenizer)?) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try model.saveConfiguration(to: directory.appendingPathComponent("config.json"), architecture: "TinyForCausalLM", labelCount: nil)
+        try saveSafeTensors(to: directory.appendingPathComponent("model.safetensors"))
+        try tokenizer?.save(to: directory)
+    }
+
+    static func load(from directory: URL) throws -> TinyLM {
+        let model = TinyLM(try TinyTrunk.configuration(in: directory), seed: 0)
+        // A value-head checkpoint carries v_head.* beside the LM's tensors: every parameter must be there.
+        let report = try model.loadSafeTensors(from: directory.appendingPathComponent("model.safetensors"), strict: false)
+        guard report.missing.isEmpty else { throw CheckpointError(path: directory.path, message: "missing \(report.missing)") }
+        return model
+    }
+}
+
+/// The family, as a package adding it would register it.
+let tinyFamily = ModelFamily(
+    modelTypes: ["tiny-test"], architectures: ["TinyForCausalLM", "TinyForSequenceClassification"],
+    loadConfiguration: { try TinyTrunk.configuration(in: $0) },
+    loadLanguageModel: { try TinyLM.load(from: $0) },
+    loadClassifier: { directory in
+        let configuration = try TinyTrunk.configuration(in: directory)
+        var generator = RandomGenerator(seed: 0)
+        let classifier = SequenceClassifier(trunk: TinyTrunk(configuration, generator: &generator), source: RandomSource(seed: 0),
+                                            labels: configuration.labelCount ?? 1, standardDeviation: nil, generator: &generator)
+        try classifier.loadSafeTensors(from: directory.appendingPathComponent("model.safetensors"), strict: true)
+        return classifier
+    })
+
+let registerTinyFamily: Void = ModelLoader.register(tinyFamily)
+
+/// A tiny-family LM over the 12 ids of `letters` (11 is end-of-sequence).
+func tinyFamilyModel(vocabulary: Int = 12, seed: UInt64 = 3) -> TinyLM {
+    TinyLM(TinyConfiguration(vocabularySize: vocabulary, hiddenSize: 16, positions: 32, heads: 2, eosTokenId: nil), seed: seed)
+}
+
+@Suite("A second model family through every trainer")
+struct SecondFamilyTests {
+    @Test("generation: cached decoding equals full forward passes, and DecodingBatch equals generate token for token")
+    func generation() throws {
+        let model = tinyFamilyModel()
+        let prompt = [1, 2, 3]
+        let greedy = GenerationConfiguration(maxNewTokens: 6, sampling: SamplingConfiguration(temperature: 0))
+        var generator = RandomGenerator(seed: 1)
+        let generated = try generate(model, prompts: [prompt], configuration: greedy, generator: &generator)[0]
+        // The same tokens by argmax over full, uncached forward passes.
+        var tokens = prompt
+        for _ in 0..<6 {
+            let logits = withNoGrad { model(IndexTensor(shape: [1, tokens.count], values: tokens.map { Int32($0) })) }.scalars
+            let V = 12, last = Array(logits[((tokens.count - 1) * V)..<(tokens.count * V)])
+            tokens.append(last.indices.max { last[$0] < last[$1] }!)
+        }
+        #expect(generated.tokens == Array(tokens.dropFirst(prompt.count)))
+        let batch = DecodingBatch(model: model, maximumBatch: 2)
+        try batch.admit(id: 7, DecodingRequest(prompt: prompt, configuration: greedy))
+        var finished: GeneratedSequence?
+        while finished == nil {
+            for case let .finished(_, sequence) in batch.step() { finished = sequence }
+        }
+        #expect(finished?.tokens == generated.tokens)
+    }
+
+    @Test("SFT overfits eight pairs; DPO reaches accuracy 1.0 on six pairs")
+    func sftAndDPO() throws {
+        let run = try temporaryRun(), dpoRun = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root); try? FileManager.default.removeItem(at: dpoRun.root) }
+        var configuration = sftConfiguration(steps: 200)
+        configuration.validFraction = 0
+        configuration.checkpointInterval = 1000
+        var last: Float = .infinity
+        try SFTTrainer(model: tinyFamilyModel(), sequences: sequences(alphabetPairs), configuration: configuration, run: run).train { last = $0.loss }
+        #expect(last < 0.1, "final SFT loss \(last)")
+        var dpo = dpoConfiguration(steps: 60)
+        dpo.batchSize = 6
+        let trainer = try DPOTrainer(policy: tinyFamilyModel(), reference: tinyFamilyModel(), examples: alphabetDPOPairs, configuration: dpo, run: dpoRun)
+        try trainer.train()
+        #expect(withNoGrad { trainer.loss(alphabetDPOPairs) }.metrics["rewards/accuracies"] == 1.0)
+    }
+
+    @Test("a reward model on the tiny trunk learns ordered pairs, saves as TinyForSequenceClassification and reloads through ModelLoader")
+    func rewardModel() throws {
+        _ = registerTinyFamily
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let lm = tinyFamilyModel()
+        let model = RewardModel(classifier: SequenceClassifier(trunk: lm.trunk, source: lm.source, labels: 1, seed: 7), tokenizer: letters,
+                                head: RewardHead(maxLength: 16))
+        let trainer = try RewardTrainer(model: model, examples: orderedPairs, objective: .pairwise, configuration: rewardConfiguration(steps: 80), run: run)
+        try trainer.train()
+        #expect(withNoGrad { trainer.loss(orderedPairs) }.metrics["rewards/accuracies"] == 1.0)
+        let names = Set(model.classifier.namedParameters().map(\.name))
+        #expect(names.contains("model.qkv.weight") && names.contains("score.weight") && !names.contains { $0.hasPrefix("lm_head") })
+        let reloaded = try RewardModel.load(from: run.finalURL)
+        #expect(try reloaded.rewards(for: ["abc", "cba"]) == model.rewards(for: ["abc", "cba"]))
+        let config = try String(contentsOf: run.finalURL.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("TinyForSequenceClassification") && config.contains("tiny-test"))
+    }
+
+    @Test("PPO with a value head on the tiny LM learns the uppercase reward; the saved policy reloads through ModelLoader")
+    func ppo() throws {
+        _ = registerTinyFamily
+        let run = try temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.root) }
+        let trainer = try PPOTrainer(policy: ValueHeadModel(model: tinyFamilyModel(vocabulary: 11)), reference: tinyFamilyModel(vocabulary: 11),
+                                     tokenizer: mixedCase, reward: UppercaseFractionReward(), prompts: ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"],
+                                     evalPrompts: ["ab", "E"], configuration: tinyPPOConfiguration(iterations: 16), run: run)
+        try trainer.train()
+        let scores = try MetricsLog.read(run.metricsURL).compactMap { $0["objective/score"] as? Double }
+        #expect(scores.count == 16)
+        let first: Double = scores.prefix(3).reduce(0, +) / 3, last: Double = scores.suffix(3).reduce(0, +) / 3
+        #expect(last > first + 0.2, "scores \(scores)")
+        let reloaded = try ModelLoader.languageModel(from: run.finalURL)
+        #expect(reloaded is TinyLM)
+        let saved = try ValueHeadModel.load(from: run.finalURL)
+        #expect(saved.valueHead.summary.weight.scalars == trainer.policy.valueHead.summary.weight.scalars)
+    }
+
+    @Test("a config.json of an unknown family is an error naming the file and the supported model types")
+    func unknownFamily() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-family-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(#"{"model_type": "mamba", "architectures": ["MambaForCausalLM"]}"#.utf8).write(to: directory.appendingPathComponent("config.json"))
+        do {
+            _ = try ModelLoader.languageModel(from: directory)
+            Issue.record("loaded an unknown family")
+        } catch let error as CheckpointError {
+            #expect(error.path.hasSuffix("config.json") && error.message.contains("'mamba'") && error.message.contains("gpt2"), "\(error)")
+        }
+        let shape = NewModelShape(vocabularySize: 12, positions: 8, hiddenSize: 8, layers: 1, heads: 2, dropout: 0, bosTokenId: nil, eosTokenId: nil)
+        do {
+            _ = try ModelLoader.newLanguageModel(modelType: "mamba", shape: shape, seed: 1)
+            Issue.record("made a model of an unknown family")
+        } catch let error as CheckpointError {
+            #expect(error.message.contains("'model_type'") && error.message.contains("gpt2"), "\(error)")
+        }
+        #expect(try ModelLoader.newLanguageModel(modelType: "gpt2", shape: shape, seed: 1).modelConfiguration.vocabularySize == 12)
+    }
+}
