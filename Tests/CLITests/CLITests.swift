@@ -88,8 +88,8 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
 @Suite("rlhf command line")
 struct CLITests {
     @Test("bench --tiny prints one JSON object per benchmark with finite numbers")
-    func benchTiny() throws {
-        let (status, out, err) = try runTool(["bench", "--tiny"])
+    func benchTiny() async throws {
+        let (status, out, err) = try await runTool(["bench", "--tiny"])
         #expect(status == 0, "\(err)")
         let records = try jsonLines(out)
         #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw",
@@ -103,30 +103,30 @@ struct CLITests {
     }
 
     @Test("--only runs just the named benchmarks; an unknown name is an error that lists the known ones")
-    func only() throws {
-        let (status, out, _) = try runTool(["bench", "--tiny", "--only", "gelu,blas"])
+    func only() async throws {
+        let (status, out, _) = try await runTool(["bench", "--tiny", "--only", "gelu,blas"])
         #expect(status == 0)
         #expect(try jsonLines(out).compactMap { $0["bench"] as? String } == ["blas", "gelu"])
-        let (badStatus, _, err) = try runTool(["bench", "--only", "warp-drive"])
+        let (badStatus, _, err) = try await runTool(["bench", "--only", "warp-drive"])
         #expect(badStatus != 0)
         #expect(err.contains("warp-drive") && err.contains("attention"))
     }
 
     @Test("rlhf re-executes itself with OPENBLAS_CORETYPE when faster kernels exist, and only then")
-    func reexec() throws {
+    func reexec() async throws {
         // Force a preferred core (Haswell runs on every x86-64 CPU this builds for) so that the
         // re-exec path is exercised on any machine; the loaded core must then be Haswell.
-        let (status, out, err) = try runTool(["bench", "--only", "blas"], environment: ["RLHF_PREFERRED_CORETYPE": "HASWELL"],
+        let (status, out, err) = try await runTool(["bench", "--only", "blas"], environment: ["RLHF_PREFERRED_CORETYPE": "HASWELL"],
                                              removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC"])
         #expect(status == 0, "\(err)")
         let record = try #require(try jsonLines(out).first)
         #expect(record["core"] as? String == "Haswell")
         #expect(record["openblas_coretype"] as? String == "HASWELL")
         // A user's own choice is respected: no re-exec.
-        let (_, userOut, _) = try runTool(["bench", "--only", "blas"], environment: ["RLHF_PREFERRED_CORETYPE": "HASWELL", "OPENBLAS_CORETYPE": "SANDYBRIDGE"])
+        let (_, userOut, _) = try await runTool(["bench", "--only", "blas"], environment: ["RLHF_PREFERRED_CORETYPE": "HASWELL", "OPENBLAS_CORETYPE": "SANDYBRIDGE"])
         #expect(try jsonLines(userOut).first?["core"] as? String == "Sandybridge")
         // Without an override, the preferred core is SKYLAKEX exactly on AVX-512 CPUs.
-        let (_, plainOut, _) = try runTool(["bench", "--only", "blas"], removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC", "RLHF_PREFERRED_CORETYPE"])
+        let (_, plainOut, _) = try await runTool(["bench", "--only", "blas"], removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC", "RLHF_PREFERRED_CORETYPE"])
         let plain = try #require(try jsonLines(plainOut).first)
         if plain["cpu_avx512"] as? Bool == true {
             #expect(plain["core"] as? String == "SkylakeX")

@@ -33,7 +33,7 @@ func svgParseErrors(_ html: String) -> [String] {
 @Suite("rlhf demo, overopt, sweep", .serialized)
 struct DemoCommandTests {
     @Test("a missing, empty, binary or tiny --corpus is an error naming the file and what the demo needs")
-    func badCorpus() throws {
+    func badCorpus() async throws {
         let directory = try scratchFolder("demo-bad-corpus")
         defer { try? FileManager.default.removeItem(at: directory) }
         let cases: [(String, Data?, String)] = [("missing.txt", nil, "no such file"), ("empty.txt", Data(), "empty"),
@@ -41,7 +41,7 @@ struct DemoCommandTests {
                                                 ("tiny.txt", Data("To be or not to be.\n".utf8), "at least 20000 bytes")]
         for (option, message) in [("--pretrain-steps=0", "--pretrain-steps must be at least 1"), ("--bpe-merges=-3", "--bpe-merges must be at least 1"),
                                   ("--kl-coefficient=-1", "--kl-coefficient must be a number ≥ 0"), ("--ppo-learning-rate=0", "--ppo-learning-rate must be a number > 0")] {
-            let (status, _, err) = try runTool(["demo", option, "--output", directory.appendingPathComponent("out").path])
+            let (status, _, err) = try await runTool(["demo", option, "--output", directory.appendingPathComponent("out").path])
             #expect(status != 0 && err.contains(message), "\(option): \(err)")
         }
         // A huge file is refused from its size, before it is read (a sparse file: no disk used).
@@ -50,27 +50,27 @@ struct DemoCommandTests {
         let handle = try FileHandle(forWritingTo: huge)
         try handle.truncate(atOffset: 300 << 20)
         try handle.close()
-        let (hugeStatus, _, hugeErr) = try runTool(["demo", "--corpus", huge.path, "--output", directory.appendingPathComponent("out").path])
+        let (hugeStatus, _, hugeErr) = try await runTool(["demo", "--corpus", huge.path, "--output", directory.appendingPathComponent("out").path])
         #expect(hugeStatus != 0 && hugeErr.contains("huge.txt") && hugeErr.contains("at most 268435456"), "\(hugeErr)")
         for (name, contents, message) in cases {
             let file = directory.appendingPathComponent(name)
             if let contents { try contents.write(to: file) }
-            let (status, _, err) = try runTool(["demo", "--corpus", file.path, "--output", directory.appendingPathComponent("out").path])
+            let (status, _, err) = try await runTool(["demo", "--corpus", file.path, "--output", directory.appendingPathComponent("out").path])
             #expect(status != 0 && err.contains(name) && err.contains(message), "\(name): \(err)")
         }
     }
 
     @Test("rlhf-demo is the demo command without the serving stack: its own usage line, the same checks, no gRPC or TLS linked")
-    func standaloneDemo() throws {
-        let (helpStatus, help, _) = try runTool(["--help"], executable: "rlhf-demo")
+    func standaloneDemo() async throws {
+        let (helpStatus, help, _) = try await runTool(["--help"], executable: "rlhf-demo")
         #expect(helpStatus == 0 && help.contains("USAGE: rlhf-demo") && help.contains("--ppo-learning-rate"), "\(help)")
         let directory = try scratchFolder("standalone-demo")
         defer { try? FileManager.default.removeItem(at: directory) }
         let empty = directory.appendingPathComponent("empty.txt")
         try Data().write(to: empty)
-        let (status, _, err) = try runTool(["--corpus", empty.path, "--output", directory.appendingPathComponent("out").path], executable: "rlhf-demo")
+        let (status, _, err) = try await runTool(["--corpus", empty.path, "--output", directory.appendingPathComponent("out").path], executable: "rlhf-demo")
         #expect(status != 0 && err.contains("empty.txt") && err.contains("empty"), "\(err)")
-        let (optionStatus, _, optionErr) = try runTool(["--pretrain-steps=0"], executable: "rlhf-demo")
+        let (optionStatus, _, optionErr) = try await runTool(["--pretrain-steps=0"], executable: "rlhf-demo")
         #expect(optionStatus != 0 && optionErr.contains("--pretrain-steps must be at least 1"), "\(optionErr)")
         // What makes it quick to build: none of gRPC's or SwiftNIO's TLS modules is in it (they are in `rlhf`).
         let standalone = try Data(contentsOf: toolExecutable("rlhf-demo"), options: .alwaysMapped)
@@ -83,11 +83,11 @@ struct DemoCommandTests {
 
     @Test("demo --quick runs every stage and writes a finite, renderable report; overopt measures its PPO run",
           .enabled(if: FileManager.default.fileExists(atPath: sharedDataFile("shakespeare/tiny_shakespeare.txt").path)))
-    func quickDemo() throws {
+    func quickDemo() async throws {
         let directory = try scratchFolder("demo")
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("demo")
-        let (status, out, err) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
+        let (status, out, err) = try await runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
         #expect(status == 0, "\(err)")
         for stage in ["[1/7]", "[2/7]", "[3/7]", "[4/7]", "[5/7]", "[6/7]", "[7/7]", "demo finished in", "pretrained", "ppo", "dpo"] {
             #expect(out.contains(stage), "missing \(stage) in: \(out)")
@@ -112,13 +112,13 @@ struct DemoCommandTests {
         }
         #expect((points[0]["kl"] as? Double).map { abs($0) < 1e-3 } == true)
         // A finished demo reruns nothing: the second run only evaluates and reports.
-        let (again, rerun, _) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
+        let (again, rerun, _) = try await runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path, "--output", output.path])
         #expect(again == 0 && rerun.contains("demo finished in"))
         #expect(rerun.components(separatedBy: "finished before, not rerun").count == 5, "\(rerun)")  // pretrain, reward, ppo, dpo
         #expect(!out.contains("finished before"))
         // rlhf overopt on the demo's PPO run with one sample per prompt.
         let studyOutput = directory.appendingPathComponent("study")
-        let (code, text, error) = try runTool(["overopt", "--run", output.appendingPathComponent("runs/ppo").path, "--gold", "lexicon",
+        let (code, text, error) = try await runTool(["overopt", "--run", output.appendingPathComponent("runs/ppo").path, "--gold", "lexicon",
                                                "--samples", "1", "--output", studyOutput.path])
         #expect(code == 0, "\(error)")
         #expect(text.contains("step    18"))
@@ -132,7 +132,7 @@ struct DemoCommandTests {
             let labelled = directory.appendingPathComponent("labelled")
             try FileManager.default.createDirectory(at: labelled.appendingPathComponent("runs"), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: output.appendingPathComponent("runs/pretrain"), to: labelled.appendingPathComponent("runs/pretrain"))
-            let (code, text, error) = try runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path,
+            let (code, text, error) = try await runTool(["demo", "--quick", "--corpus", sharedDataFile("shakespeare/tiny_shakespeare.txt").path,
                                                    "--labels", labelsFile.path, "--output", labelled.path])
             #expect(code == 0, "\(error)")
             #expect(text.contains("268 labelled texts") && text.contains("demo finished in"), "\(text)")
@@ -143,7 +143,7 @@ struct DemoCommandTests {
             #expect(pairs.split(separator: "\n").count > 100)
         }
         if chromium != nil {
-            let png = try renderInChromium(output.appendingPathComponent("report.html"), to: directory.appendingPathComponent("report.png"))
+            let png = try await renderInChromium(output.appendingPathComponent("report.html"), to: directory.appendingPathComponent("report.png"))
             let size = try #require(pngSize(png))
             #expect(size.width == 1200 && size.height == 900)
             #expect(png.count > 20_000, "\(png.count) bytes: the page looks blank")
@@ -151,35 +151,35 @@ struct DemoCommandTests {
     }
 
     @Test("score --reward: any reward function over a chosen text field; --model and --reward together are an error")
-    func scoreWithRewardFunction() throws {
+    func scoreWithRewardFunction() async throws {
         let directory = try scratchFolder("score")
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("texts.jsonl")
         try #"{"sample":"I love thee","sentiment":"happy"}"# .appending("\n" + #"{"sample":"I do not love thee","sentiment":"sad"}"#)
             .write(to: input, atomically: true, encoding: .utf8)
-        let (status, out, err) = try runTool(["score", "--reward", "lexicon", "--input", input.path, "--text-field", "sample"])
+        let (status, out, err) = try await runTool(["score", "--reward", "lexicon", "--input", input.path, "--text-field", "sample"])
         #expect(status == 0, "\(err)")
         let scores = out.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["score"] as? Double
         }
         #expect(scores.count == 2 && scores[0] == 0.5 && abs(scores[1] + 1 / 5.0.squareRoot()) < 1e-6)
         #expect(out.contains(#""sentiment":"sad""#))  // the input's fields are kept
-        let (both, _, message) = try runTool(["score", "--reward", "lexicon", "--model", directory.path, "--input", input.path])
+        let (both, _, message) = try await runTool(["score", "--reward", "lexicon", "--model", directory.path, "--input", input.path])
         #expect(both != 0 && message.contains("exactly one of --model and --reward"))
     }
 
     @Test("overopt: a folder that is not a PPO run is an error naming config.yaml")
-    func overoptErrors() throws {
+    func overoptErrors() async throws {
         let directory = try scratchFolder("overopt")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (status, _, err) = try runTool(["overopt", "--run", directory.path, "--gold", "lexicon"])
+        let (status, _, err) = try await runTool(["overopt", "--run", directory.path, "--gold", "lexicon"])
         #expect(status != 0 && err.contains("config.yaml"))
-        let (bad, _, message) = try runTool(["overopt", "--run", directory.path, "--gold", "sentiment"])
+        let (bad, _, message) = try await runTool(["overopt", "--run", directory.path, "--gold", "sentiment"])
         #expect(bad != 0 && message.contains("lexicon"))
     }
 
     @Test("sweep: a 2-cell pretraining grid writes sweep.csv and a report; rerunning skips finished cells; bad grids are errors")
-    func sweep() throws {
+    func sweep() async throws {
         let directory = try scratchFolder("sweep")
         defer { try? FileManager.default.removeItem(at: directory) }
         let corpus = directory.appendingPathComponent("tiny.txt")
@@ -200,7 +200,7 @@ struct DemoCommandTests {
         let runs = directory.appendingPathComponent("runs").path
         let arguments = ["sweep", "--config", config.path, "--grid", "learning_rate=1e-3,1e-2", "--grid", "warmup_steps=0,1",
                          "--name", "lr", "--runs-dir", runs]
-        let (status, out, err) = try runTool(arguments)
+        let (status, out, err) = try await runTool(arguments)
         #expect(status == 0, "\(err)")
         #expect(out.contains("cell 4/4 learning_rate=1e-2,warmup_steps=1"))
         let csv = try String(contentsOf: URL(fileURLWithPath: runs).appendingPathComponent("lr/sweep.csv"), encoding: .utf8)
@@ -210,15 +210,15 @@ struct DemoCommandTests {
         let cellConfig = try String(contentsOf: URL(fileURLWithPath: runs).appendingPathComponent("lr/cells/learning_rate=1e-2,warmup_steps=1/config.yaml"), encoding: .utf8)
         #expect(cellConfig.contains("learning_rate: 1e-2") || cellConfig.contains("learning_rate: 0.01"))
         #expect(FileManager.default.fileExists(atPath: URL(fileURLWithPath: runs).appendingPathComponent("lr/report.html").path))
-        let (again, rerun, _) = try runTool(arguments)
+        let (again, rerun, _) = try await runTool(arguments)
         #expect(again == 0 && rerun.components(separatedBy: "not rerun").count == 5)
-        let (bad, _, message) = try runTool(["sweep", "--config", config.path, "--grid", "learning_rate", "--runs-dir", runs])
+        let (bad, _, message) = try await runTool(["sweep", "--config", config.path, "--grid", "learning_rate", "--runs-dir", runs])
         #expect(bad != 0 && message.contains("key=v1,v2"))
-        let (unknown, _, why) = try runTool(["sweep", "--config", config.path, "--grid", "no_such_field=1,2", "--runs-dir", runs, "--name", "u"])
+        let (unknown, _, why) = try await runTool(["sweep", "--config", config.path, "--grid", "no_such_field=1,2", "--runs-dir", runs, "--name", "u"])
         #expect(unknown != 0 && why.contains("no_such_field"))
         let jobless = directory.appendingPathComponent("jobless.yaml")
         try "corpus: \(corpus.path)\n".write(to: jobless, atomically: true, encoding: .utf8)
-        let (noJob, _, whyNot) = try runTool(["sweep", "--config", jobless.path, "--grid", "max_steps=1", "--runs-dir", runs])
+        let (noJob, _, whyNot) = try await runTool(["sweep", "--config", jobless.path, "--grid", "max_steps=1", "--runs-dir", runs])
         #expect(noJob != 0 && whyNot.contains("job: ppo"))
     }
 }

@@ -25,43 +25,43 @@ func tinyCheckpointWithTokenizer() throws -> URL {
 @Suite("rlhf generate, tokenize, logprobs")
 struct ModelCommandTests {
     @Test("generate: greedy is repeatable, --num-return-sequences and --json work, errors are clear")
-    func generate() throws {
+    func generate() async throws {
         let directory = try tinyCheckpointWithTokenizer()
         defer { try? FileManager.default.removeItem(at: directory) }
         let arguments = ["generate", "--model", directory.path, "--prompt", "To be", "--max-new-tokens", "6", "--temperature", "0", "--json"]
-        let (status, out, err) = try runTool(arguments)
+        let (status, out, err) = try await runTool(arguments)
         #expect(status == 0, "\(err)")
         let object = try #require(try jsonLines(out).first)
         #expect((object["tokens"] as? [Int])?.count == 6)
         #expect((object["logprobs"] as? [Double])?.allSatisfy { $0 <= 0 } == true)
-        #expect(try runTool(arguments).1 == out)
-        let (_, sampled, _) = try runTool(["generate", "--model", directory.path, "--prompt", "a", "--max-new-tokens", "4",
+        #expect(try await runTool(arguments).1 == out)
+        let (_, sampled, _) = try await runTool(["generate", "--model", directory.path, "--prompt", "a", "--max-new-tokens", "4",
                                            "--num-return-sequences", "3", "--seed", "5", "--json"])
         #expect(try jsonLines(sampled).count == 3)
-        let (tooLong, _, message) = try runTool(["generate", "--model", directory.path, "--prompt", String(repeating: "x", count: 30), "--max-new-tokens", "5"])
+        let (tooLong, _, message) = try await runTool(["generate", "--model", directory.path, "--prompt", String(repeating: "x", count: 30), "--max-new-tokens", "5"])
         #expect(tooLong != 0 && message.contains("n_positions 32"))
-        let (missing, _, missingMessage) = try runTool(["generate", "--model", "/nonexistent/model", "--prompt", "a"])
+        let (missing, _, missingMessage) = try await runTool(["generate", "--model", "/nonexistent/model", "--prompt", "a"])
         #expect(missing != 0 && missingMessage.contains("config.json"))
     }
 
     @Test("tokenize prints one JSON array per line of a file")
-    func tokenize() throws {
+    func tokenize() async throws {
         let directory = try tinyCheckpointWithTokenizer()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("lines.txt")
         try "ab\n \n".write(to: input, atomically: true, encoding: .utf8)
-        let (status, out, err) = try runTool(["tokenize", "--tokenizer", directory.path, "--input", input.path])
+        let (status, out, err) = try await runTool(["tokenize", "--tokenizer", directory.path, "--input", input.path])
         #expect(status == 0, "\(err)")
         #expect(out == "[67,68]\n[2]\n")  // ids by code point: "\t" 0, "\n" 1, " " 2, …, "a" 67
     }
 
     @Test("logprobs prints per-token log-probabilities that sum to the reported total; bad lines name the line")
-    func logprobs() throws {
+    func logprobs() async throws {
         let directory = try tinyCheckpointWithTokenizer()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("texts.jsonl")
         try "{\"text\": \"hello there\"}\n{\"text\": \"x\"}\n".write(to: input, atomically: true, encoding: .utf8)
-        let (status, out, err) = try runTool(["logprobs", "--model", directory.path, "--input", input.path])
+        let (status, out, err) = try await runTool(["logprobs", "--model", directory.path, "--input", input.path])
         #expect(status == 0, "\(err)")
         let records = try jsonLines(out)
         #expect(records.count == 2)
@@ -69,7 +69,7 @@ struct ModelCommandTests {
         #expect(values.count == 10)
         #expect(abs(values.reduce(0, +) - (records[0]["sum"] as? Double ?? 0)) < 1e-4)
         try "{\"text\": \"ok\"}\n{\"txt\": 3}\n".write(to: input, atomically: true, encoding: .utf8)
-        let (bad, _, message) = try runTool(["logprobs", "--model", directory.path, "--input", input.path])
+        let (bad, _, message) = try await runTool(["logprobs", "--model", directory.path, "--input", input.path])
         #expect(bad != 0 && message.contains("texts.jsonl:2") && message.contains("field 'text'"))
     }
 }

@@ -34,7 +34,7 @@ func renderInChromium(_ html: URL, to png: URL) throws -> Data {
 @Suite("rlhf report")
 struct ReportCommandTests {
     @Test("the report of a run renders in headless Chromium to a non-blank PNG of the window size", .enabled(if: chromium != nil))
-    func rendersInBrowser() throws {
+    func rendersInBrowser() async throws {
         let directory = try scratchFolder("report")
         defer { try? FileManager.default.removeItem(at: directory) }
         let run = directory.appendingPathComponent("run")
@@ -45,10 +45,10 @@ struct ReportCommandTests {
         try lines.joined(separator: "\n").write(to: run.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
         try #"{"step":10,"prompt":"ROMEO:","response":"O <happy> day","score":0.9}"#.write(to: run.appendingPathComponent("samples.jsonl"), atomically: true, encoding: .utf8)
         let html = directory.appendingPathComponent("report.html")
-        let (status, out, err) = try runTool(["report", run.path, "--output", html.path, "--title", "Test report"])
+        let (status, out, err) = try await runTool(["report", run.path, "--output", html.path, "--title", "Test report"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("report.html"))
-        let data = try renderInChromium(html, to: directory.appendingPathComponent("report.png"))
+        let data = try await renderInChromium(html, to: directory.appendingPathComponent("report.png"))
         let size = try #require(pngSize(data))
         #expect(size.width == 1200 && size.height == 900)
         #expect(data.count > 20_000, "\(data.count) bytes: the page looks blank")

@@ -7,16 +7,16 @@ import Testing
 @Suite("rlhf reward and score")
 struct RewardCommandTests {
     @Test("trains on pairs with normalization, then scores {text} and {prompt,response} lines; the checkpoint scores identically after reload")
-    func rewardAndScore() throws {
+    func rewardAndScore() async throws {
         let directory = try scratchFolder("reward")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
+        let model = try await tinyCheckpoint(in: directory)
         let pairs = directory.appendingPathComponent("pairs.jsonl")
         try (0..<12).map { i in
             #"{"prompt":"Human: hello \#(i). Assistant:","chosen":" hi, how can I help?","rejected":" go away."}"#
         }.joined(separator: "\n").write(to: pairs, atomically: true, encoding: .utf8)
         let runs = directory.appendingPathComponent("runs")
-        let (status, out, err) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--name", "rm",
+        let (status, out, err) = try await runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--name", "rm",
                                               "--max_length", "48", "--batch_size", "4", "--max_steps", "6", "--learning_rate", "1e-3",
                                               "--valid_fraction", "0.25", "--eval_interval", "3", "--log_interval", "1",
                                               "--normalize", "both", "--normalization_samples", "8", "--normalization_response_length", "4",
@@ -37,22 +37,22 @@ struct RewardCommandTests {
         let input = directory.appendingPathComponent("score.jsonl")
         try "{\"text\":\"Human: hello. Assistant: hi\"}\n{\"prompt\":\"Human: hello.\",\"response\":\" Assistant: go away.\",\"id\":7}\n"
             .write(to: input, atomically: true, encoding: .utf8)
-        let (scoreStatus, scored, scoreErr) = try runTool(["score", "--model", final.path, "--input", input.path])
+        let (scoreStatus, scored, scoreErr) = try await runTool(["score", "--model", final.path, "--input", input.path])
         #expect(scoreStatus == 0, "\(scoreErr)")
         let lines = try jsonLines(scored)
         #expect(lines.count == 2 && lines[1]["id"] as? Int == 7)
         let scores = lines.compactMap { $0["score"] as? Double }
         #expect(scores.count == 2 && scores.allSatisfy(\.isFinite))
-        let (_, again, _) = try runTool(["score", "--model", final.path, "--input", input.path])
+        let (_, again, _) = try await runTool(["score", "--model", final.path, "--input", input.path])
         #expect(again == scored)
 
         let bad = directory.appendingPathComponent("bad.jsonl")
         try "{\"text\":\"a\"}\n{\"question\":\"b\"}\n".write(to: bad, atomically: true, encoding: .utf8)
-        let (badStatus, _, badErr) = try runTool(["score", "--model", final.path, "--input", bad.path])
+        let (badStatus, _, badErr) = try await runTool(["score", "--model", final.path, "--input", bad.path])
         #expect(badStatus != 0 && badErr.contains("bad.jsonl:2"))
-        let (kindStatus, _, kindErr) = try runTool(["reward", "--data", bad.path, "--model", model.path, "--runs_dir", runs.path])
+        let (kindStatus, _, kindErr) = try await runTool(["reward", "--data", bad.path, "--model", model.path, "--runs_dir", runs.path])
         #expect(kindStatus != 0 && kindErr.contains("bad.jsonl:1") && kindErr.contains("cannot tell"))
-        let (normStatus, _, normErr) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--normalize", "sometimes"])
+        let (normStatus, _, normErr) = try await runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", runs.path, "--normalize", "sometimes"])
         #expect(normStatus != 0 && normErr.contains("field 'normalize'"))
     }
 }

@@ -25,11 +25,11 @@ let pythonHasOpenAI: Bool = {
 @Suite("rlhf serve")
 struct ServeCommandTests {
     @Test("the official Python openai client: completions, chat, streaming, models, errors", .enabled(if: pythonHasOpenAI))
-    func openAIClient() throws {
+    func openAIClient() async throws {
         let directory = try scratchFolder("serve-openai")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
-        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--no-grpc"])
+        let model = try await tinyCheckpoint(in: directory)
+        let server = try await ToolServer.start(["serve", "--model", model.path, "--name", "tiny", "--no-grpc"])
         #expect(!server.banner.contains("grpc://"), "\(server.banner)")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_client_check.py")
         let process = Process()
@@ -50,8 +50,8 @@ struct ServeCommandTests {
     func grpcClient() async throws {
         let directory = try scratchFolder("serve-grpc")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
-        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--grpc-port", "0"])
+        let model = try await tinyCheckpoint(in: directory)
+        let server = try await ToolServer.start(["serve", "--model", model.path, "--name", "tiny", "--grpc-port", "0"])
         try await withGenerationClient(port: try grpcPort(server)) { client in
             let request = Rlhf_V1_GenerateRequest.with { $0.prompt = "hello"; $0.maxTokens = 6; $0.seed = 3; $0.temperature = 0 }
             let answer = try await client.generate(request)
@@ -72,21 +72,21 @@ struct ServeCommandTests {
     }
 
     @Test("a loopback load test: within capacity every answer is 200; overloaded, only 200s and deliberate 503s; a few hundred requests")
-    func loadTest() throws {
+    func loadTest() async throws {
         let directory = try scratchFolder("serve-load")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
-        let server = try ToolServer(["serve", "--model", model.path, "--no-grpc", "--max-batch", "4", "--max-queue", "4"])
-        func run(_ arguments: [String]) throws -> [String: Any] {
-            let (status, out, err) = try runTool(["loadtest", "--url", server.base, "--json", "--strict", "--max-tokens", "8"] + arguments)
+        let model = try await tinyCheckpoint(in: directory)
+        let server = try await ToolServer.start(["serve", "--model", model.path, "--no-grpc", "--max-batch", "4", "--max-queue", "4"])
+        func run(_ arguments: [String]) async throws -> [String: Any] {
+            let (status, out, err) = try await runTool(["loadtest", "--url", server.base, "--json", "--strict", "--max-tokens", "8"] + arguments)
             #expect(status == 0, "\(out)\(err)")
             return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         }
-        let within = try run(["--clients", "6", "--duration", "30", "--requests", "300", "--stream"])
+        let within = try await run(["--clients", "6", "--duration", "30", "--requests", "300", "--stream"])
         #expect(within["requests"] as? Int == 300 && (within["statuses"] as? [String: Int]) == ["200": 300])
         #expect((within["completion_tokens"] as? Int ?? 0) > 0 && (within["tokens_per_second"] as? Double ?? 0) > 0)
         #expect((within["latency_p50_ms"] as? Double ?? 0) > 0 && (within["latency_p99_ms"] as? Double ?? 0) >= (within["latency_p50_ms"] as? Double ?? 0))
-        let over = try run(["--clients", "24", "--duration", "30", "--requests", "300"])
+        let over = try await run(["--clients", "24", "--duration", "30", "--requests", "300"])
         let statuses = try #require(over["statuses"] as? [String: Int])
         #expect(Set(statuses.keys).isSubset(of: ["200", "503"]) && (statuses["200"] ?? 0) > 0 && over["requests"] as? Int == 300, "\(statuses)")
     }
@@ -98,11 +98,11 @@ struct ServeCommandTests {
         // A model wide enough (and a context long enough) that 400 tokens take a good part of a second.
         let corpus = directory.appendingPathComponent("corpus.txt")
         try String(repeating: "to be or not to be, that is the question. ", count: 300).write(to: corpus, atomically: true, encoding: .utf8)
-        let (trained, _, trainErr) = try runTool(["pretrain", "--corpus", corpus.path, "--name", "wide", "--runs_dir", directory.appendingPathComponent("runs").path,
+        let (trained, _, trainErr) = try await runTool(["pretrain", "--corpus", corpus.path, "--name", "wide", "--runs_dir", directory.appendingPathComponent("runs").path,
                                                   "--tokenizer", "character", "--n_layer", "4", "--n_head", "4", "--n_embd", "256", "--block_size", "512",
                                                   "--batch_size", "1", "--max_steps", "1", "--eval_interval", "0", "--eval_batches", "1"])
         #expect(trained == 0, "\(trainErr)")
-        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0"])
+        let server = try await ToolServer.start(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0"])
         let rpcPort = try grpcPort(server)
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
@@ -149,12 +149,12 @@ struct ServeCommandTests {
 extension ServeCommandTests {
     @Test("SIGTERM with a client stalled halfway through its upload: the process exits within the shutdown deadline",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
-    func shutdownDeadline() throws {
+    func shutdownDeadline() async throws {
         let directory = try scratchFolder("serve-stall")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
+        let model = try await tinyCheckpoint(in: directory)
         // Timeouts far beyond the test: only the shutdown deadline can end the stalled request.
-        let server = try ToolServer(["serve", "--model", model.path, "--grpc-port", "0", "--shutdown-timeout", "1",
+        let server = try await ToolServer.start(["serve", "--model", model.path, "--grpc-port", "0", "--shutdown-timeout", "1",
                                      "--header-timeout", "600", "--body-timeout", "600", "--idle-timeout", "600"])
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -173,11 +173,11 @@ extension ServeCommandTests {
         #expect(line.contains("sent"))
         // Give the server time to read the head and part of the body. (Were it not yet read, the
         // shutdown would simply close the connection and the test would prove less, not fail.)
-        Thread.sleep(forTimeInterval: 1)
+        try await Task.sleep(for: .seconds(1))
         let signalled = Date()
         kill(server.process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)
-        while server.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while server.process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let seconds = Date().timeIntervalSince(signalled)
         #expect(!server.process.isRunning, "still running 30 s after SIGTERM")
         // 1 s for requests in flight, at most 2 s for the cut ones to unwind, and slack for a loaded machine

@@ -7,12 +7,12 @@ import Testing
 @Suite("rlhf winrate")
 struct WinRateCommandTests {
     @Test("two checkpoints on CSV prompts judged by lexicon and by a reward model; winrate.json and winrate.md; clear errors")
-    func winrate() throws {
+    func winrate() async throws {
         let directory = try scratchFolder("winrate")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let model = try tinyCheckpoint(in: directory)
+        let model = try await tinyCheckpoint(in: directory)
         // A second model: the same base trained two more steps.
-        let (trainStatus, _, trainErr) = try runTool(["pretrain", "--corpus", directory.appendingPathComponent("base.txt").path, "--name", "more",
+        let (trainStatus, _, trainErr) = try await runTool(["pretrain", "--corpus", directory.appendingPathComponent("base.txt").path, "--name", "more",
                                                       "--runs_dir", directory.appendingPathComponent("runs").path, "--tokenizer", "bpe",
                                                       "--bpe_merges", "30", "--n_layer", "1", "--n_head", "2", "--n_embd", "16", "--block_size", "64",
                                                       "--batch_size", "2", "--max_steps", "4", "--eval_interval", "0", "--eval_batches", "1"])
@@ -25,7 +25,7 @@ struct WinRateCommandTests {
         let common = ["winrate", "--a", "base=\(model.path)", "--b", "more=\(other.path)", "--prompts", csv.path, "--limit", "3",
                       "--max-new-tokens", "8", "--output", output.path]
 
-        let (status, out, err) = try runTool(common + ["--judge", "lexicon"])
+        let (status, out, err) = try await runTool(common + ["--judge", "lexicon"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("base (A) vs more (B), judge lexicon: 3 prompts") && out.contains("A's win rate"))
         let data = try Data(contentsOf: output.appendingPathComponent("winrate.json"))
@@ -45,23 +45,23 @@ struct WinRateCommandTests {
         let pairs = directory.appendingPathComponent("pairs.jsonl")
         try (0..<4).map { #"{"prompt":"Human: hello \#($0). Assistant:","chosen":" hi, how can I help?","rejected":" there there"}"# }
             .joined(separator: "\n").write(to: pairs, atomically: true, encoding: .utf8)
-        let (rmStatus, _, rmErr) = try runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", directory.appendingPathComponent("runs").path,
+        let (rmStatus, _, rmErr) = try await runTool(["reward", "--data", pairs.path, "--model", model.path, "--runs_dir", directory.appendingPathComponent("runs").path,
                                                 "--name", "rm", "--max_length", "48", "--batch_size", "2", "--valid_fraction", "0", "--max_steps", "2"])
         #expect(rmStatus == 0, "\(rmErr)")
         let rm = directory.appendingPathComponent("runs/rm/final").path
-        let (rmJudged, rmOut, rmJudgeErr) = try runTool(common + ["--judge", "rm:\(rm)"])
+        let (rmJudged, rmOut, rmJudgeErr) = try await runTool(common + ["--judge", "rm:\(rm)"])
         #expect(rmJudged == 0, "\(rmJudgeErr)")
         #expect(rmOut.contains("judge rm:\(rm): 3 prompts"), "\(rmOut)")
 
-        let (badStatus, _, badErr) = try runTool(common + ["--judge", "gpt-judge"])
+        let (badStatus, _, badErr) = try await runTool(common + ["--judge", "gpt-judge"])
         #expect(badStatus != 0)
         #expect(badErr.contains("--judge is 'gpt-judge'") && badErr.contains("rm:DIR") && badErr.contains("openai:BASE_URL#MODEL"), "\(badErr)")
 
-        let (columnStatus, _, columnErr) = try runTool(common + ["--judge", "lexicon", "--prompt-field", "question"])
+        let (columnStatus, _, columnErr) = try await runTool(common + ["--judge", "lexicon", "--prompt-field", "question"])
         #expect(columnStatus != 0)
         #expect(columnErr.contains(csv.path) && columnErr.contains("field 'question'") && columnErr.contains("columns: act, prompt"), "\(columnErr)")
 
-        let (keyStatus, _, keyErr) = try runTool(common + ["--judge", "openai:http://127.0.0.1:9/v1#m", "--api-key-env", "RLHF_TEST_UNSET_KEY"],
+        let (keyStatus, _, keyErr) = try await runTool(common + ["--judge", "openai:http://127.0.0.1:9/v1#m", "--api-key-env", "RLHF_TEST_UNSET_KEY"],
                                                  removing: ["RLHF_TEST_UNSET_KEY"])
         #expect(keyStatus != 0)
         #expect(keyErr.contains("RLHF_TEST_UNSET_KEY") && keyErr.contains("not set"), "\(keyErr)")

@@ -28,8 +28,9 @@ struct LoadTestTests {
             let port = try #require(client.port)
             let report = await LoadTest.run(LoadTestConfiguration(url: URL(string: "http://127.0.0.1:\(port)")!, clients: 2, duration: 1.5,
                                                                   prompts: ["a"], maxTokens: 4))
-            // Each client: a request at once and one after a second; without waiting it would be hundreds.
-            #expect(report.requests == 4 && report.statuses == ["503": 4], "\(report.summary)")
+            // Each client: a request at once and one after a second (a stalled machine may leave out
+            // the second); without waiting it would be hundreds.
+            #expect((2...4).contains(report.requests) && report.statuses == ["503": report.requests], "\(report.summary)")
             #expect(report.completionTokens == 0 && report.unexpectedFailures == 0 && report.latencyP50 == 0)
         }
         // Nothing listening: every request is a failed connection.

@@ -138,8 +138,9 @@ struct SlowClientTests {
 
     @Test("a client that closes after sending a non-streaming request stops its generations, queued or running", arguments: ["/v1/completions", "/v1/chat/completions"])
     func disconnectStopsGeneration(route: String) async throws {
-        // Each decoding step takes ≥ 10 ms per row (a stop string makes the engine decode text every step).
-        let service = try tinyService(decodeDelay: .milliseconds(10))
+        // Each decoding step takes ≥ 100 ms per row (a stop string makes the engine decode text every
+        // step): two rows of 30 tokens take ≥ 6 s, far longer than noticing a closed connection.
+        let service = try tinyService(decodeDelay: .milliseconds(100))
         func body(_ n: Int) -> String {
             route.contains("chat") ? #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":30,"stop":["@@"],"n":\#(n)}"#
                                    : #"{"prompt":"hi","max_tokens":30,"stop":["@@"],"n":\#(n)}"#
@@ -148,13 +149,16 @@ struct SlowClientTests {
             "POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body(n).utf8.count)\r\n\r\n\(body(n))"
         }
         try await withLiveServer(service, limits: .standard) { port in
-            // Running: two rows decoding (30 steps ≥ 0.6 s); the client leaves after the first steps.
+            // Running: two rows decoding; the engine is held after a step (so that a loaded machine
+            // cannot let them finish first), the client leaves, and the server must notice.
             let running = try RawConnection(port: port)
             running.send(request(2))
             #expect(await eventually { service.engine.current.active == 2 }, "\(service.engine.current)")
+            service.engine.pause()
             running.closeNow()
+            #expect(await eventually { service.engine.current.cancelling == 2 }, "\(service.engine.current)")
+            service.engine.resume()
             #expect(await eventually { service.engine.current.cancelled == 2 && service.engine.current.active == 0 }, "\(service.engine.current)")
-            try await Task.sleep(for: .seconds(1))  // long enough for the two to have finished had they run on
             #expect(service.engine.current.completed == 0 && service.engine.current.tokens < 60, "\(service.engine.current)")
             // Queued: held behind a paused engine; the client leaves; the queue empties.
             service.engine.pause()
