@@ -68,9 +68,11 @@ public struct DemoOptions: ParsableArguments {
         let seconds = Date().timeIntervalSince(started)
         print("")
         print(String(format: "demo finished in %dm%02ds", Int(seconds) / 60, Int(seconds) % 60))
-        print("policy      proxy    gold     KL  real words")
+        print("policy       proxy    gold     KL  real words")
         for (m, share) in zip(result.measurements, result.realWordShares) {
-            print(String(format: "%-10@ %7.3f %7.3f %6.2f %11.3f", m.name, m.proxy, m.gold ?? .nan, m.kl, share))
+            // (`%-10@` does not pad on Linux: the name is padded by hand.)
+            print(m.name.padding(toLength: max(10, m.name.count), withPad: " ", startingAt: 0)
+                  + String(format: " %7.3f %7.3f %6.2f %11.3f", m.proxy, m.gold ?? .nan, m.kl, share))
         }
         print(result.study.summary)
         print("report: \(result.report.path)")
