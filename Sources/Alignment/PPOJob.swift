@@ -9,7 +9,7 @@ import Yams
 
 /// trlX's `trlx.train`: PPO from the checkpoint at `model` against `rewardFunction` on `prompts`.
 /// - Parameters:
-///   - model: an HF GPT-2 checkpoint (a value head is read when present, else created).
+///   - model: an HF causal-LM checkpoint of a registered family (a value head is read when present, else created).
 ///   - rewardFunction: scores (prompt, response) pairs.
 ///   - prompts: training prompts; `evalPrompts`: sampled at each evaluation into samples.jsonl.
 ///   - config: the PPO settings.
@@ -60,17 +60,17 @@ public enum RewardSpecification {
             }
             let directory = URL(fileURLWithPath: String(argument[..<colon]))
             let label = String(argument[argument.index(after: colon)...])
-            // BERT/RoBERTa classifiers by their config's model_type; GPT-2 ones by output index.
+            // Decoder classifiers of a registered family (GPT-2, …) by output index; BERT/RoBERTa
+            // encoders by label name or index.
             let config = directory.appendingPathComponent("config.json")
             guard FileManager.default.fileExists(atPath: config.path) else {
                 throw RunError(path: config.path, message: "field 'reward': classifier:DIR:LABEL needs a classifier checkpoint directory; no config.json there")
             }
-            if let data = FileManager.default.contents(atPath: config.path),
-               let type = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["model_type"] as? String, type != "gpt2" {
+            guard (try? ModelLoader.family(of: directory)) != nil else {
                 return try EncoderLabelReward(checkpoint: directory, label: label)
             }
             guard let index = Int(label) else {
-                throw RunError(path: directory.path, message: "a GPT-2 classifier's label must be an output index, got '\(label)'")
+                throw RunError(path: directory.path, message: "a decoder classifier's label must be an output index, got '\(label)'")
             }
             return try ClassifierLabelReward(checkpoint: directory, label: index)
         case "http", "https":

@@ -83,7 +83,7 @@ public struct TrainingProgress: Sendable {
     public var tokensPerSecond: Double
 }
 
-/// Splits a token stream, samples windows, and trains a GPT-2 on them in a run directory.
+/// Splits a token stream, samples windows, and trains a causal LM on them in a run directory.
 public final class PretrainTrainer {
     /// The model being trained.
     public let model: any CausalLanguageModel

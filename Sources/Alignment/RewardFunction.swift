@@ -107,7 +107,7 @@ public struct TargetLengthReward: RewardFunction {
     }
 }
 
-/// A GPT-2 sequence classifier's probability of one output for `prompt + response` (or the
+/// A decoder sequence classifier's (any registered family) probability of one output for `prompt + response` (or the
 /// response alone); ``EncoderLabelReward`` is the same for BERT/RoBERTa classifiers.
 public struct ClassifierLabelReward: RewardFunction {
     /// The classifier.

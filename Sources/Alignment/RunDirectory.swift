@@ -70,6 +70,10 @@ public struct RunDirectory: Sendable {
     /// often it logs, evaluates and saves — not what or how it learns.
     public static let resumableFields: Set<String> = ["max_steps", "iterations", "total_episodes", "log_interval", "eval_interval", "checkpoint_interval", "keep_checkpoints"]
 
+    /// Fields added to a job after runs were recorded without them, with the value their absence
+    /// meant: resuming such a run with that value is no change.
+    public static let addedFields: [String: String] = ["model_type": "gpt2"]
+
     /// Records the job's fully resolved configuration in config.yaml (taking the run's lock first).
     /// A run resumed from a checkpoint must keep its recorded configuration, apart from
     /// ``resumableFields``: a changed learning rate or dataset would make the resumed run a
@@ -98,7 +102,9 @@ public struct RunDirectory: Sendable {
                 return Float(x) == Float(y)
             }
             let changed = keys.sorted().filter { key in
-                !Self.resumableFields.contains(key) && !same(value(recorded[Node(key)]), value(mapping[Node(key)]))
+                // A field added since the run was recorded is unchanged if it holds what its absence meant.
+                let before = recorded[Node(key)] == nil ? Self.addedFields[key] ?? value(nil) : value(recorded[Node(key)])
+                return !Self.resumableFields.contains(key) && !same(before, value(mapping[Node(key)]))
             }
             if !changed.isEmpty {
                 let list = changed.map { "'\($0)' was \(value(recorded[Node($0)])), now \(value(mapping[Node($0)]))" }.joined(separator: "; ")

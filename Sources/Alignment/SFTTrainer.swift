@@ -43,7 +43,7 @@ public struct SFTConfiguration: Codable, Equatable, Sendable, ScheduledConfigura
     }
 }
 
-/// Fine-tunes a GPT-2 on prompt/response sequences in a run directory.
+/// Fine-tunes a causal LM on prompt/response sequences in a run directory.
 public final class SFTTrainer {
     /// The model being trained.
     public let model: any CausalLanguageModel

@@ -198,6 +198,7 @@ extension TrainingLoop where Batch == LanguageModelBatch {
     /// batch's targets, weighted by their count; the evaluation is `valid/loss`.
     func train(languageModel model: any CausalLanguageModel, resume: Bool, evaluateAtStart: Bool, nextStep: (inout TrainerState) throws -> [LanguageModelBatch],
                validLoss: () -> Float?, progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
+        precondition(model === self.model, "train(languageModel:) must be given the loop's own model")
         return try train(resume: resume, evaluateAtStart: evaluateAtStart, nextStep: nextStep,
                          weight: \.targetCount, tokens: \.tokenCount,
                          loss: { (crossEntropy(model($0.inputs), targets: $0.targets), [:]) },

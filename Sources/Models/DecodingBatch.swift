@@ -45,6 +45,8 @@ public final class DecodingBatch {
     public let maximumBatch: Int
     let cache: KeyValueCache
     let decode: (([Int]) -> String)?
+    /// The model's vocabulary size, context and end-of-sequence id (read once, not per row and step).
+    let vocabularySize: Int, positions: Int, endOfSequence: Int?
 
     struct Row {
         var id: Int
@@ -73,6 +75,7 @@ public final class DecodingBatch {
         self.maximumBatch = maximumBatch
         self.decode = decode
         let configuration = model.modelConfiguration
+        (vocabularySize, positions, endOfSequence) = (configuration.vocabularySize, configuration.positions, configuration.eosTokenId)
         cache = model.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
     }
 
@@ -88,14 +91,14 @@ public final class DecodingBatch {
     /// - Throws: ``GenerationError`` saying what is wrong.
     public func validate(_ request: DecodingRequest) throws {
         try request.configuration.sampling.validate()
-        let V = model.modelConfiguration.vocabularySize
+        let V = vocabularySize
         guard !request.prompt.isEmpty else { throw GenerationError("the prompt is empty") }
         if let bad = request.prompt.first(where: { $0 < 0 || $0 >= V }) { throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(V)") }
         guard request.configuration.maxNewTokens >= 1, request.configuration.minNewTokens >= 0 else {
             throw GenerationError("max_new_tokens must be ≥ 1 and min_new_tokens ≥ 0")
         }
-        guard request.prompt.count + request.configuration.maxNewTokens <= model.modelConfiguration.positions else {
-            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(model.modelConfiguration.positions)")
+        guard request.prompt.count + request.configuration.maxNewTokens <= positions else {
+            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(positions)")
         }
         if !request.configuration.stopStrings.isEmpty && decode == nil { throw GenerationError("stop strings need a tokenizer") }
     }
@@ -131,10 +134,10 @@ public final class DecodingBatch {
         var next: [Int32] = []
         for index in rows.indices {
             let configuration = rows[index].request.configuration
-            let endOfSequence = configuration.endOfSequenceTokenId ?? model.modelConfiguration.eosTokenId
+            let endOfSequence = configuration.endOfSequenceTokenId ?? self.endOfSequence
             let produced = rows[index].sequence.tokens.count
             let banned = produced < configuration.minNewTokens ? endOfSequence : nil
-            let V = model.modelConfiguration.vocabularySize
+            let V = vocabularySize
             let row = UnsafeBufferPointer(start: rows[index].logits.data + rows[index].logitsOffset,
                                           count: min(configuration.vocabularyLimit ?? V, V))
             let (token, logProbability) = sampleToken(row, configuration: configuration.sampling, banned: banned, generator: &rows[index].generator)
@@ -177,7 +180,7 @@ public final class DecodingBatch {
         let positions = IndexTensor(shape: [B, 1], values: rows.map { Int32($0.position) })
         withNoGrad {
             let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: mask, cache: cache)
-            let V = model.modelConfiguration.vocabularySize
+            let V = vocabularySize
             for b in 0..<B {
                 rows[b].logits = logits
                 rows[b].logitsOffset = b * V

@@ -207,10 +207,6 @@ public final class GPT2LMHeadModel: CausalLanguageModel {
         linear(hidden, weight: lm_head?.weight ?? transformer.wte.weight, bias: nil)
     }
 
-    /// Logits (B, T, V) for ids (B, T); arguments as `GPT2Model.callAsFunction`.
-    public func callAsFunction(_ ids: IndexTensor, positions: IndexTensor? = nil, mask: Tensor? = nil, cache: KeyValueCache? = nil) -> Tensor {
-        logits(hidden: transformer(ids, positions: positions, mask: mask, cache: cache))
-    }
 }
 
 /// Position ids for left-padded rows, as Hugging Face's generate computes them: the running count

@@ -70,9 +70,12 @@ public struct ModelFamily: Sendable {
 public enum ModelLoader {
     private static let families = Mutex<[ModelFamily]>([.gpt2])
 
-    /// Adds a family (a later registration of the same `model_type` takes precedence).
+    /// Adds a family; it replaces a registered one that shares a `model_type`.
     public static func register(_ family: ModelFamily) {
-        families.withLock { $0.insert(family, at: 0) }
+        families.withLock { list in
+            list.removeAll { !Set($0.modelTypes).isDisjoint(with: family.modelTypes) }
+            list.insert(family, at: 0)
+        }
     }
 
     /// The `model_type` values of the registered families.

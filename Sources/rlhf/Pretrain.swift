@@ -5,15 +5,15 @@ import ArgumentParser
 import Commands
 import Foundation
 
-/// Pretrains a GPT-2 on a text file into runs/<name>/.
+/// Pretrains a causal LM (a new one of `model_type`, or `init_from`) on a text file into runs/<name>/.
 struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Pretrain a GPT-2 on a text corpus (character, trained BPE, or given tokenizer).",
+        abstract: "Pretrain a causal LM (GPT-2 by default) on a text corpus (character, trained BPE, or given tokenizer).",
         discussion: """
         Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
           rlhf pretrain --corpus input.txt --name shakespeare --max_steps 2000 --block_size 256 --learning_rate 1e-3
-        Fields: name, runs_dir, corpus, tokenizer (character | bpe | DIR), bpe_merges, init_from, n_layer, n_head,
-        n_embd, dropout, block_size, batch_size, gradient_accumulation_steps, max_steps, learning_rate, schedule
+        Fields: name, runs_dir, corpus, tokenizer (character | bpe | DIR), bpe_merges, init_from, model_type (gpt2), n_layer,
+        n_head, n_embd, dropout, block_size, batch_size, gradient_accumulation_steps, max_steps, learning_rate, schedule
         (cosine | linear | noam | constant), warmup_steps, min_lr_ratio, weight_decay, beta1, beta2, grad_clip,
         valid_fraction, eval_interval, eval_batches, log_interval, checkpoint_interval, early_stopping_patience,
         keep_checkpoints, seed. The resolved settings are written to runs/<name>/config.yaml.

@@ -124,6 +124,13 @@ struct RunDirectoryTests {
         var added = longer
         added["warmup_steps"] = "3"
         #expect(throws: RunError.self) { try run.recordConfiguration(added, resuming: true) }
+        // A field added to the job since the run was recorded: its default is what its absence meant.
+        var newer = longer
+        newer["model_type"] = "gpt2"
+        try run.recordConfiguration(newer, resuming: true)
+        try run.recordConfiguration(longer, resuming: false)
+        newer["model_type"] = "tiny-test"
+        #expect(throws: RunError.self) { try run.recordConfiguration(newer, resuming: true) }
         try run.recordConfiguration(changed, resuming: true, allowingChanges: true)
         #expect(try String(contentsOf: run.configURL, encoding: .utf8).contains("0.002"))
         try run.recordConfiguration(recorded, resuming: false)  // a fresh start records what it is given

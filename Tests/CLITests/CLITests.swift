@@ -28,10 +28,17 @@ func runTool(_ arguments: [String], environment extra: [String: String] = [:], r
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // Both pipes drained at once: a tool that fills one (64 KiB) while the other is read would wait forever.
+    let errData = Carried(value: NSMutableData())
+    let errDone = DispatchSemaphore(value: 0)
+    Thread {
+        errData.value.append(err.fileHandleForReading.readDataToEndOfFile())
+        errDone.signal()
+    }.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData.value as Data, as: UTF8.self))
 }
 
 /// A running `rlhf` server (`serve`, `rate serve`) on a free port: started with `--port 0`, ready

@@ -138,15 +138,18 @@ struct SlowClientTests {
 
     @Test("a client that closes after sending a non-streaming request stops its generations, queued or running", arguments: ["/v1/completions", "/v1/chat/completions"])
     func disconnectStopsGeneration(route: String) async throws {
-        // Each decoding step takes ≥ 100 ms per row (a stop string makes the engine decode text every
-        // step): two rows of 30 tokens take ≥ 6 s, far longer than noticing a closed connection.
-        let service = try tinyService(decodeDelay: .milliseconds(100))
-        func body(_ n: Int) -> String {
-            route.contains("chat") ? #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":30,"stop":["@@"],"n":\#(n)}"#
-                                   : #"{"prompt":"hi","max_tokens":30,"stop":["@@"],"n":\#(n)}"#
+        // Each decoding step takes ≥ 1 s per row (a stop string makes the engine decode text every
+        // step): two rows of 30 tokens take ≥ 60 s. Swift Testing runs CPU-bound synchronous tests on
+        // the same few threads as this one, so its own code may be held up for seconds; the window
+        // must be far longer than that.
+        let service = try tinyService(decodeDelay: .seconds(1))
+        func body(_ n: Int, tokens: Int) -> String {
+            route.contains("chat") ? #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":\#(tokens),"stop":["@@"],"n":\#(n)}"#
+                                   : #"{"prompt":"hi","max_tokens":\#(tokens),"stop":["@@"],"n":\#(n)}"#
         }
-        func request(_ n: Int) -> String {
-            "POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body(n).utf8.count)\r\n\r\n\(body(n))"
+        func request(_ n: Int, tokens: Int = 30) -> String {
+            let text = body(n, tokens: tokens)
+            return "POST \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(text.utf8.count)\r\n\r\n\(text)"
         }
         try await withLiveServer(service, limits: .standard) { port in
             // Running: two rows decoding; the engine is held after a step (so that a loaded machine
@@ -172,7 +175,7 @@ struct SlowClientTests {
             #expect(service.engine.current.completed == 0, "\(service.engine.current)")
             // A client that stays gets its answer, and is told the connection closes after it.
             let staying = try RawConnection(port: port)
-            staying.send(request(1))
+            staying.send(request(1, tokens: 2))
             let answer = await staying.readUntilClosed(timeout: 30).text
             #expect(answer.hasPrefix("HTTP/1.1 200") && answer.lowercased().contains("connection: close"), "\(answer.prefix(300))")
             #expect(service.engine.current.completed == 1, "\(service.engine.current)")
