@@ -22,8 +22,10 @@ func listen(_ router: Router<BasicRequestContext>, host: String, port: Int, limi
                           onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
     var configuration = ServiceGroupConfiguration(services: [app] + alongside, gracefulShutdownSignals: [.sigterm, .sigint], logger: app.logger)
     configuration.maximumGracefulShutdownDuration = limits.shutdownDeadline
-    // Once cut, a service has a moment to unwind; then the group returns regardless.
-    configuration.maximumCancellationDuration = .seconds(2)
+    // Once cut, a service gets 30 s to unwind; past that ServiceLifecycle stops the process (a
+    // trap). 2 s was too short on a loaded 2-core machine: a server run inside the test process,
+    // cancelled at the end of its test, took longer and took the whole test run down.
+    configuration.maximumCancellationDuration = .seconds(30)
     let group = ServiceGroup(configuration: configuration)
     try await group.run()
 }
