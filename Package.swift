@@ -31,6 +31,8 @@ let package = Package(
         .library(name: "Alignment", targets: ["Alignment"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Rating", targets: ["Rating"]),
+        .library(name: "Benchmarks", targets: ["Benchmarks"]),
+        .library(name: "Pipelines", targets: ["Pipelines"]),
         .library(name: "Serving", targets: ["Serving"]),
     ],
     dependencies: [
@@ -75,8 +77,12 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
         .target(name: "Rating", dependencies: ["Datasets", "Alignment", "Evaluation", .product(name: "Crypto", package: "swift-crypto"),
                                               .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
+        // `rlhf bench`'s measurements: kernels against the rooflines, models, trainers, serving.
+        .target(name: "Benchmarks", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Alignment"], swiftSettings: numericSettings),
+        // The demo and the recipes: stages that call the jobs.
+        .target(name: "Pipelines", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation"]),
         // The commands both executables share.
-        .target(name: "Commands", dependencies: ["Alignment", "Datasets", "Evaluation",
+        .target(name: "Commands", dependencies: ["Alignment", "Datasets", "Evaluation", "Pipelines",
                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "Serving", dependencies: ["Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tokenizers", "Tensors",
                                                .product(name: "Hummingbird", package: "hummingbird"),
@@ -92,12 +98,12 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Commands",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Commands", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "rlhf-demo", dependencies: ["Kernels", "Commands"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Benchmarks"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Datasets"], exclude: ["Fixtures"]),

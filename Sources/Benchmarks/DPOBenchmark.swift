@@ -2,6 +2,7 @@
 // a GPT-2-vocabulary policy (4 layers, 4 heads, 256 dims), batch 8 pairs of 64 prompt + 64
 // response tokens, reference log-probs cached beforehand (as in training) — random weights.
 
+import Alignment
 import Foundation
 import Kernels
 import Models

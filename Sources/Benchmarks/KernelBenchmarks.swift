@@ -2,6 +2,7 @@
 // forward and backward time as a fraction of the relevant roofline.
 
 import Foundation
+import Kernels
 
 /// The kernel benchmarks, in the order `rlhf bench` runs them.
 public enum KernelBenchmarks {

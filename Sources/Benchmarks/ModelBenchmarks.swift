@@ -3,8 +3,10 @@
 
 import Foundation
 import Kernels
+import Models
 import NN
 import Tensors
+import Tokenizers
 
 /// Generation benchmarks: 64-token prompts, 128 new tokens, sampling at temperature 1.
 public enum ModelBenchmarks {

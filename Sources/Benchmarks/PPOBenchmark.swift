@@ -2,6 +2,7 @@
 // a GPT-2-vocabulary policy (4 layers, 4 heads, 256 dims) with a value head, a reward model of
 // the same size, 32 rollouts of 32 prompt + 32 new tokens, 4 epochs of updates — random weights.
 
+import Alignment
 import Foundation
 import Kernels
 import Models

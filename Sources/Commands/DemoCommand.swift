@@ -1,10 +1,11 @@
-// `rlhf demo` (and `rlhf-demo`): the whole of RLHF on Shakespeare in one command (see Evaluation/Demo.swift).
+// `rlhf demo` (and `rlhf-demo`): the whole of RLHF on Shakespeare in one command (see Pipelines/Demo.swift).
 
 import Alignment
 import ArgumentParser
 import Datasets
 import Evaluation
 import Foundation
+import Pipelines
 
 /// The demo's options, shared by `rlhf demo` and `rlhf-demo`.
 public struct DemoOptions: ParsableArguments {

@@ -8,6 +8,7 @@
 
 import Alignment
 import Datasets
+import Evaluation
 import Foundation
 import Models
 import Tensors

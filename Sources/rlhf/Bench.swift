@@ -2,6 +2,7 @@
 
 import Alignment
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Kernels
 import Models

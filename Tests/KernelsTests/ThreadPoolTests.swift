@@ -1,5 +1,6 @@
 // The pool: exact coverage of the range, inline nesting, BLAS kept single-threaded.
 
+import Benchmarks
 import Foundation
 import Kernels
 import Testing

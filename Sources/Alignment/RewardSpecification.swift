@@ -1,0 +1,58 @@
+// Reward functions named by strings, for configs and the command line.
+
+import Datasets
+import Foundation
+import Models
+import Tokenizers
+import Yams
+
+/// A reward function named by a string, for configs and the command line.
+public enum RewardSpecification {
+    /// The kinds a specification may start with (the text before the first colon).
+    public static let kinds: Set<String> = ["model", "uppercase", "lexicon", "regex", "length", "classifier", "http", "https"]
+    /// The forms a specification may take, for error messages.
+    public static let forms = "model:DIR, uppercase, lexicon, regex:PATTERN, length:N, classifier:DIR:LABEL or http(s)://URL"
+
+    /// `model:DIR` (a reward model), `uppercase`, `lexicon` (the gold positivity scorer,
+    /// ``LexiconSentimentReward``), `regex:PATTERN`, `length:N` (tokens of `tokenizer`),
+    /// `classifier:DIR:LABEL` (a classifier's probability of output LABEL), or `http:URL` /
+    /// `https:URL` (an external scorer).
+    public static func make(_ specification: String, tokenizer: (any Tokenizer)? = nil) throws -> any RewardFunction {
+        let parts = specification.split(separator: ":", maxSplits: 1).map(String.init)
+        let argument = parts.count > 1 ? parts[1] : ""
+        switch parts.first ?? "" {
+        case "model": return try LearnedReward(checkpoint: URL(fileURLWithPath: argument))
+        case "uppercase": return UppercaseFractionReward()
+        case "lexicon": return LexiconSentimentReward()
+        case "regex": return try RegexReward(pattern: argument)
+        case "length":
+            guard let target = Int(argument) else { throw RunError(path: "config", message: "field 'reward': length needs a number, e.g. length:24") }
+            guard let tokenizer else { throw RunError(path: "config", message: "field 'reward': length:N needs the policy's tokenizer") }
+            return try TargetLengthReward(target: target, tokenizer: tokenizer)
+        case "classifier":
+            guard let colon = argument.lastIndex(of: ":"), colon != argument.startIndex, argument.index(after: colon) != argument.endIndex else {
+                throw RunError(path: "config", message: "field 'reward': expected classifier:DIR:LABEL (a label name such as joy, or an output index)")
+            }
+            let directory = URL(fileURLWithPath: String(argument[..<colon]))
+            let label = String(argument[argument.index(after: colon)...])
+            // Decoder classifiers of a registered family (GPT-2, …) by output index; BERT/RoBERTa
+            // encoders by label name or index.
+            let config = directory.appendingPathComponent("config.json")
+            guard FileManager.default.fileExists(atPath: config.path) else {
+                throw RunError(path: config.path, message: "field 'reward': classifier:DIR:LABEL needs a classifier checkpoint directory; no config.json there")
+            }
+            guard (try? ModelLoader.family(of: directory)) != nil else {
+                return try EncoderLabelReward(checkpoint: directory, label: label)
+            }
+            guard let index = Int(label) else {
+                throw RunError(path: directory.path, message: "a decoder classifier's label must be an output index, got '\(label)'")
+            }
+            return try ClassifierLabelReward(checkpoint: directory, label: index)
+        case "http", "https":
+            guard let url = URL(string: specification) else { throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL") }
+            return try HTTPReward(url: url)
+        default:
+            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected \(forms)")
+        }
+    }
+}
