@@ -91,28 +91,23 @@ public final class PPOTrainer {
     // MARK: Rollouts
 
     /// lm-human-preferences' response truncation: the tokens up to and including the first
-    /// `token` at index ≥ `after`, and that index; or the tokens unchanged and −1 when there is
-    /// none (the response then gets the penalty score).
-    public static func truncate(_ tokens: [Int32], after: Int, at token: Int32) -> (tokens: [Int32], cut: Int) {
-        guard let index = tokens.indices.first(where: { $0 >= after && tokens[$0] == token }) else { return (tokens, -1) }
-        return (Array(tokens[...index]), index)
+    /// `token` at index ≥ `after` (`.cut(at:)` that index); or the tokens unchanged and `.noToken`
+    /// when there is none (the response then gets the penalty score).
+    public static func truncate(_ tokens: [Int32], after: Int, at token: Int32) -> (tokens: [Int32], truncation: ResponseTruncation) {
+        guard let index = tokens.indices.first(where: { $0 >= after && tokens[$0] == token }) else { return (tokens, .noToken) }
+        return (Array(tokens[...index]), .cut(at: index))
     }
 
     /// Scores, with the truncation penalty, clipping and optional running scaling.
-    func score(prompts: [String], responses: [String], truncatedAt: [Int?], state: inout TrainerState) throws -> (used: [Float], raw: [Float]) {
+    func score(prompts: [String], responses: [String], truncations: [ResponseTruncation], state: inout TrainerState) throws -> (used: [Float], raw: [Float]) {
         let raw = try reward.rewards(prompts: prompts, responses: responses)
         guard raw.count == prompts.count else { throw RunError(path: "reward", message: "the reward function returned \(raw.count) scores for \(prompts.count) responses") }
-        var used = zip(raw, truncatedAt).map { score, cut in cut == -1 ? configuration.penaltyReward : score }
+        var used = zip(raw, truncations).map { score, truncation in truncation.isPenalized ? configuration.penaltyReward : score }
         if configuration.scaleReward == "running" {
-            var moments = state.scoreMoments ?? [0, 0, 0]
-            for value in used {  // Welford
-                moments[0] += 1
-                let delta = Double(value) - moments[1]
-                moments[1] += delta / moments[0]
-                moments[2] += delta * (Double(value) - moments[1])
-            }
+            var moments = state.scoreMoments ?? RunningMoments()
+            moments.update(used)
             state.scoreMoments = moments
-            let std = moments[0] > 1 ? (moments[2] / moments[0]).squareRoot() : 1
+            let std = moments.standardDeviation
             used = used.map { Float(Double($0) / max(std, 1e-8)) }
         }
         if configuration.clipRangeReward > 0 {
@@ -146,9 +141,9 @@ public final class PPOTrainer {
             clock = now
         }
         let sampled = try sampler.sample(policy.model, prompts: batch, generator: &state.generator)
-        let (promptIds, responses, texts, cuts) = (sampled.promptTokens, sampled.responseTokens, sampled.texts, sampled.truncatedAt)
+        let (promptIds, responses, texts, cuts) = (sampled.promptTokens, sampled.responseTokens, sampled.texts, sampled.truncations)
         lap("generate")
-        let (scores, raw) = try score(prompts: batch, responses: texts, truncatedAt: cuts, state: &state)
+        let (scores, raw) = try score(prompts: batch, responses: texts, truncations: cuts, state: &state)
         lap("score")
         var logProbabilities: [[Float]] = [], referenceLogProbabilities: [[Float]] = [], values: [[Float]] = []
         for start in stride(from: 0, to: batch.count, by: configuration.chunkSize) {
@@ -356,8 +351,8 @@ public final class PPOTrainer {
         var generator = RandomGenerator(seed: configuration.seed ^ 0xE7A1)
         var scratch = TrainerState(generator: generator)
         let sampled = try sampler.sample(policy.model, prompts: evalPrompts, generator: &generator)
-        let (texts, cuts) = (sampled.texts, sampled.truncatedAt)
-        let (scores, _) = try score(prompts: evalPrompts, responses: texts, truncatedAt: cuts, state: &scratch)
+        let (texts, cuts) = (sampled.texts, sampled.truncations)
+        let (scores, _) = try score(prompts: evalPrompts, responses: texts, truncations: cuts, state: &scratch)
         for (prompt, (text, score)) in zip(evalPrompts, zip(texts, scores)) {
             try samples.append(object: ["step": step, "prompt": prompt, "response": text, "score": Double(score)])
         }

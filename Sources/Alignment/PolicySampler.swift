@@ -15,8 +15,8 @@ public struct SampledResponses: Sendable {
     public var responseTokens: [[Int32]]
     /// The response text a reward function sees (after truncation and stop strings, without EOS).
     public var texts: [String]
-    /// Per response: nil without truncation, else the truncation index or −1 (no truncate token: penalty).
-    public var truncatedAt: [Int?]
+    /// Per response: what lm-human-preferences' truncation did to it.
+    public var truncations: [ResponseTruncation]
 }
 
 /// PPO's sampler: prompt budget, generation settings, lm-human-preferences' truncation.
@@ -72,7 +72,7 @@ public struct PolicySampler {
             sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
             stopStrings: configuration.stop, endOfSequenceTokenId: endOfSequence,
             stopAtEndOfSequence: configuration.stopAtEndOfSequence, vocabularyLimit: vocabularyLimit)
-        var result = SampledResponses(promptTokens: [], responseTokens: [], texts: [], truncatedAt: [])
+        var result = SampledResponses(promptTokens: [], responseTokens: [], texts: [], truncations: [])
         for start in stride(from: 0, to: prompts.count, by: configuration.chunkSize) {
             let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map(promptTokens)
             let generated = try generate(model, prompts: chunk.map { $0.map(Int.init) }, configuration: generation,
@@ -80,14 +80,14 @@ public struct PolicySampler {
             for (prompt, sequence) in zip(chunk, generated) {
                 let tokens = sequence.tokens.map { Int32($0) }
                 var visible = sequence.finishReason == .endOfSequence ? Array(tokens.dropLast()) : tokens
-                var cut: Int?
+                var truncation = ResponseTruncation.off
                 if let truncateTokenId {
-                    (visible, cut) = PPOTrainer.truncate(visible, after: configuration.truncateAfter, at: truncateTokenId)
+                    (visible, truncation) = PPOTrainer.truncate(visible, after: configuration.truncateAfter, at: truncateTokenId)
                 }
                 result.promptTokens.append(prompt)
                 result.responseTokens.append(tokens)
                 result.texts.append(truncating(tokenizer.decode(visible.map(Int.init)), atFirstOf: configuration.stop))
-                result.truncatedAt.append(cut)
+                result.truncations.append(truncation)
             }
         }
         return result

@@ -27,8 +27,8 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public var bestStep: Int?
     /// Evaluations in a row without improvement (early stopping's patience counter).
     public var evaluationsWithoutImprovement: Int
-    /// PPO's running score moments (count, mean, sum of squared deviations) for `scale_reward: running`.
-    public var scoreMoments: [Double]?
+    /// PPO's running score moments for `scale_reward: running` (saved as [count, mean, sum of squared deviations]).
+    public var scoreMoments: RunningMoments?
     /// PPO: response tokens sampled so far (`elapsed/steps/total`) and seconds spent so far
     /// (`elapsed/time`), carried across resumes.
     public var generatedTokens: Int?

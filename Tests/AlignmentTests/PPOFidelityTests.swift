@@ -238,11 +238,11 @@ struct PPOFidelityTests {
         for b in prompts.indices {
             let tokens = rollouts.responseTokens[b]
             #expect(tokens.count == 8 && rollouts.logProbabilities[b].count == 8 && rollouts.referenceLogProbabilities[b].count == 8)
-            let (kept, index) = PPOTrainer.truncate(tokens, after: 3, at: a)
+            let (kept, truncation) = PPOTrainer.truncate(tokens, after: 3, at: a)
             #expect(rollouts.responses[b] == mixedCase.decode(kept.map(Int.init)))
-            let expectedScore = index == -1 ? -0.75 : try UppercaseFractionReward().rewards(prompts: [prompts[b]], responses: [rollouts.responses[b]])[0]
+            let expectedScore = truncation == .noToken ? -0.75 : try UppercaseFractionReward().rewards(prompts: [prompts[b]], responses: [rollouts.responses[b]])[0]
             #expect(abs(rollouts.scores[b] - expectedScore) < 1e-6)
-            if index == -1 { penalized += 1 } else if kept.count < tokens.count { cut += 1 }
+            if truncation == .noToken { penalized += 1 } else if kept.count < tokens.count { cut += 1 }
             // r_t = −β·(log π − log π_ref) on every token of the whole response, plus the score on the last one.
             for t in tokens.indices {
                 let kl = -Float(beta) * (rollouts.logProbabilities[b][t] - rollouts.referenceLogProbabilities[b][t])

@@ -115,9 +115,9 @@ struct PPOTests {
     @Test("truncation after the first stop token at index ≥ truncate_after; none found → the penalty marker")
     func truncation() {
         let tokens: [Int32] = [5, 9, 1, 9, 4, 9, 2]
-        #expect(PPOTrainer.truncate(tokens, after: 2, at: 9) == ([5, 9, 1, 9], 3))
-        #expect(PPOTrainer.truncate(tokens, after: 0, at: 9) == ([5, 9], 1))
-        #expect(PPOTrainer.truncate(tokens, after: 6, at: 9) == (tokens, -1))
+        #expect(PPOTrainer.truncate(tokens, after: 2, at: 9) == ([5, 9, 1, 9], .cut(at: 3)))
+        #expect(PPOTrainer.truncate(tokens, after: 0, at: 9) == ([5, 9], .cut(at: 1)))
+        #expect(PPOTrainer.truncate(tokens, after: 6, at: 9) == (tokens, .noToken))
     }
 
     @Test("before the first update, π/π_old is 1 within 1e-5 and approx KL is 0 within 1e-7 on the first minibatch")
