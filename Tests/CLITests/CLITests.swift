@@ -43,6 +43,9 @@ func runTool(_ arguments: [String], environment extra: [String: String] = [:], r
 
 /// A running `rlhf` server (`serve`, `rate serve`) on a free port: started with `--port 0`, ready
 /// once it prints its `http://127.0.0.1:PORT/` address; SIGKILLed if still running when released.
+/// Started from the test's own thread, not off the pool: Foundation's `Process` on Linux learns of a
+/// child's exit through the run loop of the thread that launched it, so a server launched from a
+/// thread that then ends is never reaped and `waitUntilExit` spins forever.
 final class ToolServer {
     let process = Process()
     /// The HTTP port it bound.

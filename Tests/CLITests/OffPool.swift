@@ -61,13 +61,3 @@ extension ChromiumDriver {
         try await offPool { try self.type(text, into: selector) }
     }
 }
-
-extension ToolServer {
-    /// Starts the server from the test's own thread. Not off the pool: Foundation's `Process` on
-    /// Linux learns of a child's exit through the run loop of the thread that launched it, so a
-    /// server launched from a thread that then ends is never reaped and `waitUntilExit` spins
-    /// forever (seen: two test threads at 100% in `killHard`, zombie servers).
-    static func start(_ arguments: [String]) async throws -> ToolServer {
-        try ToolServer(arguments)
-    }
-}

@@ -61,7 +61,7 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 4)
         let db = directory.appendingPathComponent("pairs.sqlite").path
-        let server = try await ToolServer.start(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--mode", "pairwise", "--db", db])
+        let server = try ToolServer(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--mode", "pairwise", "--db", db])
         let browser = try await ChromiumDriver.start(executable: chromium!)
         try await browser.open(server.base + "/")
         try await browser.type("Ann Lee", into: "#rater")
@@ -124,7 +124,7 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 2)
         let db = directory.appendingPathComponent("ratings.sqlite").path
-        let server = try await ToolServer.start(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--db", db,
+        let server = try ToolServer(["rate", "serve", "--samples", "good=\(good.path)", "--samples", "plain=\(plain.path)", "--db", db,
                                               "--scale", "positivity=1-5", "--scale", "sense=1-3"])
         let browser = try await ChromiumDriver.start(executable: chromium!)
         try await browser.open(server.base + "/")
@@ -174,7 +174,7 @@ struct RateCommandTests {
         let sessionObject: [String: Any] = ["title": "Title " + joined, "instructions": "Rate " + joined, "mode": "rating",
                                             "scales": [["name": "joy", "min": 1, "max": 3, "question": "Q " + joined, "low_label": "low " + joined, "high_label": "high " + joined]]]
         try JSONSerialization.data(withJSONObject: sessionObject).write(to: session)
-        let server = try await ToolServer.start(["rate", "serve", "--samples", samples.path, "--session", session.path, "--db", directory.appendingPathComponent("db.sqlite").path])
+        let server = try ToolServer(["rate", "serve", "--samples", samples.path, "--session", session.path, "--db", directory.appendingPathComponent("db.sqlite").path])
         let token = try #require(server.banner.firstMatch(of: /results\?token=([0-9a-f]{32})/)).1
         let browser = try await ChromiumDriver.start(executable: chromium!)
         /// Nothing injected ran or was made: no script, image, SVG or inline handler, and the marker is unset.
@@ -235,7 +235,7 @@ struct RateCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (good, plain) = try writeRatingSamples(in: directory, prompts: 6)
         let db = directory.appendingPathComponent("ratings.sqlite").path
-        var server = try await ToolServer.start(["rate", "serve", "--samples", good.path, "--samples", plain.path, "--db", db, "--rater", "Cy", "--invite-only"])
+        var server = try ToolServer(["rate", "serve", "--samples", good.path, "--samples", plain.path, "--db", db, "--rater", "Cy", "--invite-only"])
         let link = String(try #require(server.banner.firstMatch(of: /link for Cy: (http:\/\/\S+)/)).1)
         let token = String(try #require(link.firstMatch(of: /join\/([0-9a-f]{32})/)).1)
         let cookie = "\(try RatingDesk(store: RatingStore(path: db)).cookieName())=\(token)"
@@ -253,7 +253,7 @@ struct RateCommandTests {
         server.killHard()
         #expect(try RatingStore(path: db).submissionCount() == 7)
 
-        server = try await ToolServer.start(["rate", "serve", "--db", db, "--rater", "Cy"])  // goes on without --samples; Cy's link is the same
+        server = try ToolServer(["rate", "serve", "--db", db, "--rater", "Cy"])  // goes on without --samples; Cy's link is the same
         #expect(server.banner.contains("/join/\(token)"))
         let (_, page) = try httpRequest(server.base + "/rate", cookie: cookie)
         #expect(page.contains("Item 8 of 12"))

@@ -29,7 +29,7 @@ struct ServeCommandTests {
         let directory = try scratchFolder("serve-openai")
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try await tinyCheckpoint(in: directory)
-        let server = try await ToolServer.start(["serve", "--model", model.path, "--name", "tiny", "--no-grpc"])
+        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--no-grpc"])
         #expect(!server.banner.contains("grpc://"), "\(server.banner)")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/openai_client_check.py")
         let process = Process()
@@ -51,7 +51,7 @@ struct ServeCommandTests {
         let directory = try scratchFolder("serve-grpc")
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try await tinyCheckpoint(in: directory)
-        let server = try await ToolServer.start(["serve", "--model", model.path, "--name", "tiny", "--grpc-port", "0"])
+        let server = try ToolServer(["serve", "--model", model.path, "--name", "tiny", "--grpc-port", "0"])
         try await withGenerationClient(port: try grpcPort(server)) { client in
             let request = Rlhf_V1_GenerateRequest.with { $0.prompt = "hello"; $0.maxTokens = 6; $0.seed = 3; $0.temperature = 0 }
             let answer = try await client.generate(request)
@@ -76,7 +76,7 @@ struct ServeCommandTests {
         let directory = try scratchFolder("serve-load")
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try await tinyCheckpoint(in: directory)
-        let server = try await ToolServer.start(["serve", "--model", model.path, "--no-grpc", "--max-batch", "4", "--max-queue", "4"])
+        let server = try ToolServer(["serve", "--model", model.path, "--no-grpc", "--max-batch", "4", "--max-queue", "4"])
         func run(_ arguments: [String]) async throws -> [String: Any] {
             let (status, out, err) = try await runTool(["loadtest", "--url", server.base, "--json", "--strict", "--max-tokens", "8"] + arguments)
             #expect(status == 0, "\(out)\(err)")
@@ -102,7 +102,7 @@ struct ServeCommandTests {
                                                   "--tokenizer", "character", "--n_layer", "4", "--n_head", "4", "--n_embd", "256", "--block_size", "512",
                                                   "--batch_size", "1", "--max_steps", "1", "--eval_interval", "0", "--eval_batches", "1"])
         #expect(trained == 0, "\(trainErr)")
-        let server = try await ToolServer.start(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0"])
+        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0"])
         let rpcPort = try grpcPort(server)
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
@@ -154,7 +154,7 @@ extension ServeCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try await tinyCheckpoint(in: directory)
         // Timeouts far beyond the test: only the shutdown deadline can end the stalled request.
-        let server = try await ToolServer.start(["serve", "--model", model.path, "--grpc-port", "0", "--shutdown-timeout", "1",
+        let server = try ToolServer(["serve", "--model", model.path, "--grpc-port", "0", "--shutdown-timeout", "1",
                                      "--header-timeout", "600", "--body-timeout", "600", "--idle-timeout", "600"])
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
