@@ -1,6 +1,8 @@
 // PPO's training statistics, as openai/lm-human-preferences' `PPOTrainer.loss` defines them per
 // minibatch and `record_step_stats` averages and names them (`ppo/...`).
 
+import Tensors
+
 /// One minibatch's PPO statistics (or their mean over an iteration's minibatches).
 public struct PPOStatistics: Equatable, Sendable {
     /// mean max(−A·ratio, −A·clip(ratio)) (`ppo/loss/policy`), ½·mean max of the squared value
@@ -52,6 +54,27 @@ public struct PPOStatistics: Equatable, Sendable {
         (self.valuesMean, self.valuesVariance) = (valuesMean, valuesVariance)
     }
 
+    /// Adds a pass's losses and diagnostics, weighted by its share of the minibatch's tokens.
+    mutating func accumulate(_ loss: PPOMinibatchLoss, weight: Double) {
+        policyLoss += Double(loss.policy.policyLoss.item) * weight
+        valueLoss += Double(loss.value.valueLoss.item) * weight
+        totalLoss += Double(loss.total.item) * weight
+        entropy += Double(loss.entropy.item) * weight
+        approxKL += Double(loss.policy.approxKL) * weight
+        clipFraction += Double(loss.policy.clipFraction) * weight
+        valuePrediction += Double(loss.value.meanPrediction) * weight
+        valueError += Double(loss.value.error) * weight
+        valueClipFraction += Double(loss.value.clipFraction) * weight
+    }
+
+    /// Records the moments of the minibatch's value targets and of the rollout's values.
+    mutating func recordTargets(returns: [Float], oldValues: [Float]) {
+        returnsMean = Alignment.mean(returns)
+        returnsVariance = variance(returns)
+        valuesMean = Alignment.mean(oldValues)
+        valuesVariance = variance(oldValues)
+    }
+
     /// 1 − `ppo/val/error` / `ppo/returns/var` (lm-human-preferences computes it from the averaged
     /// statistics: the share of the returns' variance the current value predictions explain).
     public var varianceExplained: Double { 1 - valueError / max(returnsVariance, 1e-12) }
@@ -64,4 +87,29 @@ public struct PPOStatistics: Equatable, Sendable {
          "ppo/val/vpred": valuePrediction, "ppo/val/error": valueError, "ppo/val/clipfrac": valueClipFraction,
          "ppo/val/mean": valuesMean, "ppo/val/var": valuesVariance, "ppo/val/var_explained": varianceExplained]
     }
+}
+
+/// One accumulation pass's loss (differentiable) and its parts.
+struct PPOMinibatchLoss {
+    /// policy + vf_coef·value (− ent_coef·entropy), a scalar.
+    let total: Tensor
+    /// The clipped policy and value losses with their diagnostics.
+    let policy: PolicyLossResult, value: ValueLossResult
+    /// The mean entropy over the pass's response tokens, a scalar.
+    let entropy: Tensor
+    /// Response tokens in the pass.
+    let tokens: Int
+}
+
+/// What one PPO update did: each epoch's row order, each minibatch's statistics in order (epoch by
+/// epoch), and their mean under lm-human-preferences' names.
+public struct PPOUpdate: Sendable {
+    /// Each epoch's permutation of the rollouts.
+    public let orders: [[Int]]
+    /// Each minibatch's statistics, taken before its optimizer step.
+    public let minibatches: [PPOStatistics]
+    /// The field-by-field mean over the minibatches.
+    public var statistics: PPOStatistics { .mean(minibatches) }
+    /// `statistics` under lm-human-preferences' `ppo/*` names.
+    public var metrics: [String: Double] { statistics.metrics }
 }

@@ -38,13 +38,6 @@ public final class PPOTrainer {
     public let configuration: PPOConfiguration
     /// Where checkpoints, metrics.jsonl and samples.jsonl go.
     public let run: RunDirectory
-    /// The first minibatch of the first epoch of the last iteration: max |π/π_old − 1| and approx KL
-    /// (both 0 up to rounding, since nothing has been updated yet).
-    public private(set) var firstMinibatchCheck: (maxRatioDeviation: Float, approxKL: Float)?
-    /// Each minibatch's statistics in the last update, in order (epoch by epoch).
-    public private(set) var lastStatistics: [PPOStatistics] = []
-    /// Each epoch's row order in the last update (a fresh permutation per epoch).
-    public private(set) var lastOrders: [[Int]] = []
     /// Optimizer steps taken so far (one per minibatch).
     public var optimizerSteps: Int { optimizer.step }
     /// Seconds of the last iteration's phases: generate, score, forward (policy, value and
@@ -165,9 +158,8 @@ public final class PPOTrainer {
     // MARK: Updates
 
     /// `ppo_epochs` passes of `num_mini_batches` freshly shuffled minibatches over the rollouts
-    /// (one shuffle of `generator` per epoch); returns the `ppo/*` statistics averaged over all
-    /// minibatches.
-    public func update(_ rollouts: PPORollouts, learningRate: Float, generator: inout RandomGenerator) -> [String: Double] {
+    /// (one shuffle of `generator` per epoch).
+    public func update(_ rollouts: PPORollouts, learningRate: Float, generator: inout RandomGenerator) -> PPOUpdate {
         let orders = (0..<configuration.ppoEpochs).map { _ in
             var order = Array(0..<rollouts.prompts.count)
             generator.shuffle(&order)
@@ -179,91 +171,92 @@ public final class PPOTrainer {
     /// The update with each epoch's row order given (`orders[epoch]` a permutation of the rollouts),
     /// as lm-human-preferences' `train`: for each epoch, for each minibatch (consecutive
     /// `num_rollouts / num_mini_batches` rows of that order), its loss and one optimizer step.
-    public func update(_ rollouts: PPORollouts, learningRate: Float, orders: [[Int]]) -> [String: Double] {
+    public func update(_ rollouts: PPORollouts, learningRate: Float, orders: [[Int]]) -> PPOUpdate {
         let N = rollouts.prompts.count
         let M = configuration.numMiniBatches
-        var statistics: [PPOStatistics] = []
-        firstMinibatchCheck = nil
+        var minibatches: [PPOStatistics] = []
         for (epoch, order) in orders.enumerated() {
             require(order.count == N && Set(order) == Set(0..<N), "PPO update: epoch \(epoch)'s order is not a permutation of 0..<\(N)")
             for m in 0..<M {
                 let rows = Array(order[(m * N / M)..<((m + 1) * N / M)])
                 guard !rows.isEmpty else { continue }
-                statistics.append(trainMinibatch(rows, of: rollouts, learningRate: learningRate, isFirst: epoch == 0 && m == 0))
+                minibatches.append(trainMinibatch(rows, of: rollouts, learningRate: learningRate))
             }
         }
-        lastStatistics = statistics
-        lastOrders = orders
-        return PPOStatistics.mean(statistics).metrics
+        return PPOUpdate(orders: orders, minibatches: minibatches)
     }
 
-    /// One minibatch: (1) rewards whitened over the minibatch's tokens, mean kept; (2) GAE per
-    /// row, returns = A + V_old; (3) advantages whitened; (4) the clipped policy and value losses
-    /// of the current model, their gradients accumulated over `gradient_accumulation_steps`
-    /// passes (each weighted by its share of the minibatch's tokens, so the sum is the
-    /// minibatch's loss); (5) one optimizer step. Statistics are taken before the step.
-    func trainMinibatch(_ rows: [Int], of rollouts: PPORollouts, learningRate: Float, isFirst: Bool) -> PPOStatistics {
-        // 1. Rewards whitened over the minibatch's tokens (mean kept).
-        var rewards = rows.map { rollouts.rewards[$0] }
-        if configuration.whitenRewards { rewards = reshape(whiten(rewards.flatMap { $0 }, shiftMean: false), like: rewards) }
-        // 2. GAE per row.
-        let oldValues = rows.map { rollouts.values[$0] }
-        var advantages: [[Float]] = [], returns: [[Float]] = []
-        for (r, v) in zip(rewards, oldValues) {
-            let (a, R) = generalizedAdvantageEstimation(rewards: r, values: v, gamma: configuration.gamma, lambda: configuration.lambda)
-            advantages.append(a)
-            returns.append(R)
-        }
-        // 3. Advantages whitened over the minibatch.
-        advantages = reshape(whiten(advantages.flatMap { $0 }, shiftMean: true), like: advantages)
-        // 4. Losses and gradients, pass by pass.
+    /// One minibatch, in lm-human-preferences' order: (1) advantages and returns; (2) the loss of
+    /// the current model, pass by pass, gradients accumulated; (3) one optimizer step. Statistics
+    /// are taken before the step.
+    func trainMinibatch(_ rows: [Int], of rollouts: PPORollouts, learningRate: Float) -> PPOStatistics {
+        // 1. Advantages and returns.
+        let targets = advantagesAndReturns(rows, of: rollouts)
+        // 2. The loss over `gradient_accumulation_steps` passes, each weighted by its share of the
+        //    minibatch's tokens so that the gradients sum to the minibatch's.
         let tokens = Double(rows.reduce(0) { $0 + rollouts.responseTokens[$1].count })
         let passes = min(configuration.gradientAccumulationSteps, rows.count)
-        var stats = PPOStatistics()
-        var maxRatioDeviation: Float = 0
+        var statistics = PPOStatistics()
         for pass in 0..<passes {
             let part = Array((pass * rows.count / passes)..<((pass + 1) * rows.count / passes))
-            let partRows = part.map { rows[$0] }
-            let grid = SequenceGrid(prompts: partRows.map { rollouts.promptTokens[$0] }, responses: partRows.map { rollouts.responseTokens[$0] },
-                                    padding: Int32(endOfSequence ?? 0))
-            let share = Float(Double(grid.responseCount) / tokens)
-            let output = models.policyPass(grid, entropyToo: true, entropyDifferentiable: configuration.entropyCoefficient != 0)
-            let mask = Tensor(shape: [grid.responseCount], values: [Float](repeating: 1, count: grid.responseCount))
-            let oldLogProbabilities = partRows.map { rollouts.logProbabilities[$0] }
-            let policy = ppoPolicyLoss(logProbabilities: output.logProbabilities, oldLogProbabilities: grid.flat(oldLogProbabilities),
-                                       advantages: grid.flat(part.map { advantages[$0] }), mask: mask, clipRange: configuration.clipRange)
-            let value = ppoValueLoss(values: output.values, oldValues: grid.flat(part.map { oldValues[$0] }),
-                                     returns: grid.flat(part.map { returns[$0] }), mask: mask, clipRange: configuration.clipRangeValue)
-            let meanEntropy = output.entropy!.mean()
-            var loss = policy.policyLoss + configuration.valueCoefficient * value.valueLoss
-            if configuration.entropyCoefficient != 0 { loss = loss - configuration.entropyCoefficient * meanEntropy }
-            if isFirst {
-                let new = output.logProbabilities.scalars, old = oldLogProbabilities.flatMap { $0 }
-                maxRatioDeviation = max(maxRatioDeviation, zip(new, old).map { abs(Foundation.exp($0 - $1) - 1) }.max() ?? 0)
-            }
-            let weight = Double(share)
-            stats.policyLoss += Double(policy.policyLoss.item) * weight
-            stats.valueLoss += Double(value.valueLoss.item) * weight
-            stats.totalLoss += Double(loss.item) * weight
-            stats.entropy += Double(meanEntropy.item) * weight
-            stats.approxKL += Double(policy.approxKL) * weight
-            stats.clipFraction += Double(policy.clipFraction) * weight
-            stats.valuePrediction += Double(value.meanPrediction) * weight
-            stats.valueError += Double(value.error) * weight
-            stats.valueClipFraction += Double(value.clipFraction) * weight
-            (passes == 1 ? loss : loss * share).backward()
+            let loss = minibatchLoss(part.map { rows[$0] }, of: rollouts, advantages: part.map { targets.advantages[$0] },
+                                     returns: part.map { targets.returns[$0] })
+            let share = Float(Double(loss.tokens) / tokens)
+            statistics.accumulate(loss, weight: Double(share))
+            (passes == 1 ? loss.total : loss.total * share).backward()
         }
-        // 5. One optimizer step for the minibatch.
+        // 3. One optimizer step.
         if configuration.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: configuration.gradientClip) }
         optimizer.step(learningRate: learningRate)
         optimizer.zeroGrad()
-        let flatReturns = returns.flatMap { $0 }, flatValues = oldValues.flatMap { $0 }
-        stats.returnsMean = mean(flatReturns)
-        stats.returnsVariance = variance(flatReturns)
-        stats.valuesMean = mean(flatValues)
-        stats.valuesVariance = variance(flatValues)
-        if isFirst { firstMinibatchCheck = (maxRatioDeviation, Float(stats.approxKL)) }
-        return stats
+        statistics.recordTargets(returns: targets.returns.flatMap { $0 }, oldValues: rows.flatMap { rollouts.values[$0] })
+        return statistics
+    }
+
+    /// A minibatch's advantages and value targets, per row: the rewards whitened over the
+    /// minibatch's tokens with their mean kept (`whiten_rewards`), GAE per row with
+    /// returns = A + V_old, then the advantages whitened over the minibatch.
+    func advantagesAndReturns(_ rows: [Int], of rollouts: PPORollouts) -> (advantages: [[Float]], returns: [[Float]]) {
+        var rewards = rows.map { rollouts.rewards[$0] }
+        if configuration.whitenRewards { rewards = reshape(whiten(rewards.flatMap { $0 }, shiftMean: false), like: rewards) }
+        var advantages: [[Float]] = [], returns: [[Float]] = []
+        for (r, row) in zip(rewards, rows) {
+            let (a, R) = generalizedAdvantageEstimation(rewards: r, values: rollouts.values[row], gamma: configuration.gamma, lambda: configuration.lambda)
+            advantages.append(a)
+            returns.append(R)
+        }
+        return (reshape(whiten(advantages.flatMap { $0 }, shiftMean: true), like: advantages), returns)
+    }
+
+    /// The clipped policy loss + vf_coef · the clipped value loss (− ent_coef · entropy) of the
+    /// current model on `rows` (differentiable), with its parts for the statistics.
+    func minibatchLoss(_ rows: [Int], of rollouts: PPORollouts, advantages: [[Float]], returns: [[Float]]) -> PPOMinibatchLoss {
+        let (grid, output) = currentPass(rows, of: rollouts)
+        let mask = Tensor(shape: [grid.responseCount], values: [Float](repeating: 1, count: grid.responseCount))
+        let policy = ppoPolicyLoss(logProbabilities: output.logProbabilities, oldLogProbabilities: grid.flat(rows.map { rollouts.logProbabilities[$0] }),
+                                   advantages: grid.flat(advantages), mask: mask, clipRange: configuration.clipRange)
+        let value = ppoValueLoss(values: output.values, oldValues: grid.flat(rows.map { rollouts.values[$0] }),
+                                 returns: grid.flat(returns), mask: mask, clipRange: configuration.clipRangeValue)
+        let entropy = output.entropy!.mean()
+        var total = policy.policyLoss + configuration.valueCoefficient * value.valueLoss
+        if configuration.entropyCoefficient != 0 { total = total - configuration.entropyCoefficient * entropy }
+        return PPOMinibatchLoss(total: total, policy: policy, value: value, entropy: entropy, tokens: grid.responseCount)
+    }
+
+    /// The current policy's (and value model's) pass over `rows` of the rollouts: what the loss sees.
+    func currentPass(_ rows: [Int], of rollouts: PPORollouts) -> (grid: SequenceGrid, output: (logProbabilities: Tensor, values: Tensor, entropy: Tensor?)) {
+        let grid = SequenceGrid(prompts: rows.map { rollouts.promptTokens[$0] }, responses: rows.map { rollouts.responseTokens[$0] },
+                                padding: Int32(endOfSequence ?? 0))
+        return (grid, models.policyPass(grid, entropyToo: true, entropyDifferentiable: configuration.entropyCoefficient != 0))
+    }
+
+    /// log π of each response token of `rows` under the current policy, by the same pass the
+    /// update's loss takes (without gradients): before any update it is the rollout's log π_old.
+    public func currentLogProbabilities(_ rows: [Int], of rollouts: PPORollouts) -> [[Float]] {
+        withNoGrad {
+            let (grid, output) = currentPass(rows, of: rollouts)
+            return grid.rows(output.logProbabilities)
+        }
     }
 
     // MARK: The loop
@@ -299,7 +292,7 @@ public final class PPOTrainer {
             let rollouts = try rollout(batch, klCoefficient: beta, state: &state)
             let learningRate = schedule.learningRate(base: configuration.learningRate, step: iteration)
             let updateStarted = DispatchTime.now().uptimeNanoseconds
-            var metrics = update(rollouts, learningRate: learningRate, generator: &state.generator)
+            var metrics = update(rollouts, learningRate: learningRate, generator: &state.generator).metrics
             lastTimings["update"] = Double(DispatchTime.now().uptimeNanoseconds - updateStarted) / 1e9
             let kl = rollouts.klPerSequence.map(Double.init)
             let meanKL = kl.reduce(0, +) / Double(kl.count)

@@ -1,6 +1,7 @@
 // Model-level benchmarks for `rlhf bench`: generation speed (new tokens per second) at the
 // shapes the issues name, with random weights.
 
+import Alignment
 import Foundation
 import Kernels
 import Models

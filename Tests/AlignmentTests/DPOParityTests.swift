@@ -2,6 +2,7 @@
 // on fixed per-token log-probs (output committed in Fixtures/trl_dpo_losses.json); our losses and
 // implicit rewards on the same numbers match to 1e-6.
 
+import Alignment
 import Foundation
 import NN
 import Tensors

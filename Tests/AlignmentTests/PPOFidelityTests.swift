@@ -47,11 +47,13 @@ struct PPOFidelityTests {
         var configuration = tinyPPOConfiguration(iterations: 1)
         configuration.valueModel = valueModel
         let trainer = try tinyPPOTrainer(configuration, run: run)
-        try trainer.train()
-        let first = try #require(trainer.lastStatistics.first)
+        var state = TrainerState(generator: RandomGenerator(seed: 8))
+        let rollouts = try trainer.rollout(["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"], klCoefficient: 0.1, state: &state)
+        let update = trainer.update(rollouts, learningRate: 1e-3, generator: &state.generator)
+        let first = try #require(update.minibatches.first)
         #expect(first.valuePrediction == 0)
         #expect(first.valuesMean == 0 && first.valuesVariance == 0)  // the rollout's values: all 0 too
-        #expect(trainer.lastStatistics.dropFirst().contains { $0.valuePrediction != 0 })  // and the head does learn
+        #expect(update.minibatches.dropFirst().contains { $0.valuePrediction != 0 })  // and the head does learn
     }
 
     @Test("the lm_human_preferences_sentiment preset is OAI's launch.py sentiment run, field by field")
@@ -98,7 +100,6 @@ struct PPOFidelityTests {
                                      configuration: configuration, run: run)
         try trainer.train()
         #expect(trainer.optimizerSteps == 2 * configuration.ppoEpochs)
-        #expect(trainer.lastStatistics.count == configuration.ppoEpochs)
         let lines = try MetricsLog.read(run.metricsURL).filter { $0["objective/score"] != nil }
         let rates = lines.compactMap { $0["ppo/learning_rate"] as? Double }
         #expect(rates.count == 2 && abs(rates[0] - 1e-5) < 1e-12 && abs(rates[1] - 1e-5 * (1 - 1.0 / 1954)) < 1e-12)
@@ -266,8 +267,8 @@ struct PPOFidelityTests {
         let prompts = (0..<16).map { ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"][$0 % 8] }
         let rollouts = try trainer.rollout(prompts, klCoefficient: 0.1, state: &state)
         var generator = RandomGenerator(seed: 12)
-        _ = trainer.update(rollouts, learningRate: 1e-3, generator: &generator)
-        let orders = trainer.lastOrders
+        let update = trainer.update(rollouts, learningRate: 1e-3, generator: &generator)
+        let orders = update.orders
         #expect(orders.count == 3 && orders.allSatisfy { $0.sorted() == Array(0..<16) })
         #expect(Set(orders.map { $0.description }).count == 3)
         // The first minibatch's returns, from its own rows' rewards whitened together (mean kept).
@@ -280,7 +281,7 @@ struct PPOFidelityTests {
         }
         let first = Array(orders[0][0..<8])
         let perMinibatch = returnsMean(first, whitenOver: first), wholeBatch = returnsMean(first, whitenOver: Array(0..<16))
-        #expect(abs(trainer.lastStatistics[0].returnsMean - perMinibatch) < 1e-5)
+        #expect(abs(update.minibatches[0].returnsMean - perMinibatch) < 1e-5)
         #expect(abs(perMinibatch - wholeBatch) > 1e-4)
     }
 

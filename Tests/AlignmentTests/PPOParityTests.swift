@@ -94,19 +94,19 @@ struct PPOParityTests {
         let reference = try Reference()
         let trainer = try Self.trainer(reference, accumulation: accumulation)
         defer { try? FileManager.default.removeItem(at: trainer.run.root) }
-        let metrics = trainer.update(Self.rollouts(reference, klCoefficient: try reference.double("kl_coef")),
+        let update = trainer.update(Self.rollouts(reference, klCoefficient: try reference.double("kl_coef")),
                                      learningRate: Float(try reference.double("learning_rate")), orders: reference.permutations)
         #expect(trainer.optimizerSteps == 4)
         #expect(reference.stats.count == 14)
         var worstStatistic = 0.0, worstParameter: Float = 0
         for (name, expected) in reference.stats {
-            let value = try #require(metrics[name], "\(name) missing")
+            let value = try #require(update.metrics[name], "\(name) missing")
             #expect(abs(value - expected) <= 1e-5 * max(1, abs(expected)), "\(name): \(value) vs reference \(expected)")
             worstStatistic = max(worstStatistic, abs(value - expected) / max(1, abs(expected)))
         }
         // Minibatch by minibatch too (the averages could hide compensating errors).
-        #expect(trainer.lastStatistics.count == reference.minibatchStats.count)
-        for (ours, theirs) in zip(trainer.lastStatistics, reference.minibatchStats) {
+        #expect(update.minibatches.count == reference.minibatchStats.count)
+        for (ours, theirs) in zip(update.minibatches, reference.minibatchStats) {
             for (name, value) in ours.metrics where name != "ppo/val/var_explained" {
                 let expected = try #require(theirs[String(name.dropFirst(4))])
                 #expect(abs(value - expected) <= 1e-5 * max(1, abs(expected)), "minibatch \(name): \(value) vs \(expected)")

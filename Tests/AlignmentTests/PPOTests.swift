@@ -125,10 +125,15 @@ struct PPOTests {
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
         let trainer = try tinyPPOTrainer(tinyPPOConfiguration(iterations: 1), run: run)
-        try trainer.train()
-        let check = try #require(trainer.firstMinibatchCheck)
-        #expect(check.maxRatioDeviation < 1e-5)
-        #expect(check.approxKL < 1e-7)
+        var state = TrainerState(generator: RandomGenerator(seed: 8))
+        let rollouts = try trainer.rollout((0..<16).map { ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"][$0 % 8] }, klCoefficient: 0.1, state: &state)
+        // The update's own pass (minibatch rows, accumulation parts) against the rollout's chunks.
+        let first = Array(0..<8)
+        let current = trainer.currentLogProbabilities(first, of: rollouts)
+        let deviation = zip(current.flatMap { $0 }, first.flatMap { rollouts.logProbabilities[$0] }).map { abs(Foundation.exp($0 - $1) - 1) }
+        #expect(!deviation.isEmpty && deviation.max()! < 1e-5)
+        let update = trainer.update(rollouts, learningRate: 1e-3, orders: [Array(0..<16)])
+        #expect(update.minibatches[0].approxKL < 1e-7)
     }
 
     @Test("a tiny policy learns the uppercase reward: objective/score rises while objective/kl stays bounded")

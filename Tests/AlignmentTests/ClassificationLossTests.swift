@@ -1,6 +1,7 @@
 // The multi-label classification loss against hand-computed values and finite differences.
 
 import Foundation
+import Alignment
 import NN
 import Tensors
 import Testing

@@ -12,8 +12,6 @@ public struct PolicyLossResult {
     public var clipFraction: Float
     /// ½·mean((log π − log π_old)²).
     public var approxKL: Float
-    /// mean ratio π/π_old (1 before any update).
-    public var meanRatio: Float
 }
 
 /// PPO's clipped surrogate objective, as a loss.
@@ -33,17 +31,15 @@ public func ppoPolicyLoss(logProbabilities: Tensor, oldLogProbabilities: Tensor,
     let unclipped = -A * ratio
     let clipped = -A * ratio.clamped(min: 1 - clipRange, max: 1 + clipRange)
     let policyLoss = maskedMean(maximum(unclipped, clipped), mask: mask)
-    let (u, c, r, l, m) = (unclipped.scalars, clipped.scalars, ratio.scalars, logRatio.scalars, mask.scalars)
-    var clipCount = 0.0, total = 0.0, squared = 0.0, ratioSum = 0.0
+    let (u, c, l, m) = (unclipped.scalars, clipped.scalars, logRatio.scalars, mask.scalars)
+    var clipCount = 0.0, total = 0.0, squared = 0.0
     for i in m.indices where m[i] != 0 {
         total += 1
         if c[i] > u[i] { clipCount += 1 }
         squared += Double(l[i]) * Double(l[i])
-        ratioSum += Double(r[i])
     }
     let n = max(total, 1)
-    return PolicyLossResult(policyLoss: policyLoss, clipFraction: Float(clipCount / n),
-                            approxKL: Float(0.5 * squared / n), meanRatio: Float(ratioSum / n))
+    return PolicyLossResult(policyLoss: policyLoss, clipFraction: Float(clipCount / n), approxKL: Float(0.5 * squared / n))
 }
 
 /// The clipped value loss and its diagnostics.

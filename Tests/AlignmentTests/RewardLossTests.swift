@@ -1,6 +1,7 @@
 // Reward losses against hand-computed values (softplus and log-sum-exp worked out by hand /
 // Python's math module), their gradients against finite differences, and log σ's extremes.
 
+import Alignment
 import NN
 import Tensors
 import Testing
