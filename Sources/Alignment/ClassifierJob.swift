@@ -27,7 +27,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
     public var textField = "text", labelField = "label"
     /// "auto" (multi-label when a text has several labels, or for GoEmotions), "single_label_classification"
     /// or "multi_label_classification".
-    public var problemType = "auto"
+    public var problemType = ClassifierProblemType.auto
     /// The starting checkpoint: a bare encoder (e.g. MiniLM) or a classifier (its head is kept when
     /// its labels are the data's, replaced otherwise).
     public var model = ""
@@ -47,18 +47,13 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
 
     /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: ClassifierJob, training: ClassifierConfiguration, mapping: Node.Mapping) {
-        var defaults = try JobConfiguration.mapping(of: ClassifierJob())
-        for (key, value) in try JobConfiguration.mapping(of: ClassifierConfiguration()) { defaults[key] = value }
-        let optional: Set<String> = ["valid_data", "test_data", "labels_file", "max_examples", "max_steps", "early_stopping_patience"]
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: optional, file: file, overrides: overrides)
+        let defaults = try JobConfiguration.defaults(ClassifierJob(), ClassifierConfiguration())
+        let mapping = try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(ClassifierJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(ClassifierConfiguration.self, from: mapping, source: source)
         guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (labelled texts)") }
         guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (an encoder or classifier checkpoint directory)") }
-        guard (["auto"] + EncoderConfiguration.problemTypes).contains(job.problemType) else {
-            throw RunError(path: source, message: "field 'problem_type' is '\(job.problemType)'; expected auto, \(EncoderConfiguration.problemTypes.joined(separator: " or "))")
-        }
         guard training.maxLength >= 3 else { throw RunError(path: source, message: "field 'max_length' is \(training.maxLength); it must be at least 3") }
         guard training.threshold > 0 && training.threshold < 1 else { throw RunError(path: source, message: "field 'threshold' must be in (0, 1), got \(training.threshold)") }
         if let maxExamples = job.maxExamples, maxExamples < 1 { throw RunError(path: source, message: "field 'max_examples' must be at least 1, got \(maxExamples)") }
@@ -110,13 +105,14 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
             if let x = Int(a), let y = Int(b) { return x < y }
             return a < b
         }
-        guard labels.count >= 2 || (problemType == "multi_label_classification" && !labels.isEmpty) else {
+        guard labels.count >= 2 || (problemType == .multiLabel && !labels.isEmpty) else {
             throw RunError(path: data, message: "a classifier needs at least 2 labels, found \(labels)")
         }
         let multi: Bool
         switch problemType {
-        case "auto": multi = goEmotions || texts.contains { $0.labels.count > 1 }
-        default: multi = problemType == "multi_label_classification"
+        case .auto: multi = goEmotions || texts.contains { $0.labels.count > 1 }
+        case .singleLabel: multi = false
+        case .multiLabel: multi = true
         }
         let kind = multi ? "multi_label_classification" : "single_label_classification"
 
@@ -179,5 +175,29 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
             try json.write(to: run.root.appendingPathComponent("test_metrics.json"), options: .atomic)
         }
         return (run, checkpoint?.url, state, classifier, testMetrics)
+    }
+}
+
+extension ClassifierJob: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
+        SettingHelp("runs_dir", "Where runs go."),
+        SettingHelp("data", "Labelled texts {text, label} / {text, labels: […]} (JSONL, JSON, CSV/TSV; gzip allowed) or GoEmotions' TSV."),
+        SettingHelp("valid_data", "Held-out data in the same shapes; null: valid_fraction of data.", type: "text or null"),
+        SettingHelp("test_data", "Test data, scored once after training (test_metrics.json); null: none.", type: "text or null"),
+        SettingHelp("labels_file", "Label names, one per line; null: GoEmotions' emotions.txt beside the data, or the data's labels sorted.",
+                    type: "text or null"),
+        SettingHelp("text_field", "The record field holding the text."),
+        SettingHelp("label_field", "The record field holding the label(s)."),
+        .choice("problem_type", ClassifierProblemType.self, "One label per text (softmax) or any number (sigmoid); auto: from the data."),
+        SettingHelp("model", "The starting checkpoint: a bare encoder (MiniLM) or a classifier."),
+        SettingHelp("max_examples", "Use only the first this many training examples; null: all.", type: "integer or null"),
+        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
+    ]
+
+    /// `rlhf classifier train --help`'s field list, generated from the settings and their defaults.
+    public static func fieldsHelp() throws -> String {
+        let defaults = try JobConfiguration.defaults(ClassifierJob(), ClassifierConfiguration())
+        return JobConfiguration.helpText(defaults.help, defaults: defaults.mapping)
     }
 }

@@ -229,3 +229,10 @@ public final class ClassifierTrainer {
 
 /// log(p / (1 − p)): the logit at which a sigmoid reaches p.
 func logit(_ p: Float) -> Float { Foundation.log(p / (1 - p)) }
+
+extension ClassifierConfiguration: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("max_length", "Longest input in tokens, [CLS]/[SEP] included; longer texts keep their beginning."),
+        SettingHelp("threshold", "Multi-label: a label is predicted when its probability is at least this."),
+    ] + TrainingSchedule.help
+}

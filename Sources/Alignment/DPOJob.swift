@@ -22,7 +22,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
     /// The reference checkpoint; nil: `model` (ignored with `reference_free`).
     public var reference: String?
     /// Characters a character tokenizer lacks: "error" (naming the pair) or "fold" (approximated or dropped).
-    public var unknownCharacters = "error"
+    public var unknownCharacters = UnknownCharacterPolicy.error
     /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
     /// (a character model: e.g. "$"); it must be exactly one token.
     public var eosToken: String?
@@ -37,10 +37,8 @@ public struct DPOJob: Codable, Equatable, Sendable {
 
     /// Job and DPO settings from defaults, an optional YAML file and `--key value` overrides.
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: DPOJob, training: DPOConfiguration, mapping: Node.Mapping) {
-        var defaults = try JobConfiguration.mapping(of: DPOJob())
-        for (key, value) in try JobConfiguration.mapping(of: DPOConfiguration()) { defaults[key] = value }
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["reference", "max_steps", "early_stopping_patience", "eos_token"],
-                                                   file: file, overrides: overrides)
+        let defaults = try JobConfiguration.defaults(DPOJob(), DPOConfiguration())
+        let mapping = try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(DPOJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(DPOConfiguration.self, from: mapping, source: source)
@@ -93,11 +91,10 @@ public struct DPOJob: Codable, Equatable, Sendable {
         guard let endOfSequence = try tokenizer.endOfTextTokenId ?? policy.modelConfiguration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
             throw RunError(path: model, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }
-        try validateUnknownCharacters(unknownCharacters)
         var read = try PreferencePair.read(URL(fileURLWithPath: data), skipBadRecords: skipBadRecords)
         for index in read.records.indices {
             for keyPath in [\PreferencePair.prompt, \PreferencePair.chosen, \PreferencePair.rejected] {
-                read.records[index][keyPath: keyPath] = foldedForVocabulary(read.records[index][keyPath: keyPath], tokenizer: tokenizer, policy: unknownCharacters).text
+                read.records[index][keyPath: keyPath] = unknownCharacters.apply(read.records[index][keyPath: keyPath], tokenizer: tokenizer).text
             }
         }
         guard !read.records.isEmpty else { throw RunError(path: data, message: "no preference pairs in the file") }
@@ -110,5 +107,24 @@ public struct DPOJob: Codable, Equatable, Sendable {
                                      tokenizer: tokenizer, dataName: data)
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)
         return (run, checkpoint?.url, state)
+    }
+}
+
+extension DPOJob: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
+        SettingHelp("runs_dir", "Where runs go."),
+        SettingHelp("data", "Pairs {prompt, chosen, rejected} or HH {chosen, rejected} (JSONL, JSON, CSV/TSV; gzip allowed)."),
+        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
+        SettingHelp("model", "The policy's starting checkpoint."),
+        SettingHelp("reference", "The reference checkpoint; null: model (ignored with reference_free).", type: "text or null"),
+        .choice("unknown_characters", UnknownCharacterPolicy.self, "Characters a character tokenizer lacks: an error naming the pair, or folded."),
+        SettingHelp("eos_token", "End-of-sequence text when neither tokenizer nor config.json names one (one token).", type: "text or null"),
+    ]
+
+    /// `rlhf dpo --help`'s field list, generated from the settings and their defaults.
+    public static func fieldsHelp() throws -> String {
+        let defaults = try JobConfiguration.defaults(DPOJob(), DPOConfiguration())
+        return JobConfiguration.helpText(defaults.help, defaults: defaults.mapping)
     }
 }

@@ -6,7 +6,7 @@ import Kernels
 import Tensors
 
 /// The DPO family's losses.
-public enum DPOLossType: String, Codable, Sendable, CaseIterable {
+public enum DPOLossType: String, SettingChoice {
     /// −(1 − ε)·log σ(β·h) − ε·log σ(−β·h); ε = 0 is DPO, ε > 0 conservative DPO.
     case sigmoid
     /// (h − 1/(2β))² (IPO; TRL feeds it per-token mean log-probabilities).

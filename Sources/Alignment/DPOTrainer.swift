@@ -237,3 +237,16 @@ public final class DPOTrainer {
                               loss: loss, evaluate: evaluate, progress: progress)
     }
 }
+
+extension DPOConfiguration: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("beta", "β: the strength of the implicit KL constraint."),
+        .choice("loss_type", DPOLossType.self, "sigmoid (DPO; conservative DPO with label_smoothing > 0) or ipo."),
+        SettingHelp("label_smoothing", "ε of conservative DPO."),
+        SettingHelp("rpo_alpha", "Weight of an NLL term on the chosen responses (RPO; 0: none)."),
+        SettingHelp("reference_free", "Train against a uniform reference (log π_ref = 0)."),
+        SettingHelp("max_prompt_length", "Longest prompt, in tokens (its end is kept)."),
+        SettingHelp("max_length", "Longest prompt + response, in tokens (the response's end is cut)."),
+        SettingHelp("disable_dropout", "Train without dropout (TRL's default)."),
+    ] + TrainingSchedule.help
+}

@@ -78,7 +78,18 @@ public enum JobConfiguration {
         guard let mapping = try YAMLEncoder().encode(value).yamlNode().mapping else {
             throw RunError(path: "config", message: "\(T.self) does not encode to a mapping")
         }
-        return mapping
+        return numbersAsWritten(mapping)
+    }
+
+    /// A job's and its trainer's defaults as one mapping, the fields whose default is null (known,
+    /// absent until set), and the documentation of every field, job first.
+    public static func defaults<Job: Encodable & DocumentedSettings, Settings: Encodable & DocumentedSettings>(_ job: Job, _ settings: Settings) throws
+        -> (mapping: Node.Mapping, optionalKeys: Set<String>, help: [SettingHelp]) {
+        var mapping = try self.mapping(of: job)
+        for (key, value) in try self.mapping(of: settings) { mapping[key] = value }
+        let help = Job.help + Settings.help
+        let present = Set(mapping.keys.compactMap(\.string))
+        return (mapping, Set(help.map(\.name)).subtracting(present), help)
     }
 
     /// Decodes `T` from the resolved mapping; errors name the field.
@@ -92,7 +103,12 @@ public enum JobConfiguration {
             case let .keyNotFound(key, _):
                 throw RunError(path: source, message: "missing field '\(key.stringValue)'")
             case let .dataCorrupted(context):
-                throw RunError(path: source, message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+                let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+                if let choices = (T.self as? DocumentedSettings.Type)?.help.first(where: { $0.name == field })?.choices {
+                    let value = mapping[Node(field)]?.string ?? "?"
+                    throw RunError(path: source, message: "field '\(field)' is '\(value)'; expected \(choices.joined(separator: ", "))")
+                }
+                throw RunError(path: source, message: "field '\(field)': \(context.debugDescription)")
             @unknown default:
                 throw RunError(path: source, message: "\(error)")
             }

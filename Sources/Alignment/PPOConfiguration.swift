@@ -6,7 +6,8 @@ import Kernels
 import NN
 
 /// Everything PPO needs besides the models, the prompts and the reward. YAML names are snake_case.
-public struct PPOConfiguration: Codable, Equatable, Sendable {
+@dynamicMemberLookup
+public struct PPOConfiguration: Codable, Equatable, Sendable, DocumentedSettings {
     /// Optimisation iterations (each: rollouts, scoring, `ppo_epochs` of updates).
     public var iterations = 100
     /// Rollouts per iteration (trlX `num_rollouts`; lm-human-preferences `batch_size`).
@@ -39,7 +40,7 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     /// Whiten per-token rewards before GAE, keeping their mean (`whiten_rewards`).
     public var whitenRewards = true
     /// Scores divided by a running standard deviation ("running") or not ("none") (`scale_reward`).
-    public var scaleReward = "none"
+    public var scaleReward = ScoreScaling.none
     /// Scores clipped to ±this before use (`cliprange_reward`; 0: none).
     public var clipRangeReward: Float = 10
     /// Sampling temperature (log-probabilities use the same temperature), top-k (0: off), top-p.
@@ -62,22 +63,14 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
     public var truncateAfter = 16
     public var penaltyReward: Float = -1
     /// A value head on the policy trunk ("shared", TRL's names) or a separate value model ("separate").
-    public var valueModel = "shared"
-    /// Adam: learning rate, schedule ("linear" decays to 0 over the run, as lm-human-preferences),
-    /// warmup iterations, β₁, β₂, ε and where ε goes ("pytorch" or "tensorflow").
-    public var learningRate: Float = 1e-5
-    public var schedule = "linear"
+    public var valueModel = ValueModelPlacement.shared
+    /// Adam and the learning-rate schedule: lr 1e-5 decaying linearly to 0 over the run (as
+    /// lm-human-preferences; `warmup_steps` in iterations), ε 1e-5, no weight decay or clipping.
+    public var optimizer = OptimizerSettings(learningRate: 1e-5, schedule: .linear, adamEpsilon: 1e-5, gradientClip: 0)
     /// The schedule's length in rollouts (lm-human-preferences `total_episodes`): it spans
     /// ⌈total_episodes / num_rollouts⌉ iterations, whatever `iterations` stops the run at;
     /// nil: `iterations`.
     public var totalEpisodes: Int?
-    public var warmupSteps = 0
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.999
-    public var adamEpsilon: Float = 1e-5
-    public var epsilonPlacement = AdamEpsilonPlacement.pytorch
-    /// Global gradient-norm clip per minibatch (0: none, as lm-human-preferences).
-    public var gradientClip: Float = 0
     /// Iterations between evaluations on the eval prompts (samples.jsonl), between checkpoints.
     public var evalInterval = 10
     public var checkpointInterval = 10
@@ -94,13 +87,135 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         case temperature, topK = "top_k", topP = "top_p", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
         case stopAtEndOfSequence = "stop_at_eos", stop
         case truncateToken = "truncate_token", truncateAfter = "truncate_after", penaltyReward = "penalty_reward"
-        case valueModel = "value_model", learningRate = "learning_rate", schedule, totalEpisodes = "total_episodes", warmupSteps = "warmup_steps", beta1, beta2
-        case adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement", gradientClip = "grad_clip"
+        case valueModel = "value_model", totalEpisodes = "total_episodes"
         case evalInterval = "eval_interval", checkpointInterval = "checkpoint_interval", keepCheckpoints = "keep_checkpoints", seed
     }
 
     /// trlX-like defaults with lm-human-preferences' reward shaping.
     public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        iterations = try container.decode(Int.self, forKey: .iterations)
+        numRollouts = try container.decode(Int.self, forKey: .numRollouts)
+        chunkSize = try container.decode(Int.self, forKey: .chunkSize)
+        ppoEpochs = try container.decode(Int.self, forKey: .ppoEpochs)
+        numMiniBatches = try container.decode(Int.self, forKey: .numMiniBatches)
+        gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
+        initKLCoefficient = try container.decode(Double.self, forKey: .initKLCoefficient)
+        target = try container.decodeIfPresent(Double.self, forKey: .target)
+        horizon = try container.decode(Double.self, forKey: .horizon)
+        gamma = try container.decode(Float.self, forKey: .gamma)
+        lambda = try container.decode(Float.self, forKey: .lambda)
+        clipRange = try container.decode(Float.self, forKey: .clipRange)
+        clipRangeValue = try container.decode(Float.self, forKey: .clipRangeValue)
+        valueCoefficient = try container.decode(Float.self, forKey: .valueCoefficient)
+        entropyCoefficient = try container.decode(Float.self, forKey: .entropyCoefficient)
+        whitenRewards = try container.decode(Bool.self, forKey: .whitenRewards)
+        scaleReward = try container.decode(ScoreScaling.self, forKey: .scaleReward)
+        clipRangeReward = try container.decode(Float.self, forKey: .clipRangeReward)
+        temperature = try container.decode(Float.self, forKey: .temperature)
+        topK = try container.decode(Int.self, forKey: .topK)
+        topP = try container.decode(Float.self, forKey: .topP)
+        maxNewTokens = try container.decode(Int.self, forKey: .maxNewTokens)
+        minNewTokens = try container.decode(Int.self, forKey: .minNewTokens)
+        stopAtEndOfSequence = try container.decode(Bool.self, forKey: .stopAtEndOfSequence)
+        stop = try container.decode([String].self, forKey: .stop)
+        truncateToken = try container.decodeIfPresent(String.self, forKey: .truncateToken)
+        truncateAfter = try container.decode(Int.self, forKey: .truncateAfter)
+        penaltyReward = try container.decode(Float.self, forKey: .penaltyReward)
+        valueModel = try container.decode(ValueModelPlacement.self, forKey: .valueModel)
+        optimizer = try OptimizerSettings(from: decoder)
+        totalEpisodes = try container.decodeIfPresent(Int.self, forKey: .totalEpisodes)
+        evalInterval = try container.decode(Int.self, forKey: .evalInterval)
+        checkpointInterval = try container.decode(Int.self, forKey: .checkpointInterval)
+        keepCheckpoints = try container.decode(Int.self, forKey: .keepCheckpoints)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(iterations, forKey: .iterations)
+        try container.encode(numRollouts, forKey: .numRollouts)
+        try container.encode(chunkSize, forKey: .chunkSize)
+        try container.encode(ppoEpochs, forKey: .ppoEpochs)
+        try container.encode(numMiniBatches, forKey: .numMiniBatches)
+        try container.encode(gradientAccumulationSteps, forKey: .gradientAccumulationSteps)
+        try container.encode(initKLCoefficient, forKey: .initKLCoefficient)
+        try container.encodeIfPresent(target, forKey: .target)
+        try container.encode(horizon, forKey: .horizon)
+        try container.encode(gamma, forKey: .gamma)
+        try container.encode(lambda, forKey: .lambda)
+        try container.encode(clipRange, forKey: .clipRange)
+        try container.encode(clipRangeValue, forKey: .clipRangeValue)
+        try container.encode(valueCoefficient, forKey: .valueCoefficient)
+        try container.encode(entropyCoefficient, forKey: .entropyCoefficient)
+        try container.encode(whitenRewards, forKey: .whitenRewards)
+        try container.encode(scaleReward, forKey: .scaleReward)
+        try container.encode(clipRangeReward, forKey: .clipRangeReward)
+        try container.encode(temperature, forKey: .temperature)
+        try container.encode(topK, forKey: .topK)
+        try container.encode(topP, forKey: .topP)
+        try container.encode(maxNewTokens, forKey: .maxNewTokens)
+        try container.encode(minNewTokens, forKey: .minNewTokens)
+        try container.encode(stopAtEndOfSequence, forKey: .stopAtEndOfSequence)
+        try container.encode(stop, forKey: .stop)
+        try container.encodeIfPresent(truncateToken, forKey: .truncateToken)
+        try container.encode(truncateAfter, forKey: .truncateAfter)
+        try container.encode(penaltyReward, forKey: .penaltyReward)
+        try container.encode(valueModel, forKey: .valueModel)
+        try optimizer.encode(to: encoder)
+        try container.encodeIfPresent(totalEpisodes, forKey: .totalEpisodes)
+        try container.encode(evalInterval, forKey: .evalInterval)
+        try container.encode(checkpointInterval, forKey: .checkpointInterval)
+        try container.encode(keepCheckpoints, forKey: .keepCheckpoints)
+        try container.encode(seed, forKey: .seed)
+    }
+
+    /// An optimizer setting, by name (`configuration.learningRate`).
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<OptimizerSettings, Value>) -> Value {
+        get { optimizer[keyPath: keyPath] }
+        set { optimizer[keyPath: keyPath] = newValue }
+    }
+
+    public static let help: [SettingHelp] = [
+        SettingHelp("iterations", "PPO iterations to run (each: rollouts, scoring, ppo_epochs of updates)."),
+        SettingHelp("num_rollouts", "Rollouts per iteration (trlX num_rollouts; lm-human-preferences batch_size)."),
+        SettingHelp("chunk_size", "Prompts generated and scored together (memory, not maths)."),
+        SettingHelp("ppo_epochs", "Passes over each iteration's rollouts (noptepochs)."),
+        SettingHelp("num_mini_batches", "Minibatches per pass, freshly shuffled; one optimizer step each (nminibatches)."),
+        SettingHelp("gradient_accumulation_steps", "Forward/backward passes each minibatch is split into (memory, not maths)."),
+        SettingHelp("init_kl_coef", "Initial KL coefficient β."),
+        SettingHelp("target", "Adaptive-KL target per sequence; null: a fixed β.", type: "number or null"),
+        SettingHelp("horizon", "Adaptive-KL horizon, in rollouts."),
+        SettingHelp("gamma", "Discount γ."),
+        SettingHelp("lam", "GAE λ."),
+        SettingHelp("cliprange", "Policy ratio clip ε."),
+        SettingHelp("cliprange_value", "Value prediction clip around the rollout's values."),
+        SettingHelp("vf_coef", "Weight of the value loss."),
+        SettingHelp("ent_coef", "Weight of an entropy bonus (0: none)."),
+        SettingHelp("whiten_rewards", "Whiten per-token rewards over each minibatch before GAE, keeping their mean."),
+        .choice("scale_reward", ScoreScaling.self, "Scores as given, or divided by their running standard deviation."),
+        SettingHelp("cliprange_reward", "Scores clipped to ±this before use (0: none)."),
+        SettingHelp("temperature", "Sampling temperature (log-probabilities use the same)."),
+        SettingHelp("top_k", "Sample among the k likeliest tokens (0: all)."),
+        SettingHelp("top_p", "Nucleus sampling mass (1: all)."),
+        SettingHelp("max_new_tokens", "New tokens per response, at most."),
+        SettingHelp("min_new_tokens", "New tokens per response before EOS may be sampled."),
+        SettingHelp("stop_at_eos", "Whether EOS ends a response (false: every response has max_new_tokens tokens, as lm-human-preferences)."),
+        SettingHelp("stop", "Strings that end a response (their tokens are kept)."),
+        SettingHelp("truncate_token", "Cut each response after this token's first occurrence at index ≥ truncate_after; null: no truncation.", type: "text or null"),
+        SettingHelp("truncate_after", "First response index at which truncate_token cuts."),
+        SettingHelp("penalty_reward", "Score of a response with no truncate_token."),
+        .choice("value_model", ValueModelPlacement.self, "A value head on the policy trunk (shared) or a separate value model."),
+    ] + OptimizerSettings.help + [
+        SettingHelp("total_episodes", "The schedule's length in rollouts (spans ⌈total_episodes / num_rollouts⌉ iterations); null: iterations.",
+                    type: "integer or null"),
+        SettingHelp("eval_interval", "Iterations between evaluations on the eval prompts (samples.jsonl)."),
+        SettingHelp("checkpoint_interval", "Iterations between checkpoints."),
+        SettingHelp("keep_checkpoints", "Newest checkpoints kept."),
+        SettingHelp("seed", "Seed of the prompt order, the sampling and the minibatch shuffles."),
+    ]
 
     /// openai/lm-human-preferences' sentiment run (`launch.py`, experiment `sentiment`, with the
     /// `books_task` and `train_policy.py` defaults it does not override):
@@ -136,7 +251,7 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         c.gradientAccumulationSteps = 8
         c.ppoEpochs = 4
         c.learningRate = 1e-5
-        c.schedule = "linear"
+        c.schedule = .linear
         c.totalEpisodes = 1_000_000
         c.iterations = 1_954
         c.temperature = 0.7
@@ -149,7 +264,7 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         c.truncateAfter = 16
         c.penaltyReward = -1
         c.clipRangeReward = 0
-        c.scaleReward = "none"
+        c.scaleReward = .none
         c.initKLCoefficient = 0.15
         c.target = 6
         c.horizon = 10_000
@@ -198,11 +313,8 @@ public struct PPOConfiguration: Codable, Equatable, Sendable {
         if iterations > scheduleIterations {
             throw RunError(path: "config", message: "fields 'iterations' (\(iterations)), 'total_episodes' (\(totalEpisodes ?? 0)) and 'num_rollouts' (\(numRollouts)) disagree: the learning rate reaches 0 after ⌈total_episodes / num_rollouts⌉ = \(scheduleIterations) iterations; raise total_episodes, lower iterations, or set total_episodes to null")
         }
-        if !["shared", "separate"].contains(valueModel) { try fail("value_model", "is '\(valueModel)'; expected shared or separate") }
-        if !["none", "running"].contains(scaleReward) { try fail("scale_reward", "is '\(scaleReward)'; expected none or running") }
-        if !(adamEpsilon > 0) || !adamEpsilon.isFinite { try fail("adam_eps", "is \(adamEpsilon); it must be positive") }
+        try optimizer.validate()
         if let target, target <= 0 { try fail("target", "must be positive (or null for a fixed β)") }
         if horizon <= 0 { try fail("horizon", "must be positive") }
-        _ = try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: scheduleIterations, minimumRatio: 0)
     }
 }

@@ -22,7 +22,7 @@ public func train(model: URL, rewardFunction: any RewardFunction, prompts: [Stri
                   progress: ((PPOProgress) throws -> Void)? = nil) throws -> ValueHeadModel {
     let policy = try ValueHeadModel.load(from: model)
     let reference = try ModelLoader.languageModel(from: model)
-    let valueModel = config.valueModel == "separate" ? try ValueHeadModel.load(from: model) : nil
+    let valueModel = config.valueModel == .separate ? try ValueHeadModel.load(from: model) : nil
     let tokenizer = try loadTokenizer(from: model)
     let trainer = try PPOTrainer(policy: policy, valueModel: valueModel, reference: reference, tokenizer: tokenizer,
                                  reward: rewardFunction, prompts: prompts, evalPrompts: evalPrompts, configuration: config,
@@ -51,8 +51,8 @@ public struct PPOJob: Codable, Equatable, Sendable {
     public var numEvalPrompts = 8
     /// The reward (see ``RewardSpecification``).
     public var reward = ""
-    /// "none" or "lm_human_preferences_sentiment" (defaults under the file and overrides).
-    public var preset = "none"
+    /// The settings the file and the overrides start from.
+    public var preset = PPOPreset.none
 
     enum CodingKeys: String, CodingKey {
         case name, runsDirectory = "runs_dir", model, prompts, promptField = "prompt_field", promptWords = "prompt_words"
@@ -65,19 +65,13 @@ public struct PPOJob: Codable, Equatable, Sendable {
     /// Job and PPO settings: the preset's defaults, then the file, then overrides.
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: PPOJob, ppo: PPOConfiguration, mapping: Node.Mapping) {
         func mapping(preset: PPOConfiguration) throws -> Node.Mapping {
-            var defaults = try JobConfiguration.mapping(of: PPOJob())
-            for (key, value) in try JobConfiguration.mapping(of: preset) { defaults[key] = value }
-            return try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["eval_prompts", "target", "truncate_token", "total_episodes"],
-                                                file: file, overrides: overrides)
+            let defaults = try JobConfiguration.defaults(PPOJob(), preset)
+            return try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: file, overrides: overrides)
         }
         let source = file?.path ?? "command line"
         var resolved = try mapping(preset: PPOConfiguration())
         let first = try JobConfiguration.decode(PPOJob.self, from: resolved, source: source)
-        switch first.preset {
-        case "none": break
-        case "lm_human_preferences_sentiment": resolved = try mapping(preset: .lmHumanPreferencesSentiment)
-        default: throw RunError(path: source, message: "field 'preset' is '\(first.preset)'; expected none or lm_human_preferences_sentiment")
-        }
+        if first.preset != .none { resolved = try mapping(preset: first.preset.configuration) }
         let job = try JobConfiguration.decode(PPOJob.self, from: resolved, source: source)
         let ppo = try JobConfiguration.decode(PPOConfiguration.self, from: resolved, source: source)
         for (field, value) in [("model", job.model), ("prompts", job.prompts), ("reward", job.reward)] where value.isEmpty {
@@ -113,5 +107,26 @@ public struct PPOJob: Codable, Equatable, Sendable {
         try train(model: URL(fileURLWithPath: model), rewardFunction: rewardFunction, prompts: trainPrompts, evalPrompts: evaluation,
                   config: ppo, runDirectory: runDirectory, resume: resume && run.newestCheckpoint() != nil, progress: progress)
         return run
+    }
+}
+
+extension PPOJob: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
+        SettingHelp("runs_dir", "Where runs go."),
+        SettingHelp("model", "The policy's starting checkpoint."),
+        SettingHelp("prompts", "Prompts: {prompt} JSONL/JSON, a .txt with one per line, or a CSV column."),
+        SettingHelp("prompt_field", "The field or column holding each prompt."),
+        SettingHelp("prompt_words", "With K > 0: each prompt is the first K words of its line (the trlX notebook's way)."),
+        SettingHelp("eval_prompts", "Evaluation prompts, a file like prompts; null: the first num_eval_prompts training prompts.", type: "text or null"),
+        SettingHelp("num_eval_prompts", "Eval prompts taken from the training prompts when eval_prompts is null."),
+        SettingHelp("reward", "model:DIR | uppercase | lexicon | regex:PATTERN | length:N | classifier:DIR:LABEL | http(s)://URL."),
+        .choice("preset", PPOPreset.self, "Settings the file and the overrides start from."),
+    ]
+
+    /// `rlhf ppo --help`'s field list, generated from the settings and their defaults.
+    public static func fieldsHelp() throws -> String {
+        let defaults = try JobConfiguration.defaults(PPOJob(), PPOConfiguration())
+        return JobConfiguration.helpText(defaults.help, defaults: defaults.mapping)
     }
 }

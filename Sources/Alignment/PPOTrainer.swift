@@ -75,10 +75,7 @@ public final class PPOTrainer {
         models = PPOModels(policy: policy, valueModel: valueModel, reference: reference, distribution: sampler.distribution)
         var parameters = policy.namedParameters()
         if let valueModel { parameters += valueModel.namedParameters().map { ("value_model." + $0.name, $0.tensor) } }
-        optimizer = AdamW(parameters: parameters, configuration: AdamWConfiguration(
-            learningRate: configuration.learningRate, beta1: configuration.beta1, beta2: configuration.beta2,
-            epsilon: configuration.adamEpsilon, weightDecay: 0,
-            epsilonPlacement: configuration.epsilonPlacement))
+        optimizer = AdamW(parameters: parameters, configuration: configuration.optimizer.adamW)
     }
 
     // MARK: Rollouts
@@ -96,7 +93,7 @@ public final class PPOTrainer {
         let raw = try reward.rewards(prompts: prompts, responses: responses)
         guard raw.count == prompts.count else { throw RunError(path: "reward", message: "the reward function returned \(raw.count) scores for \(prompts.count) responses") }
         var used = zip(raw, truncations).map { score, truncation in truncation.isPenalized ? configuration.penaltyReward : score }
-        if configuration.scaleReward == "running" {
+        if configuration.scaleReward == .running {
             var moments = state.scoreMoments ?? RunningMoments()
             moments.update(used)
             state.scoreMoments = moments
@@ -268,8 +265,7 @@ public final class PPOTrainer {
     /// and the trainer state (KL coefficient, RNG, prompt position).
     @discardableResult
     public func train(resume: Bool = false, progress: ((PPOProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let schedule = try LearningRateSchedule.named(configuration.schedule, warmupSteps: configuration.warmupSteps,
-                                                      totalSteps: configuration.scheduleIterations, minimumRatio: 0)
+        let schedule = configuration.optimizer.learningRateSchedule(totalSteps: configuration.scheduleIterations)
         try run.prepareForWriting()
         var state = TrainerState(generator: RandomGenerator(seed: configuration.seed), klCoefficient: configuration.initKLCoefficient)
         if resume, let checkpoint = run.newestCheckpoint() {

@@ -38,10 +38,8 @@ public struct PretrainJob: Codable, Equatable, Sendable {
 
     /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: PretrainJob, training: PretrainConfiguration, mapping: Node.Mapping) {
-        var defaults = try JobConfiguration.mapping(of: PretrainJob())
-        for (key, value) in try JobConfiguration.mapping(of: PretrainConfiguration()) { defaults[key] = value }
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["init_from", "early_stopping_patience"],
-                                                   file: file, overrides: overrides)
+        let defaults = try JobConfiguration.defaults(PretrainJob(), PretrainConfiguration())
+        let mapping = try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(PretrainJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(PretrainConfiguration.self, from: mapping, source: source)
@@ -92,5 +90,27 @@ public struct PretrainJob: Codable, Equatable, Sendable {
                                           tokenizer: tokenizer, corpusName: corpus)
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)
         return (run, checkpoint?.url, state)
+    }
+}
+
+extension PretrainJob: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
+        SettingHelp("runs_dir", "Where runs go."),
+        SettingHelp("corpus", "A text file (the whole file is the corpus)."),
+        SettingHelp("tokenizer", "character, bpe (trained on the corpus with bpe_merges merges), or a tokenizer directory."),
+        SettingHelp("bpe_merges", "Merges for a trained byte-level BPE."),
+        SettingHelp("init_from", "A checkpoint directory to start from instead of random weights.", type: "text or null"),
+        SettingHelp("model_type", "The family of a new model (config.json's model_type; ignored with init_from)."),
+        SettingHelp("n_layer", "Blocks of a new model."),
+        SettingHelp("n_head", "Attention heads of a new model."),
+        SettingHelp("n_embd", "Width of a new model."),
+        SettingHelp("dropout", "Dropout of a new model (residual, embedding and attention)."),
+    ]
+
+    /// `rlhf pretrain --help`'s field list, generated from the settings and their defaults.
+    public static func fieldsHelp() throws -> String {
+        let defaults = try JobConfiguration.defaults(PretrainJob(), PretrainConfiguration())
+        return JobConfiguration.helpText(defaults.help, defaults: defaults.mapping)
     }
 }

@@ -9,8 +9,9 @@ import NN
 import Tensors
 import Tokenizers
 
-/// Pretraining hyper-parameters. JSON/YAML names are snake_case.
-public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings {
+/// Pretraining hyper-parameters. JSON/YAML names are snake_case; the optimizer's are flattened in.
+@dynamicMemberLookup
+public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings, DocumentedSettings {
     /// Tokens per training window (T).
     public var blockSize = 256
     /// Windows per micro-batch (B).
@@ -19,22 +20,10 @@ public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopS
     public var gradientAccumulationSteps = 1
     /// Optimizer steps to run.
     public var maxSteps = 1000
-    /// Peak learning rate.
-    public var learningRate: Float = 1e-3
-    /// "cosine", "linear", "noam" or "constant".
-    public var schedule = "cosine"
-    /// Linear warmup steps.
-    public var warmupSteps = 100
-    /// Cosine/linear floor as a fraction of the peak.
-    public var minimumLearningRateRatio: Float = 0.1
-    /// AdamW decoupled weight decay (matrices only).
-    public var weightDecay: Float = 0.1
-    /// AdamW β₁.
-    public var beta1: Float = 0.9
-    /// AdamW β₂.
-    public var beta2: Float = 0.99
-    /// Global gradient-norm clip (0: none).
-    public var gradientClip: Float = 1
+    /// AdamW and the schedule: nanoGPT's (1e-3 peak, 100 warmup steps, cosine to 10 %, weight
+    /// decay 0.1, β₂ 0.99, clip 1).
+    public var optimizer = OptimizerSettings(learningRate: 1e-3, schedule: .cosine, warmupSteps: 100, minimumLearningRateRatio: 0.1,
+                                             weightDecay: 0.1, beta1: 0.9, beta2: 0.99, gradientClip: 1)
     /// Fraction of the corpus, at its end, held out for validation.
     public var validFraction = 0.1
     /// Steps between evaluations (0: only at the end).
@@ -54,9 +43,7 @@ public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopS
 
     enum CodingKeys: String, CodingKey {
         case blockSize = "block_size", batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
-        case maxSteps = "max_steps", learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps"
-        case minimumLearningRateRatio = "min_lr_ratio", weightDecay = "weight_decay", beta1, beta2
-        case gradientClip = "grad_clip", validFraction = "valid_fraction", evalInterval = "eval_interval"
+        case maxSteps = "max_steps", validFraction = "valid_fraction", evalInterval = "eval_interval"
         case evalBatches = "eval_batches", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
         case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
     }
@@ -64,10 +51,61 @@ public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopS
     /// Defaults as nanoGPT's Shakespeare-char config where they apply.
     public init() {}
 
-    /// The schedule named by `schedule` over `totalSteps` updates; an unknown name is an error naming the field.
-    public func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule {
-        try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        blockSize = try container.decode(Int.self, forKey: .blockSize)
+        batchSize = try container.decode(Int.self, forKey: .batchSize)
+        gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
+        maxSteps = try container.decode(Int.self, forKey: .maxSteps)
+        optimizer = try OptimizerSettings(from: decoder)
+        validFraction = try container.decode(Double.self, forKey: .validFraction)
+        evalInterval = try container.decode(Int.self, forKey: .evalInterval)
+        evalBatches = try container.decode(Int.self, forKey: .evalBatches)
+        logInterval = try container.decode(Int.self, forKey: .logInterval)
+        checkpointInterval = try container.decode(Int.self, forKey: .checkpointInterval)
+        earlyStoppingPatience = try container.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
+        keepCheckpoints = try container.decode(Int.self, forKey: .keepCheckpoints)
+        seed = try container.decode(UInt64.self, forKey: .seed)
     }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(blockSize, forKey: .blockSize)
+        try container.encode(batchSize, forKey: .batchSize)
+        try container.encode(gradientAccumulationSteps, forKey: .gradientAccumulationSteps)
+        try container.encode(maxSteps, forKey: .maxSteps)
+        try optimizer.encode(to: encoder)
+        try container.encode(validFraction, forKey: .validFraction)
+        try container.encode(evalInterval, forKey: .evalInterval)
+        try container.encode(evalBatches, forKey: .evalBatches)
+        try container.encode(logInterval, forKey: .logInterval)
+        try container.encode(checkpointInterval, forKey: .checkpointInterval)
+        try container.encodeIfPresent(earlyStoppingPatience, forKey: .earlyStoppingPatience)
+        try container.encode(keepCheckpoints, forKey: .keepCheckpoints)
+        try container.encode(seed, forKey: .seed)
+    }
+
+    /// An optimizer setting, by name (`configuration.learningRate`).
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<OptimizerSettings, Value>) -> Value {
+        get { optimizer[keyPath: keyPath] }
+        set { optimizer[keyPath: keyPath] = newValue }
+    }
+
+    public static let help: [SettingHelp] = [
+        SettingHelp("block_size", "Tokens per training window (T)."),
+        SettingHelp("batch_size", "Windows per micro-batch (B)."),
+        SettingHelp("gradient_accumulation_steps", "Micro-batches per optimizer step."),
+        SettingHelp("max_steps", "Optimizer steps to run."),
+    ] + OptimizerSettings.help + [
+        SettingHelp("valid_fraction", "Fraction of the corpus, at its end, held out for validation."),
+        SettingHelp("eval_interval", "Steps between evaluations (0: only at the end)."),
+        SettingHelp("eval_batches", "Fixed valid batches per evaluation."),
+        SettingHelp("log_interval", "Steps between metric lines."),
+        SettingHelp("checkpoint_interval", "Steps between checkpoints (also at the end and at each new best)."),
+        SettingHelp("early_stopping_patience", "Stop after this many evaluations without a better valid loss; null: never.", type: "integer or null"),
+        SettingHelp("keep_checkpoints", "Newest checkpoints kept (the best one is kept as well)."),
+        SettingHelp("seed", "Seed of the window sampler (dropout has its own seeded stream)."),
+    ]
 }
 
 /// Splits a token stream, samples windows, and trains a causal LM on them in a run directory.

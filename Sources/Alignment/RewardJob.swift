@@ -18,8 +18,8 @@ public struct RewardJob: Codable, Equatable, Sendable {
     /// Pairs `{"prompt","chosen","rejected"}` / HH `{"chosen","rejected"}`, labelled `{"text","label"}`,
     /// or best-of-N `{"query","samples","best"}` (JSONL, JSON, CSV/TSV; gzip allowed).
     public var data = ""
-    /// "auto" (from the first record's keys), "pairwise", "labelled" or "best_of_n".
-    public var objective = "auto"
+    /// The objective, or `auto` (from the first record's keys).
+    public var objective = RewardObjectiveChoice.auto
     /// Count and leave out malformed records instead of stopping at the first.
     public var skipBadRecords = false
     /// The checkpoint whose trunk the reward model starts from (an LM, or a reward model to continue).
@@ -34,7 +34,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
     public var textField = "text", labelField = "label"
     /// Characters a character tokenizer lacks: "error" (naming the record), or "fold" (typographic
     /// quotes to ASCII, diacritics removed, the rest dropped; counted and reported).
-    public var unknownCharacters = "error"
+    public var unknownCharacters = UnknownCharacterPolicy.error
 
     enum CodingKeys: String, CodingKey {
         case name, runsDirectory = "runs_dir", data, objective, skipBadRecords = "skip_bad_records", model, tokenizer
@@ -47,16 +47,13 @@ public struct RewardJob: Codable, Equatable, Sendable {
 
     /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: RewardJob, training: RewardConfiguration, mapping: Node.Mapping) {
-        var defaults = try JobConfiguration.mapping(of: RewardJob())
-        for (key, value) in try JobConfiguration.mapping(of: RewardConfiguration()) { defaults[key] = value }
-        let optional: Set<String> = ["tokenizer", "normalization_policy", "normalization_prompts", "max_steps", "early_stopping_patience", "label_rewards"]
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: optional, file: file, overrides: overrides)
+        let defaults = try JobConfiguration.defaults(RewardJob(), RewardConfiguration())
+        let mapping = try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(RewardJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(RewardConfiguration.self, from: mapping, source: source)
         guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (pairs, labelled texts or best-of-N labels)") }
         guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (a checkpoint directory)") }
-        _ = try training.normalizationTimes()
         return (job, training, mapping)
     }
 
@@ -65,7 +62,9 @@ public struct RewardJob: Codable, Equatable, Sendable {
         -> (examples: [RewardExample], objective: RewardObjective, labels: [String]?, prompts: [String], truncated: Int, folded: Int, skipped: Int) {
         let url = URL(fileURLWithPath: data)
         let objective: RewardObjective
-        if self.objective == "auto" {
+        if let named = self.objective.objective {
+            objective = named
+        } else {
             let raw = try RecordFile.read(url, skipBadRecords: skipBadRecords)
             guard let first = raw.records.first else { throw RunError(path: data, message: "no records in the file") }
             if first.has("samples") && first.has("best") { objective = .bestOfN }
@@ -75,27 +74,16 @@ public struct RewardJob: Codable, Equatable, Sendable {
                 throw first.error("cannot tell the reward data's kind from keys \(RawRecord.describe(keys: first.keys)); expected "
                     + #"{"prompt","chosen","rejected"} or {"chosen","rejected"} (pairs), {"text","label"} (labelled; see text_field, label_field), {"query","samples","best"} (best-of-N), or set objective"#)
             }
-        } else {
-            guard let named = RewardObjective(rawValue: self.objective) else {
-                throw RunError(path: "config", message: "field 'objective' is '\(self.objective)'; expected auto, pairwise, labelled or best_of_n")
-            }
-            objective = named
-        }
-        guard ["error", "fold"].contains(unknownCharacters) else {
-            throw RunError(path: "config", message: "field 'unknown_characters' is '\(unknownCharacters)'; expected error or fold")
         }
         var truncated = 0, folded = 0
         func foldIfAsked(_ text: String) -> String {
-            guard unknownCharacters == "fold", let characters = tokenizer as? CharacterTokenizer else { return text }
-            return characters.folding(text).text
+            unknownCharacters.apply(text, tokenizer: tokenizer).text
         }
         func encode(_ text: String, record: Int) throws -> [Int32] {
             var text = text
-            if unknownCharacters == "fold", let characters = tokenizer as? CharacterTokenizer {
-                let result = characters.folding(text)
-                text = result.text
-                if result.changed > 0 { folded += 1 }
-            }
+            let result = unknownCharacters.apply(text, tokenizer: tokenizer)
+            text = result.text
+            if result.changed { folded += 1 }
             let ids: [Int]
             do { ids = try tokenizer.encodeChecked(text) } catch {
                 throw RunError(path: data, message: "record \(record): cannot tokenize: \(error) (set unknown_characters: fold to approximate or drop such characters)")
@@ -168,7 +156,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
             reward = try makeRewardModel(from: modelURL, tokenizer: tokenizer, labels: data.labels, configuration: training)
         }
         try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
-        let times = try training.normalizationTimes()
+        let times = training.normalize
         func normalize(_ when: String) throws {
             let policyURL = URL(fileURLWithPath: normalizationPolicy ?? model)
             let policy = try ModelLoader.languageModel(from: policyURL)
@@ -220,26 +208,33 @@ public struct RewardJob: Codable, Equatable, Sendable {
     }
 }
 
-/// `text` approximated to a character tokenizer's vocabulary when `policy` is "fold" (typographic
-/// quotes to ASCII, diacritics removed, the rest dropped); unchanged otherwise or for other
-/// tokenizers. Returns whether anything changed.
-func foldedForVocabulary(_ text: String, tokenizer: any Tokenizer, policy: String) -> (text: String, changed: Bool) {
-    guard policy == "fold", let characters = tokenizer as? CharacterTokenizer else { return (text, false) }
-    let result = characters.folding(text)
-    return (result.text, result.changed > 0)
-}
-
-/// Checks an `unknown_characters` value.
-func validateUnknownCharacters(_ policy: String) throws {
-    guard ["error", "fold"].contains(policy) else {
-        throw RunError(path: "config", message: "field 'unknown_characters' is '\(policy)'; expected error or fold")
-    }
-}
-
 /// The id of `text` when it is exactly one token of `tokenizer` (nil for nil text).
 func endOfSequenceFromText(_ text: String?, tokenizer: any Tokenizer) throws -> Int? {
     guard let text else { return nil }
     let ids = try tokenizer.encodeChecked(text)
     guard ids.count == 1 else { throw RunError(path: "config", message: "field 'eos_token' '\(text)' is \(ids.count) tokens; it must be exactly one") }
     return ids[0]
+}
+
+extension RewardJob: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
+        SettingHelp("runs_dir", "Where runs go."),
+        SettingHelp("data", "Pairs, labelled texts {text, label} or best-of-N {query, samples, best} (JSONL, JSON, CSV/TSV; gzip allowed)."),
+        .choice("objective", RewardObjectiveChoice.self, "The training objective; auto: from the first record's keys."),
+        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
+        SettingHelp("model", "The checkpoint whose trunk the reward model starts from (an LM, or a reward model to continue)."),
+        SettingHelp("tokenizer", "A tokenizer directory; null: the model's own.", type: "text or null"),
+        SettingHelp("normalization_policy", "The policy sampled for normalization; null: model.", type: "text or null"),
+        SettingHelp("normalization_prompts", "A prompts file for normalization samples; null: the data's prompts.", type: "text or null"),
+        SettingHelp("text_field", "Labelled data: the field holding the text."),
+        SettingHelp("label_field", "Labelled data: the field holding the label."),
+        .choice("unknown_characters", UnknownCharacterPolicy.self, "Characters a character tokenizer lacks: an error naming the record, or folded."),
+    ]
+
+    /// `rlhf reward --help`'s field list, generated from the settings and their defaults.
+    public static func fieldsHelp() throws -> String {
+        let defaults = try JobConfiguration.defaults(RewardJob(), RewardConfiguration())
+        return JobConfiguration.helpText(defaults.help, defaults: defaults.mapping)
+    }
 }

@@ -21,7 +21,7 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
     /// the last one 1 and the others 0 (binary: the second label is positive).
     public var labelRewards: [String: Float]?
     /// Reward normalization (lm-human-preferences): "none", "before", "after" or "both".
-    public var normalize = "none"
+    public var normalize = NormalizationTiming.none
     /// Policy samples the normalization is fitted on (lm-human-preferences `normalize_samples`).
     public var normalizationSamples = 256
     /// How they are sampled — as the PPO run that follows samples (lm-human-preferences fits gain
@@ -58,7 +58,7 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
         maxLength = try container.decode(Int.self, forKey: .maxLength)
         margin = try container.decode(Float.self, forKey: .margin)
         labelRewards = try container.decodeIfPresent([String: Float].self, forKey: .labelRewards)
-        normalize = try container.decode(String.self, forKey: .normalize)
+        normalize = try container.decode(NormalizationTiming.self, forKey: .normalize)
         normalizationSamples = try container.decode(Int.self, forKey: .normalizationSamples)
         normalizationResponseLength = try container.decode(Int.self, forKey: .normalizationResponseLength)
         normalizationPromptLength = try container.decode(Int.self, forKey: .normalizationPromptLength)
@@ -98,17 +98,6 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
         c.stop = []
         c.chunkSize = 16
         return c
-    }
-
-    /// Whether to normalize before / after training; an unknown value is an error naming the field.
-    public func normalizationTimes() throws -> (before: Bool, after: Bool) {
-        switch normalize {
-        case "none": return (false, false)
-        case "before": return (true, false)
-        case "after": return (false, true)
-        case "both": return (true, true)
-        default: throw RunError(path: "config", message: "field 'normalize' is '\(normalize)'; expected none, before, after or both")
-        }
     }
 }
 
@@ -321,4 +310,21 @@ func argmaxRows(_ values: [Float], columns: Int) -> [Int] {
         for k in 1..<columns where values[start + k] > values[start + best] { best = k }
         return best
     }
+}
+
+extension RewardConfiguration: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("max_length", "Longest input in tokens (prompt + response); longer inputs keep their end."),
+        SettingHelp("margin", "Pairwise only: the margin m in −log σ(r_chosen − r_rejected − m)."),
+        SettingHelp("label_rewards", "Labelled only: each label's reward, e.g. {happy: 1, sad: -1}; null: the last label 1, others 0.",
+                    type: "mapping or null"),
+        .choice("normalize", NormalizationTiming.self, "Fit gain and bias so policy samples score mean 0, std 1 (lm-human-preferences)."),
+        SettingHelp("normalization_samples", "Policy samples normalization is fitted on."),
+        SettingHelp("normalization_response_length", "Tokens per normalization sample."),
+        SettingHelp("normalization_temperature", "Temperature of the normalization samples."),
+        SettingHelp("normalization_stop_at_eos", "Whether EOS ends a normalization sample (false: fixed length)."),
+        SettingHelp("normalization_prompt_length", "Labelled data: the first this many tokens of each text serve as prompts."),
+        SettingHelp("train_gain_bias", "Train gain and bias with the head (false: kept as normalization set them)."),
+        SettingHelp("disable_dropout", "Train without dropout (lm-human-preferences; TRL's default)."),
+    ] + TrainingSchedule.help
 }

@@ -25,7 +25,7 @@ public struct SFTJob: Codable, Equatable, Sendable {
     /// A tokenizer directory; nil: the model's own.
     public var tokenizer: String?
     /// Characters a character tokenizer lacks: "error" (naming the line) or "fold" (approximated or dropped).
-    public var unknownCharacters = "error"
+    public var unknownCharacters = UnknownCharacterPolicy.error
     /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
     /// (a character model: e.g. "$"); it must be exactly one token.
     public var eosToken: String?
@@ -40,10 +40,8 @@ public struct SFTJob: Codable, Equatable, Sendable {
 
     /// Job and training settings from defaults, an optional YAML file and `--key value` overrides.
     public static func resolve(file: URL?, overrides: [String]) throws -> (job: SFTJob, training: SFTConfiguration, mapping: Node.Mapping) {
-        var defaults = try JobConfiguration.mapping(of: SFTJob())
-        for (key, value) in try JobConfiguration.mapping(of: SFTConfiguration()) { defaults[key] = value }
-        let mapping = try JobConfiguration.resolve(defaults: defaults, optionalKeys: ["shape", "tokenizer", "max_steps", "early_stopping_patience", "eos_token"],
-                                                   file: file, overrides: overrides)
+        let defaults = try JobConfiguration.defaults(SFTJob(), SFTConfiguration())
+        let mapping = try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: file, overrides: overrides)
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(SFTJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(SFTConfiguration.self, from: mapping, source: source)
@@ -69,11 +67,10 @@ public struct SFTJob: Codable, Equatable, Sendable {
         guard training.maxLength >= 2, training.maxLength <= model.modelConfiguration.positions + 1 else {
             throw RunError(path: "config", message: "field 'max_length' is \(training.maxLength); it must be in 2...\(model.modelConfiguration.positions + 1) (n_positions + 1)")
         }
-        try validateUnknownCharacters(unknownCharacters)
         var read = try SFTExample.readLocated(URL(fileURLWithPath: data), shape: shape, skipBadRecords: skipBadRecords)
         for index in read.records.indices {
-            read.records[index].example.prompt = foldedForVocabulary(read.records[index].example.prompt, tokenizer: tokenizer, policy: unknownCharacters).text
-            read.records[index].example.response = foldedForVocabulary(read.records[index].example.response, tokenizer: tokenizer, policy: unknownCharacters).text
+            read.records[index].example.prompt = unknownCharacters.apply(read.records[index].example.prompt, tokenizer: tokenizer).text
+            read.records[index].example.response = unknownCharacters.apply(read.records[index].example.response, tokenizer: tokenizer).text
         }
         guard !read.records.isEmpty else { throw RunError(path: data, message: "no SFT records in the file") }
         var (sequences, report) = try SFTSequenceBuilder.build(read.records, tokenizer: tokenizer, endOfSequence: Int32(endOfSequence),
@@ -85,5 +82,27 @@ public struct SFTJob: Codable, Equatable, Sendable {
         sequences = []
         let state = try trainer.train(resume: checkpoint != nil, progress: progress)
         return (run, checkpoint?.url, state)
+    }
+}
+
+extension SFTRecordShape: SettingChoice {}
+
+extension SFTJob: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
+        SettingHelp("runs_dir", "Where runs go."),
+        SettingHelp("data", "The SFT file: JSONL, JSON array or CSV/TSV (gzip allowed), in any record shape."),
+        .choice("shape", SFTRecordShape.self, "The record shape; null: detected from the first record.", optional: true),
+        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
+        SettingHelp("model", "The checkpoint directory to fine-tune."),
+        SettingHelp("tokenizer", "A tokenizer directory; null: the model's own.", type: "text or null"),
+        .choice("unknown_characters", UnknownCharacterPolicy.self, "Characters a character tokenizer lacks: an error naming the line, or folded."),
+        SettingHelp("eos_token", "End-of-sequence text when neither tokenizer nor config.json names one (one token, e.g. \"$\").", type: "text or null"),
+    ]
+
+    /// `rlhf sft --help`'s field list, generated from the settings and their defaults.
+    public static func fieldsHelp() throws -> String {
+        let defaults = try JobConfiguration.defaults(SFTJob(), SFTConfiguration())
+        return JobConfiguration.helpText(defaults.help, defaults: defaults.mapping)
     }
 }

@@ -8,7 +8,7 @@ import Tokenizers
 
 /// What to do with an example whose response (plus end-of-sequence, plus one prompt token) does
 /// not fit in `max_length`.
-public enum LongResponsePolicy: String, Codable, Sendable, CaseIterable {
+public enum LongResponsePolicy: String, SettingChoice {
     /// Stop with an error naming the file and line (the default).
     case error
     /// Cut the response's end (the sequence then has no end-of-sequence token); counted.

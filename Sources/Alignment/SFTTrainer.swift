@@ -116,3 +116,10 @@ public final class SFTTrainer {
         return try loop.train(languageModel: model, resume: resume, evaluateAtStart: true, nextStep: nextStep, validLoss: validLoss, progress: progress)
     }
 }
+
+extension SFTConfiguration: DocumentedSettings {
+    public static let help: [SettingHelp] = [
+        SettingHelp("max_length", "Longest sequence, prompt + response + EOS (≤ n_positions + 1)."),
+        .choice("long_responses", LongResponsePolicy.self, "A response that alone does not fit: stop with an error, truncate it, or skip the example."),
+    ] + TrainingSchedule.help
+}

@@ -12,17 +12,8 @@ import Tokenizers
 
 /// The settings the shared loop reads; each trainer's configuration provides them.
 public protocol TrainingLoopSettings {
-    /// Peak learning rate.
-    var learningRate: Float { get }
-    /// AdamW β₁, β₂ and decoupled weight decay (matrices only).
-    var beta1: Float { get }
-    var beta2: Float { get }
-    var weightDecay: Float { get }
-    /// Adam's ε and its placement (PyTorch's or TensorFlow's).
-    var adamEpsilon: Float { get }
-    var epsilonPlacement: AdamEpsilonPlacement { get }
-    /// Global gradient-norm clip (0: none).
-    var gradientClip: Float { get }
+    /// The optimizer and its learning-rate schedule.
+    var optimizer: OptimizerSettings { get }
     /// Steps between metric lines, evaluations (0: only at the end), and checkpoints.
     var logInterval: Int { get }
     var evalInterval: Int { get }
@@ -33,15 +24,6 @@ public protocol TrainingLoopSettings {
     var keepCheckpoints: Int { get }
     /// Seed of the trainer's random stream (batch order or windows).
     var seed: UInt64 { get }
-    /// The learning-rate schedule for a run of `totalSteps` updates.
-    func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule
-}
-
-extension TrainingLoopSettings {
-    /// torch.optim.AdamW's ε 1e-8, unless the settings say otherwise.
-    public var adamEpsilon: Float { 1e-8 }
-    /// PyTorch's ε placement, unless the settings say otherwise.
-    public var epsilonPlacement: AdamEpsilonPlacement { .pytorch }
 }
 
 /// One micro-batch: inputs and next-token targets, (B, T); targets of −100 are not trained on.
@@ -100,10 +82,9 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Batch> {
                loss: (Batch) -> (loss: Tensor, metrics: [String: Double]),
                evaluate: () -> [String: Double],
                progress: ((TrainingProgress) throws -> Void)?) throws -> TrainerState {
-        let schedule = try settings.learningRateSchedule(totalSteps: maxSteps)
-        let optimizer = AdamW(parameters: model.namedParameters() + extraParameters, configuration: AdamWConfiguration(
-            learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.adamEpsilon,
-            weightDecay: settings.weightDecay, epsilonPlacement: settings.epsilonPlacement))
+        try settings.optimizer.validate()
+        let schedule = settings.optimizer.learningRateSchedule(totalSteps: maxSteps)
+        let optimizer = AdamW(parameters: model.namedParameters() + extraParameters, configuration: settings.optimizer.adamW)
         try run.prepareForWriting()
         var state = TrainerState(generator: RandomGenerator(seed: settings.seed), dropoutGenerator: model.source.generator)
         if resume, let checkpoint = run.newestCheckpoint() {
@@ -137,8 +118,8 @@ struct TrainingLoop<Settings: TrainingLoopSettings, Batch> {
                 for (name, metric) in metrics { sums[name, default: 0] += metric * Double(share) }
                 (value * (Float(share) / Float(total))).backward()
             }
-            if settings.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: settings.gradientClip) }
-            let learningRate = schedule.learningRate(base: settings.learningRate, step: step)
+            if settings.optimizer.gradientClip > 0 { clipGradientNorm(optimizer.parameters.map(\.tensor), maxNorm: settings.optimizer.gradientClip) }
+            let learningRate = schedule.learningRate(base: settings.optimizer.learningRate, step: step)
             optimizer.step(learningRate: learningRate)
             optimizer.zeroGrad()
             state.step = step
@@ -206,19 +187,6 @@ extension TrainingLoop where Batch == LanguageModelBatch {
     }
 }
 
-extension LearningRateSchedule {
-    /// The schedule a config's `schedule` field names: "cosine", "linear", "noam" or "constant";
-    /// any other name is an error naming the field.
-    public static func named(_ name: String, warmupSteps: Int, totalSteps: Int, minimumRatio: Float) throws -> LearningRateSchedule {
-        switch name {
-        case "cosine": return .cosine(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumRatio)
-        case "linear": return .linear(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumRatio)
-        case "noam": return .noam(warmupSteps: max(warmupSteps, 1))
-        case "constant": return .constant
-        default: throw RunError(path: "config", message: "field 'schedule' is '\(name)'; expected cosine, linear, noam or constant")
-        }
-    }
-}
 
 /// The next `count` indices of 0..<`size` in per-epoch seeded shuffles (epoch e uses the seed
 /// `seed &+ e`), continuing into the next epoch when one runs out; advances `state.epoch` and

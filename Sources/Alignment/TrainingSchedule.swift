@@ -8,7 +8,8 @@ import Kernels
 import NN
 
 /// Batching, optimisation and run settings, with the YAML names of HF's TrainingArguments.
-public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettings {
+@dynamicMemberLookup
+public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettings, DocumentedSettings {
     /// Examples per micro-batch (sequences, pairs, texts, queries).
     public var batchSize = 8
     /// Micro-batches per optimizer step.
@@ -17,24 +18,8 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     public var epochs = 1
     /// Optimizer steps to run; nil: `epochs` passes.
     public var maxSteps: Int?
-    /// Peak learning rate.
-    public var learningRate: Float
-    /// "linear", "cosine", "noam" or "constant".
-    public var schedule = "linear"
-    /// Linear warmup steps.
-    public var warmupSteps = 0
-    /// Linear/cosine floor as a fraction of the peak.
-    public var minimumLearningRateRatio: Float = 0
-    /// AdamW decoupled weight decay (matrices only), β₁, β₂.
-    public var weightDecay: Float = 0
-    public var beta1: Float = 0.9
-    public var beta2: Float = 0.999
-    /// Adam's ε and where it goes: "pytorch" (torch.optim.AdamW, ε 1e-8 by default) or
-    /// "tensorflow" (tf.train.AdamOptimizer as openai/lm-human-preferences uses it, with ε 1e-5).
-    public var adamEpsilon: Float = 1e-8
-    public var epsilonPlacement = AdamEpsilonPlacement.pytorch
-    /// Global gradient-norm clip (0: none).
-    public var gradientClip: Float = 1
+    /// The optimizer and its learning-rate schedule (fields read through: `schedule.learningRate`).
+    public var optimizer: OptimizerSettings
     /// Fraction of the examples (a seeded shuffle) held out.
     public var validFraction: Double
     /// Steps between evaluations (0: only at the start and the end), metric lines, checkpoints.
@@ -50,9 +35,7 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
 
     enum CodingKeys: String, CodingKey {
         case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps", epochs, maxSteps = "max_steps"
-        case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
-        case weightDecay = "weight_decay", beta1, beta2, adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement"
-        case gradientClip = "grad_clip", validFraction = "valid_fraction"
+        case validFraction = "valid_fraction"
         case evalInterval = "eval_interval", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
         case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
     }
@@ -60,14 +43,62 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     /// HF Trainer-like defaults (linear decay, no weight decay) with the trainer's own learning
     /// rate and held-out fraction.
     public init(learningRate: Float, validFraction: Double) {
-        self.learningRate = learningRate
+        self.optimizer = OptimizerSettings(learningRate: learningRate)
         self.validFraction = validFraction
     }
 
-    /// The schedule named by `schedule` over `totalSteps` updates.
-    public func learningRateSchedule(totalSteps: Int) throws -> LearningRateSchedule {
-        try LearningRateSchedule.named(schedule, warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        batchSize = try container.decode(Int.self, forKey: .batchSize)
+        gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
+        epochs = try container.decode(Int.self, forKey: .epochs)
+        maxSteps = try container.decodeIfPresent(Int.self, forKey: .maxSteps)
+        optimizer = try OptimizerSettings(from: decoder)
+        validFraction = try container.decode(Double.self, forKey: .validFraction)
+        evalInterval = try container.decode(Int.self, forKey: .evalInterval)
+        logInterval = try container.decode(Int.self, forKey: .logInterval)
+        checkpointInterval = try container.decode(Int.self, forKey: .checkpointInterval)
+        earlyStoppingPatience = try container.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
+        keepCheckpoints = try container.decode(Int.self, forKey: .keepCheckpoints)
+        seed = try container.decode(UInt64.self, forKey: .seed)
     }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(batchSize, forKey: .batchSize)
+        try container.encode(gradientAccumulationSteps, forKey: .gradientAccumulationSteps)
+        try container.encode(epochs, forKey: .epochs)
+        try container.encodeIfPresent(maxSteps, forKey: .maxSteps)
+        try optimizer.encode(to: encoder)
+        try container.encode(validFraction, forKey: .validFraction)
+        try container.encode(evalInterval, forKey: .evalInterval)
+        try container.encode(logInterval, forKey: .logInterval)
+        try container.encode(checkpointInterval, forKey: .checkpointInterval)
+        try container.encodeIfPresent(earlyStoppingPatience, forKey: .earlyStoppingPatience)
+        try container.encode(keepCheckpoints, forKey: .keepCheckpoints)
+        try container.encode(seed, forKey: .seed)
+    }
+
+    /// An optimizer setting, by name (`schedule.learningRate`).
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<OptimizerSettings, Value>) -> Value {
+        get { optimizer[keyPath: keyPath] }
+        set { optimizer[keyPath: keyPath] = newValue }
+    }
+
+    public static let help: [SettingHelp] = [
+        SettingHelp("batch_size", "Examples per micro-batch (sequences, pairs, texts)."),
+        SettingHelp("gradient_accumulation_steps", "Micro-batches per optimizer step."),
+        SettingHelp("epochs", "Passes over the training examples (when max_steps is null)."),
+        SettingHelp("max_steps", "Optimizer steps to run; null: epochs passes.", type: "integer or null"),
+    ] + OptimizerSettings.help + [
+        SettingHelp("valid_fraction", "Fraction of the examples (a seeded shuffle) held out for valid/loss."),
+        SettingHelp("eval_interval", "Steps between evaluations (0: only at the start and the end)."),
+        SettingHelp("log_interval", "Steps between metric lines."),
+        SettingHelp("checkpoint_interval", "Steps between checkpoints (also at the end and at each new best)."),
+        SettingHelp("early_stopping_patience", "Stop after this many evaluations without a better valid loss; null: never.", type: "integer or null"),
+        SettingHelp("keep_checkpoints", "Newest checkpoints kept (the best one is kept as well)."),
+        SettingHelp("seed", "Seed of the split, the epoch shuffles and any new weights."),
+    ]
 
     /// Optimizer steps for `examples` training examples: `max_steps`, or `epochs` passes of
     /// `batch_size × gradient_accumulation_steps` examples.
@@ -90,7 +121,7 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     /// - Throws: ``RunError`` naming the field, or naming `dataName` when a part comes out empty.
     func split<Example>(_ examples: [Example], dataName: String) throws -> (train: [Example], valid: [Example]) {
         guard batchSize >= 1 else { throw RunError(path: "config", message: "field 'batch_size' is \(batchSize); it must be at least 1") }
-        guard adamEpsilon > 0, adamEpsilon.isFinite else { throw RunError(path: "config", message: "field 'adam_eps' is \(adamEpsilon); it must be positive") }
+        try optimizer.validate()
         guard (0..<1).contains(validFraction) else {
             throw RunError(path: "config", message: "field 'valid_fraction' must be in [0, 1), got \(validFraction)")
         }

@@ -2,7 +2,7 @@
 // Regularization"; bias correction as Kingma & Ba). One pass reads p, g, m, v and writes p, m, v.
 
 /// Where ε enters the denominator of the Adam update.
-public enum AdamEpsilonPlacement: String, Codable, Sendable {
+public enum AdamEpsilonPlacement: String, Codable, Sendable, CaseIterable {
     /// PyTorch: p −= lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε).
     case pytorch
     /// TensorFlow's `tf.train.AdamOptimizer` (used by openai/lm-human-preferences):

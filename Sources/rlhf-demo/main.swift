@@ -7,4 +7,4 @@ import Kernels
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: pick the fast kernels before anything runs.
 BLAS.reexecWithFastKernelsIfNeeded()
 
-StandaloneDemoCommand.main()
+StandaloneDemoCommand.main(OptionSpelling.commandLine)

@@ -16,7 +16,8 @@ struct ClassifierCommand: ParsableCommand {
 
     /// `rlhf classifier train --data train.tsv --model minilm --name goemotions`.
     struct Train: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
             abstract: "Fine-tune a sequence classifier (single-label softmax or multi-label sigmoid) into runs/<name>/.",
             discussion: """
             Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
@@ -28,12 +29,9 @@ struct ClassifierCommand: ParsableCommand {
             a new head (BertForSequenceClassification / RobertaForSequenceClassification) is made unless the checkpoint's
             labels are the data's. Checkpoints are transformers directories with the tokenizer; metrics.jsonl has
             valid/loss, valid/accuracy, valid/macro_f1 and valid/f1/<label>; test data are scored into test_metrics.json.
-            Fields: name, runs_dir, data, valid_data, test_data, labels_file, text_field, label_field, problem_type
-            (auto | single_label_classification | multi_label_classification), model, max_examples, skip_bad_records,
-            max_length, threshold, batch_size, gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule,
-            warmup_steps, min_lr_ratio, weight_decay, beta1, beta2, adam_eps, eps_placement, grad_clip, valid_fraction, eval_interval,
-            log_interval, checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
-            """)
+            """
+            + "\nFields (YAML name; on the command line --name-with-dashes or --name_with_underscores):\n" + ((try? ClassifierJob.fieldsHelp()) ?? ""))
+        }
 
         @Option(help: "A YAML file of settings.") var config: String?
         @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false

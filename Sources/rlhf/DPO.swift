@@ -7,7 +7,8 @@ import Foundation
 
 /// Trains a policy with DPO into runs/<name>/.
 struct DPO: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
         commandName: "dpo",
         abstract: "Direct preference optimisation on {prompt, chosen, rejected} or HH pairs (sigmoid, IPO, conservative).",
         discussion: """
@@ -16,11 +17,9 @@ struct DPO: ParsableCommand {
         The sequence log-prob is the sum over response tokens (prompt masked; IPO: the mean); reference log-probs are
         computed once before training (reference_free: true uses 0). Metrics: rewards/chosen, rewards/rejected,
         rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, loss (TRL's names).
-        Fields: name, runs_dir, data, skip_bad_records, model, reference, beta, loss_type (sigmoid | ipo), label_smoothing,
-        rpo_alpha, reference_free, max_prompt_length, max_length, disable_dropout, batch_size, gradient_accumulation_steps,
-        epochs, max_steps, learning_rate, schedule, warmup_steps, min_lr_ratio, beta1, beta2, adam_eps, eps_placement, weight_decay, grad_clip,
-        valid_fraction, eval_interval, log_interval, checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
-        """)
+        """
+        + "\nFields (YAML name; on the command line --name-with-dashes or --name_with_underscores):\n" + ((try? DPOJob.fieldsHelp()) ?? ""))
+    }
 
     @Option(help: "A YAML file of settings.") var config: String?
     @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false

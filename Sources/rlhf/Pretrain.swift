@@ -7,17 +7,16 @@ import Foundation
 
 /// Pretrains a causal LM (a new one of `model_type`, or `init_from`) on a text file into runs/<name>/.
 struct Pretrain: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
         abstract: "Pretrain a causal LM (GPT-2 by default) on a text corpus (character, trained BPE, or given tokenizer).",
         discussion: """
         Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
           rlhf pretrain --corpus input.txt --name shakespeare --max_steps 2000 --block_size 256 --learning_rate 1e-3
-        Fields: name, runs_dir, corpus, tokenizer (character | bpe | DIR), bpe_merges, init_from, model_type (gpt2), n_layer,
-        n_head, n_embd, dropout, block_size, batch_size, gradient_accumulation_steps, max_steps, learning_rate, schedule
-        (cosine | linear | noam | constant), warmup_steps, min_lr_ratio, weight_decay, beta1, beta2, grad_clip,
-        valid_fraction, eval_interval, eval_batches, log_interval, checkpoint_interval, early_stopping_patience,
-        keep_checkpoints, seed. The resolved settings are written to runs/<name>/config.yaml.
-        """)
+        The resolved settings are written to runs/<name>/config.yaml.
+        """
+        + "\nFields (YAML name; on the command line --name-with-dashes or --name_with_underscores):\n" + ((try? PretrainJob.fieldsHelp()) ?? ""))
+    }
 
     @Option(help: "A YAML file of settings.") var config: String?
     @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false

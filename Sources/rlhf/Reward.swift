@@ -9,7 +9,8 @@ import Models
 
 /// Trains a reward model into runs/<name>/.
 struct Reward: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
         abstract: "Train a reward model: pairwise preferences, labelled texts, or best-of-N labels.",
         discussion: """
         Settings come from defaults, then --config FILE (flat YAML), then --field value overrides, e.g.
@@ -24,14 +25,9 @@ struct Reward: ParsableCommand {
         mean 0 and std 1; they are sampled as PPO will sample (normalization_response_length, normalization_temperature,
         normalization_stop_at_eos; defaults 24, 0.7, false as the lm_human_preferences_sentiment preset). The reward
         model trains without dropout (disable_dropout); train_gain_bias trains gain and bias with the head.
-        Fields: name, runs_dir, data, objective (auto | pairwise | labelled | best_of_n), skip_bad_records, model,
-        tokenizer, normalization_policy, normalization_prompts, max_length, margin, label_rewards, batch_size,
-        gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule, warmup_steps, min_lr_ratio,
-        weight_decay, beta1, beta2, adam_eps, eps_placement (pytorch | tensorflow), grad_clip, valid_fraction,
-        eval_interval, log_interval, checkpoint_interval, early_stopping_patience, keep_checkpoints, seed, normalize,
-        normalization_samples, normalization_response_length, normalization_temperature, normalization_stop_at_eos,
-        normalization_prompt_length, train_gain_bias, disable_dropout.
-        """)
+        """
+        + "\nFields (YAML name; on the command line --name-with-dashes or --name_with_underscores):\n" + ((try? RewardJob.fieldsHelp()) ?? ""))
+    }
 
     @Option(help: "A YAML file of settings.") var config: String?
     @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false

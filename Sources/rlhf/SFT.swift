@@ -7,7 +7,8 @@ import Foundation
 
 /// Fine-tunes a GPT-2 checkpoint on an SFT file into runs/<name>/.
 struct SFT: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
         commandName: "sft",
         abstract: "Supervised fine-tuning on prompt/response data; loss on response tokens (and end-of-sequence) only.",
         discussion: """
@@ -19,11 +20,9 @@ struct SFT: ParsableCommand {
         with the Alpaca prompt template. The end-of-sequence token is appended to every response. A prompt too long for
         max_length loses tokens from its start (counted and reported); a response that does not fit is an error unless
         long_responses is truncate or skip.
-        Fields: name, runs_dir, data, shape, skip_bad_records, model, tokenizer, max_length, long_responses (error |
-        truncate | skip), batch_size, gradient_accumulation_steps, epochs, max_steps, learning_rate, schedule, warmup_steps,
-        min_lr_ratio, weight_decay, beta1, beta2, adam_eps, eps_placement, grad_clip, valid_fraction, eval_interval, log_interval,
-        checkpoint_interval, early_stopping_patience, keep_checkpoints, seed.
-        """)
+        """
+        + "\nFields (YAML name; on the command line --name-with-dashes or --name_with_underscores):\n" + ((try? SFTJob.fieldsHelp()) ?? ""))
+    }
 
     @Option(help: "A YAML file of settings.") var config: String?
     @Flag(help: "Continue from the newest checkpoint of the run.") var resume = false

@@ -16,4 +16,4 @@ struct RLHF: ParsableCommand {
     )
 }
 
-RLHF.main()
+RLHF.main(OptionSpelling.commandLine)

@@ -13,7 +13,7 @@ func dpoConfiguration(steps: Int) -> DPOConfiguration {
     c.maxSteps = steps
     c.batchSize = 4
     c.learningRate = 3e-3
-    c.schedule = "constant"
+    c.schedule = .constant
     c.validFraction = 0
     c.evalInterval = 0
     c.logInterval = 1

@@ -40,8 +40,8 @@ func independentLogProbabilities(_ model: GPT2LMHeadModel, prompt: [Int32], resp
 @Suite("PPO fidelity")
 struct PPOFidelityTests {
     @Test("a fresh value head (shared or a separate value model) predicts exactly 0: ppo/val/vpred of the first minibatch is 0",
-          arguments: ["shared", "separate"])
-    func valueHeadStartsAtZero(valueModel: String) throws {
+          arguments: [ValueModelPlacement.shared, .separate])
+    func valueHeadStartsAtZero(valueModel: ValueModelPlacement) throws {
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
         var configuration = tinyPPOConfiguration(iterations: 1)
@@ -75,7 +75,7 @@ struct PPOFidelityTests {
         ]
         for (field, value, oai) in numbers { #expect(abs(value - oai) <= 1e-6 * max(1, abs(oai)), "\(field): \(value), OAI \(oai)") }
         let choices: [(String, String, String)] = [
-            ("schedule", c.schedule, "linear"), ("truncate_token", c.truncateToken ?? "", "."), ("scale_reward", c.scaleReward, "none"),
+            ("schedule", c.schedule.rawValue, "linear"), ("truncate_token", c.truncateToken ?? "", "."), ("scale_reward", c.scaleReward.rawValue, "none"),
             ("eps_placement", c.epsilonPlacement.rawValue, "tensorflow"), ("whiten_rewards", "\(c.whitenRewards)", "true"),
             ("stop_at_eos", "\(c.stopAtEndOfSequence)", "false"),
         ]

@@ -70,7 +70,7 @@ struct PPOParityTests {
         c.beta2 = Float(try reference.double("beta2"))
         c.adamEpsilon = Float(try reference.double("adam_eps"))
         c.epsilonPlacement = try #require(AdamEpsilonPlacement(rawValue: reference.hyperparameters["eps_placement"] as? String ?? ""))
-        c.schedule = "constant"
+        c.schedule = .constant
         c.clipRangeReward = 0
         let run = try temporaryRun()
         return try PPOTrainer(policy: policy, reference: frozen, tokenizer: tokenizer, reward: UppercaseFractionReward(),

@@ -29,7 +29,7 @@ func tinyPPOConfiguration(iterations: Int) -> PPOConfiguration {
     c.ppoEpochs = 4
     c.maxNewTokens = 8
     c.learningRate = 3e-3
-    c.schedule = "constant"
+    c.schedule = .constant
     c.initKLCoefficient = 0.05
     c.target = 6
     c.horizon = 1000
@@ -43,7 +43,7 @@ func tinyPPOConfiguration(iterations: Int) -> PPOConfiguration {
 /// A PPO trainer on a copy of the same tiny policy, with the uppercase reward.
 func tinyPPOTrainer(_ configuration: PPOConfiguration, run: RunDirectory) throws -> PPOTrainer {
     let policy = ValueHeadModel(model: tinyPolicy())
-    let valueModel = configuration.valueModel == "separate" ? ValueHeadModel(model: tinyPolicy(seed: 8)) : nil
+    let valueModel = configuration.valueModel == .separate ? ValueHeadModel(model: tinyPolicy(seed: 8)) : nil
     return try PPOTrainer(policy: policy, valueModel: valueModel, reference: tinyPolicy(), tokenizer: mixedCase, reward: UppercaseFractionReward(),
                           prompts: ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"], evalPrompts: ["ab", "E"],
                           configuration: configuration, run: run)
@@ -158,13 +158,13 @@ struct PPOTests {
     }
 
     @Test("a crash after iteration 3 and a resume from iteration 2 give the uninterrupted metrics.jsonl (but wall-clock keys) and samples.jsonl",
-          arguments: ["shared", "separate"])
-    func resume(valueModel: String) throws {
+          arguments: [ValueModelPlacement.shared, .separate])
+    func resume(valueModel: ValueModelPlacement) throws {
         let whole = try temporaryRun(), crashed = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: whole.root); try? FileManager.default.removeItem(at: crashed.root) }
         var configuration = tinyPPOConfiguration(iterations: 5)
         configuration.valueModel = valueModel
-        configuration.scaleReward = "running"
+        configuration.scaleReward = .running
         configuration.truncateToken = "a"
         configuration.truncateAfter = 2
         try tinyPPOTrainer(configuration, run: whole).train()
@@ -192,7 +192,7 @@ struct PPOTests {
         // The final checkpoint loads as a TRL value-head model.
         let reloaded = try ValueHeadModel.load(from: whole.finalURL)
         #expect(reloaded.namedParameters().contains { $0.name == "v_head.summary.weight" })
-        #expect(FileManager.default.fileExists(atPath: whole.finalURL.appendingPathComponent("value_model/model.safetensors").path) == (valueModel == "separate"))
+        #expect(FileManager.default.fileExists(atPath: whole.finalURL.appendingPathComponent("value_model/model.safetensors").path) == (valueModel == .separate))
     }
 
     @Test("the lm-human-preferences preset sets its defaults; the file and overrides still win; reward specs are checked")

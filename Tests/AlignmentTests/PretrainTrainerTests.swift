@@ -103,9 +103,6 @@ struct PretrainTrainerTests {
         #expect(message([], configuration).contains("tiny.txt: the corpus is empty"))
         #expect(message(Array(patternCorpus.prefix(9)), configuration).contains("fewer than one block of 8"))
         #expect(message([1, 2, 30] + patternCorpus, configuration).contains("token id 30"))
-        var badSchedule = configuration
-        badSchedule.schedule = "triangle"
-        #expect(message(patternCorpus, badSchedule).contains("field 'schedule' is 'triangle'"))
         var tooLong = configuration
         tooLong.blockSize = 64
         #expect(message(patternCorpus, tooLong).contains("field 'block_size' is 64"))

@@ -32,7 +32,7 @@ func rewardConfiguration(steps: Int) -> RewardConfiguration {
     configuration.batchSize = 8
     configuration.maxSteps = steps
     configuration.learningRate = 1e-2
-    configuration.schedule = "constant"
+    configuration.schedule = .constant
     configuration.validFraction = 0
     configuration.evalInterval = 0
     configuration.logInterval = 1

@@ -36,7 +36,7 @@ func sftConfiguration(steps: Int) -> SFTConfiguration {
     configuration.batchSize = 3
     configuration.maxSteps = steps
     configuration.learningRate = 1e-2
-    configuration.schedule = "constant"
+    configuration.schedule = .constant
     configuration.validFraction = 0.25
     configuration.evalInterval = 3
     configuration.logInterval = 1

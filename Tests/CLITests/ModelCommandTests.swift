@@ -35,6 +35,9 @@ struct ModelCommandTests {
         #expect((object["tokens"] as? [Int])?.count == 6)
         #expect((object["logprobs"] as? [Double])?.allSatisfy { $0 <= 0 } == true)
         #expect(try await runTool(arguments).1 == out)
+        // One spelling convention: the YAML spelling of an option is the same option.
+        let underscored = ["generate", "--model", directory.path, "--prompt", "To be", "--max_new_tokens=6", "--temperature", "0", "--json"]
+        #expect(try await runTool(underscored).1 == out)
         let (_, sampled, _) = try await runTool(["generate", "--model", directory.path, "--prompt", "a", "--max-new-tokens", "4",
                                            "--num-return-sequences", "3", "--seed", "5", "--json"])
         #expect(try jsonLines(sampled).count == 3)

@@ -1,0 +1,88 @@
+// The optimizer and learning-rate settings every trainer shares (pretraining, SFT, reward, DPO,
+// classifier, PPO), declared once with HF TrainingArguments' and lm-human-preferences' YAML
+// names and flattened into each job's mapping.
+
+import Kernels
+import NN
+
+/// AdamW and its learning-rate schedule.
+public struct OptimizerSettings: Codable, Equatable, Sendable, DocumentedSettings {
+    /// Peak learning rate.
+    public var learningRate: Float
+    /// The schedule's shape after warmup.
+    public var schedule: ScheduleKind
+    /// Linear warmup steps (optimizer steps; PPO: iterations).
+    public var warmupSteps: Int
+    /// Linear/cosine floor as a fraction of the peak.
+    public var minimumLearningRateRatio: Float
+    /// AdamW decoupled weight decay (matrices only).
+    public var weightDecay: Float
+    /// Adam's β₁ and β₂.
+    public var beta1: Float, beta2: Float
+    /// Adam's ε and where it goes: PyTorch's (torch.optim.AdamW) or TensorFlow's
+    /// (tf.train.AdamOptimizer, as lm-human-preferences uses it).
+    public var adamEpsilon: Float
+    public var epsilonPlacement: AdamEpsilonPlacement
+    /// Global gradient-norm clip per optimizer step (0: none).
+    public var gradientClip: Float
+
+    enum CodingKeys: String, CodingKey {
+        case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
+        case weightDecay = "weight_decay", beta1, beta2, adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement", gradientClip = "grad_clip"
+    }
+
+    /// A trainer's defaults; those not given are HF Trainer's (linear, no warmup or weight decay,
+    /// β 0.9/0.999, ε 1e-8 PyTorch-style, clip 1).
+    public init(learningRate: Float, schedule: ScheduleKind = .linear, warmupSteps: Int = 0, minimumLearningRateRatio: Float = 0,
+                weightDecay: Float = 0, beta1: Float = 0.9, beta2: Float = 0.999, adamEpsilon: Float = 1e-8,
+                epsilonPlacement: AdamEpsilonPlacement = .pytorch, gradientClip: Float = 1) {
+        self.learningRate = learningRate
+        self.schedule = schedule
+        self.warmupSteps = warmupSteps
+        self.minimumLearningRateRatio = minimumLearningRateRatio
+        self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.adamEpsilon = adamEpsilon
+        self.epsilonPlacement = epsilonPlacement
+        self.gradientClip = gradientClip
+    }
+
+    /// The AdamW configuration these settings describe.
+    public var adamW: AdamWConfiguration {
+        AdamWConfiguration(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: adamEpsilon, weightDecay: weightDecay,
+                           epsilonPlacement: epsilonPlacement)
+    }
+
+    /// The learning-rate schedule over `totalSteps` updates.
+    public func learningRateSchedule(totalSteps: Int) -> LearningRateSchedule {
+        schedule.schedule(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minimumLearningRateRatio)
+    }
+
+    /// Checks the ranges; the error names the field.
+    public func validate() throws {
+        func fail(_ field: String, _ message: String) throws -> Never { throw RunError(path: "config", message: "field '\(field)' \(message)") }
+        if !(learningRate >= 0) || !learningRate.isFinite { try fail("learning_rate", "is \(learningRate); it must be ≥ 0") }
+        if warmupSteps < 0 { try fail("warmup_steps", "is \(warmupSteps); it must be ≥ 0") }
+        if !(0...1).contains(minimumLearningRateRatio) { try fail("min_lr_ratio", "is \(minimumLearningRateRatio); it must be in [0, 1]") }
+        if !(adamEpsilon > 0) || !adamEpsilon.isFinite { try fail("adam_eps", "is \(adamEpsilon); it must be positive") }
+        if !(0..<1).contains(beta1) { try fail("beta1", "is \(beta1); it must be in [0, 1)") }
+        if !(0..<1).contains(beta2) { try fail("beta2", "is \(beta2); it must be in [0, 1)") }
+        if !(gradientClip >= 0) { try fail("grad_clip", "is \(gradientClip); it must be ≥ 0 (0: no clipping)") }
+    }
+
+    public static let help: [SettingHelp] = [
+        SettingHelp("learning_rate", "Peak learning rate."),
+        .choice("schedule", ScheduleKind.self, "Learning-rate shape after warmup (linear and cosine decay to min_lr_ratio of the peak)."),
+        SettingHelp("warmup_steps", "Linear warmup, in optimizer steps (PPO: iterations)."),
+        SettingHelp("min_lr_ratio", "Floor of the linear/cosine decay, as a fraction of the peak."),
+        SettingHelp("weight_decay", "AdamW decoupled weight decay (matrices only)."),
+        SettingHelp("beta1", "Adam β₁."),
+        SettingHelp("beta2", "Adam β₂."),
+        SettingHelp("adam_eps", "Adam ε."),
+        .choice("eps_placement", AdamEpsilonPlacement.self, "Where ε goes: PyTorch's AdamW or TensorFlow's AdamOptimizer (lm-human-preferences)."),
+        SettingHelp("grad_clip", "Global gradient-norm clip per optimizer step (0: none)."),
+    ]
+}
+
+extension AdamEpsilonPlacement: SettingChoice {}

@@ -1,0 +1,118 @@
+// Typed, documented job settings: every field has help, closed choices are enums whose bad values
+// are named with the allowed ones, and config.yaml writes numbers as they were written.
+
+import Alignment
+import Foundation
+import Testing
+import Yams
+
+/// Each job's field documentation and default mapping.
+private var jobs: [(name: String, defaults: () throws -> (mapping: Node.Mapping, optionalKeys: Set<String>, help: [SettingHelp]), text: () throws -> String)] { [
+    ("sft", { try JobConfiguration.defaults(SFTJob(), SFTConfiguration()) }, SFTJob.fieldsHelp),
+    ("dpo", { try JobConfiguration.defaults(DPOJob(), DPOConfiguration()) }, DPOJob.fieldsHelp),
+    ("reward", { try JobConfiguration.defaults(RewardJob(), RewardConfiguration()) }, RewardJob.fieldsHelp),
+    ("ppo", { try JobConfiguration.defaults(PPOJob(), PPOConfiguration()) }, PPOJob.fieldsHelp),
+    ("ppo preset", { try JobConfiguration.defaults(PPOJob(), PPOConfiguration.lmHumanPreferencesSentiment) }, PPOJob.fieldsHelp),
+    ("pretrain", { try JobConfiguration.defaults(PretrainJob(), PretrainConfiguration()) }, PretrainJob.fieldsHelp),
+    ("classifier", { try JobConfiguration.defaults(ClassifierJob(), ClassifierConfiguration()) }, ClassifierJob.fieldsHelp),
+] }
+
+@Suite("Job settings")
+struct JobSettingsTests {
+    @Test("every field a job encodes has exactly one help entry, and every help entry is a field the job accepts")
+    func helpCoversEveryField() throws {
+        for job in jobs {
+            let defaults = try job.defaults()
+            let names = defaults.help.map(\.name)
+            #expect(Set(names).count == names.count, "\(job.name): a field documented twice")
+            let encoded = Set(defaults.mapping.keys.compactMap(\.string))
+            #expect(encoded.subtracting(names).isEmpty, "\(job.name): undocumented fields \(encoded.subtracting(names).sorted())")
+            #expect(Set(names).subtracting(encoded) == defaults.optionalKeys)
+            #expect(defaults.help.allSatisfy { !$0.meaning.isEmpty })
+            // Every documented field is accepted on the command line (optional ones too).
+            for name in names {
+                let value = defaults.mapping[Node(name)].flatMap { node -> String? in node.scalar != nil ? node.string : nil } ?? "null"
+                #expect(throws: Never.self, "\(job.name): --\(name)") {
+                    _ = try JobConfiguration.resolve(defaults: defaults.mapping, optionalKeys: defaults.optionalKeys, file: nil,
+                                                     overrides: ["--\(name)", value])
+                }
+            }
+        }
+    }
+
+    @Test("the generated help gives each field's spelling, type, default and meaning; choices are listed")
+    func generatedHelp() throws {
+        let ppo = try PPOJob.fieldsHelp()
+        #expect(ppo.contains("  --max-new-tokens  integer, default 24\n      New tokens per response, at most."))
+        #expect(ppo.contains("  --scale-reward  none | running, default none\n"))
+        #expect(ppo.contains("  --value-model  shared | separate, default shared\n"))
+        #expect(ppo.contains("  --eps-placement  pytorch | tensorflow, default pytorch\n"))
+        #expect(ppo.contains("  --beta1  number, default 0.9\n"))
+        #expect(ppo.contains("  --target  number or null, default 6.0\n"))
+        #expect(ppo.contains("  --truncate-token  text or null, default null\n"))
+        let sft = try SFTJob.fieldsHelp()
+        #expect(sft.contains("  --long-responses  error | truncate | skip, default error\n"))
+        #expect(sft.contains("  --schedule  linear | cosine | noam | constant, default linear\n"))
+        #expect(try PretrainJob.fieldsHelp().contains("  --schedule  linear | cosine | noam | constant, default cosine\n"))
+        #expect(try RewardJob.fieldsHelp().contains("  --normalize  none | before | after | both, default none\n"))
+        #expect(try ClassifierJob.fieldsHelp().contains("  --problem-type  auto | single_label_classification | multi_label_classification, default auto\n"))
+    }
+
+    @Test("a bad choice is an error naming the field, the value and the allowed values", arguments: [
+        ("scale_reward", "bogus", "none, running"), ("value_model", "both", "shared, separate"),
+        ("schedule", "triangle", "linear, cosine, noam, constant"), ("eps_placement", "keras", "pytorch, tensorflow"),
+        ("preset", "openai", "none, lm_human_preferences_sentiment"),
+    ])
+    func badChoice(field: String, value: String, allowed: String) throws {
+        do {
+            _ = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--\(field)", value])
+            Issue.record("accepted \(field) \(value)")
+        } catch let error as RunError {
+            #expect(error.description == "command line: field '\(field)' is '\(value)'; expected \(allowed)")
+        }
+    }
+
+    @Test("closed choices decode to their enums: objective, normalize, unknown_characters, problem_type, long_responses")
+    func choicesDecode() throws {
+        let (reward, training, _) = try RewardJob.resolve(file: nil, overrides: ["--data", "d", "--model", "m", "--objective", "best_of_n",
+                                                                               "--normalize", "both", "--unknown-characters", "fold"])
+        #expect(reward.objective == .bestOfN && reward.objective.objective == .bestOfN)
+        #expect(training.normalize == .both && training.normalize.before && training.normalize.after)
+        #expect(reward.unknownCharacters == .fold)
+        let (classifier, _, _) = try ClassifierJob.resolve(file: nil, overrides: ["--data", "d", "--model", "m", "--problem_type", "multi_label_classification"])
+        #expect(classifier.problemType == .multiLabel)
+        let (_, sft, _) = try SFTJob.resolve(file: nil, overrides: ["--data", "d", "--model", "m", "--long-responses", "skip", "--schedule", "cosine"])
+        #expect(sft.longResponses == .skip && sft.schedule == .cosine)
+    }
+
+    @Test("the optimizer fields are one shared struct, flattened into every trainer's mapping with that trainer's defaults")
+    func sharedOptimizer() throws {
+        let names = Set(OptimizerSettings.help.map(\.name))
+        for job in jobs {
+            let keys = Set(try job.defaults().mapping.keys.compactMap(\.string))
+            #expect(names.isSubset(of: keys), "\(job.name) lacks \(names.subtracting(keys).sorted())")
+        }
+        #expect(PPOConfiguration().optimizer == OptimizerSettings(learningRate: 1e-5, adamEpsilon: 1e-5, gradientClip: 0))
+        #expect(PretrainConfiguration().optimizer.schedule == .cosine && PretrainConfiguration().optimizer.beta2 == 0.99)
+        var ppo = PPOConfiguration()
+        ppo.learningRate = 3e-4  // read and written through
+        #expect(ppo.optimizer.learningRate == 3e-4)
+        let (_, resolved, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--weight_decay", "0.01"])
+        #expect(resolved.optimizer.weightDecay == 0.01 && resolved.optimizer.adamW.weightDecay == 0.01)
+        let bad = OptimizerSettings(learningRate: 1e-3, beta2: 1)
+        #expect(throws: RunError.self) { try bad.validate() }
+    }
+
+    @Test("config.yaml writes numbers as written (0.9, not 8.99999976158142e-1) and reads back the same settings")
+    func numbersAsWritten() throws {
+        let (_, ppo, mapping) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--cliprange", "0.3"])
+        let yaml = try JobConfiguration.yaml(mapping)
+        for line in ["beta1: 0.9", "beta2: 0.999", "cliprange: 0.3", "cliprange_value: 0.2", "vf_coef: 0.1", "lam: 0.95", "adam_eps: 1e-05",
+                     "init_kl_coef: 0.15", "horizon: 10000.0", "learning_rate: 1e-05"] {
+            #expect(("\n" + yaml).contains("\n" + line + "\n"), "\(line) missing from:\n\(yaml)")
+        }
+        #expect(!yaml.contains("e-1\n") && !yaml.contains("99999"))
+        let reread = try JobConfiguration.decode(PPOConfiguration.self, from: try Yams.compose(yaml: yaml)!.mapping!, source: "config.yaml")
+        #expect(reread == ppo)
+    }
+}
