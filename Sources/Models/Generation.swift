@@ -77,15 +77,16 @@ public struct GeneratedSequence: Equatable, Sendable {
     public var finishReason: FinishReason
 }
 
-/// Generates continuations of `prompts` (token ids, any lengths) as one left-padded batch.
+/// Generates continuations of `prompts` (token ids, any lengths) as one batch: a causal LM's
+/// prompts left-padded, an encoder-decoder's encoded (see ``AutoregressiveModel``).
 ///
 /// - Parameters:
 ///   - decode: turns new tokens into text, needed for stop strings.
 ///   - generator: the random stream (seed it for repeatable samples).
-/// - Throws: `GenerationError` for an empty prompt, a prompt plus max_new_tokens longer than
-///   n_positions, an out-of-vocabulary id, or bad sampling settings.
+/// - Throws: `GenerationError` for an empty prompt, a prompt plus max_new_tokens that does not fit
+///   the model, an out-of-vocabulary id, or bad sampling settings.
 public func generate(
-    _ model: any CausalLanguageModel, prompts: [[Int]], configuration: GenerationConfiguration,
+    _ model: any AutoregressiveModel, prompts: [[Int]], configuration: GenerationConfiguration,
     generator: inout RandomGenerator, decode: (([Int]) -> String)? = nil
 ) throws -> [GeneratedSequence] {
     try configuration.sampling.validate()
@@ -102,8 +103,8 @@ public func generate(
         if let bad = prompt.first(where: { $0 < 0 || $0 >= V }) {
             throw GenerationError("prompt \(index) holds token id \(bad), outside the vocabulary 0..<\(V)")
         }
-        if prompt.count + configuration.maxNewTokens > modelConfiguration.positions {
-            throw GenerationError("prompt \(index) has \(prompt.count) tokens; with max_new_tokens \(configuration.maxNewTokens) that exceeds n_positions \(modelConfiguration.positions)")
+        if let problem = model.contextProblem(promptLength: prompt.count, newTokens: configuration.maxNewTokens) {
+            throw GenerationError("prompt \(index): \(problem)")
         }
     }
     if let limit = configuration.vocabularyLimit, limit < 1 { throw GenerationError("vocabulary_limit must be ≥ 1, got \(limit)") }
@@ -111,12 +112,6 @@ public func generate(
     let B = prompts.count
     if B == 0 { return [] }
     let endOfSequence = configuration.endOfSequenceTokenId ?? modelConfiguration.eosTokenId
-    // Padding positions are masked out; any valid id will do, EOS when it is one.
-    let padding = Int32(endOfSequence.flatMap { $0 >= 0 && $0 < V ? $0 : nil } ?? 0)
-    let L = prompts.map(\.count).max()!
-    var mask: [[Int32]] = prompts.map { Array(repeating: 0, count: L - $0.count) + Array(repeating: 1, count: $0.count) }
-    let ids = IndexTensor(shape: [B, L], values: prompts.flatMap { Array(repeating: padding, count: L - $0.count) + $0.map { Int32($0) } })
-    var nextPosition = prompts.map { Int32($0.count) }
     var sequences = prompts.map { GeneratedSequence(prompt: $0, tokens: [], logProbabilities: [], finishReason: .length) }
     var active = Array(repeating: true, count: B)
     let wasTraining = model.isTrainingAnywhere
@@ -124,13 +119,10 @@ public func generate(
     defer { if wasTraining { model.setTraining(true) } }
 
     withNoGrad {
-        let cache = model.makeCache(batch: B, capacity: L + configuration.maxNewTokens)
-        func maskTensor() -> Tensor { Tensor(shape: [B, mask[0].count], values: mask.flatMap { $0.map(Float.init) }) }
-        // Prefill: the whole prompt, then logits at the last position only.
-        let hidden = model.hidden(ids, positions: positionIds(mask: mask), mask: maskTensor(), cache: cache)
-        var logits = model.logits(hidden: hidden.slice(axis: 1, (L - 1)..<L))
+        let session = model.startDecoding(prompts: prompts, newTokens: configuration.maxNewTokens)
         for step in 0..<configuration.maxNewTokens {
-            var chosen = [Int32](repeating: padding, count: B)
+            var chosen = [Int32](repeating: 0, count: B)
+            let logits = session.logits
             for b in 0..<B where active[b] {
                 let row = UnsafeBufferPointer(start: logits.data + b * V, count: sampled)
                 let banned = step < configuration.minNewTokens ? endOfSequence : nil
@@ -150,10 +142,7 @@ public func generate(
                 }
             }
             if !active.contains(true) || step + 1 == configuration.maxNewTokens { break }
-            for b in 0..<B { mask[b].append(1) }
-            let positions = IndexTensor(shape: [B, 1], values: nextPosition)
-            for b in 0..<B { nextPosition[b] += 1 }
-            logits = model(IndexTensor(shape: [B, 1], values: chosen), positions: positions, mask: maskTensor(), cache: cache)
+            session.append(chosen)
         }
     }
     return sequences

@@ -65,7 +65,7 @@ public protocol TransformerTrunk: Module {
 }
 
 /// A causal language model: a trunk and an LM head (HF `*ForCausalLM` / `GPT2LMHeadModel`).
-public protocol CausalLanguageModel: TrainableModel {
+public protocol CausalLanguageModel: AutoregressiveModel {
     /// The trunk.
     var trunk: any TransformerTrunk { get }
     /// Logits (B, T, V) for hidden states (B, T, C).

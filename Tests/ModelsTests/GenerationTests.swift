@@ -47,6 +47,9 @@ struct GenerationTests {
                 let recomputed = logp.data[sequence.prompt.count - 1 + k]
                 #expect(abs(recomputed - value) < 1e-4, "token \(k): generation \(value), recomputed \(recomputed)")
             }
+            // The scoring shared with encoder-decoders gives the same numbers.
+            let shared = try responseLogProbabilities(model, prompt: sequence.prompt, response: sequence.tokens, temperature: temperature)
+            for (a, b) in zip(shared, sequence.logProbabilities) { #expect(abs(a - b) < 1e-4) }
         }
     }
 

@@ -1,0 +1,110 @@
+// The sibling of `CausalLanguageModel` for encoder-decoder models (HF's
+// `T5ForConditionalGeneration`, `BartForConditionalGeneration`): the prompt goes through the
+// encoder once, and the decoder writes the response from its start token, attending to the
+// encoder's states. Generation and response scoring are shared with causal models through
+// ``AutoregressiveModel``; a family adds only its encoder, decoder and head.
+// Shapes: B batch, S source (prompt) tokens, T target (response) tokens, C channels, V vocabulary.
+
+import Foundation
+import Tensors
+
+/// An encoder-decoder language model: an encoder over the prompt, a decoder over the response.
+public protocol EncoderDecoderLanguageModel: AutoregressiveModel {
+    /// The token the decoder starts from (`decoder_start_token_id`; T5: the pad id).
+    var decoderStartTokenId: Int { get }
+    /// The longest prompt the encoder takes, if it has a limit (T5's relative positions have none).
+    var maximumSourceLength: Int? { get }
+    /// The longest response the decoder writes, if it has a limit.
+    var maximumTargetLength: Int? { get }
+
+    /// The encoder's final states (B, S, C).
+    /// - Parameters:
+    ///   - ids: (B, S) prompt ids, right-padded.
+    ///   - mask: (B, S): 1 for real tokens, 0 for padding.
+    func encode(_ ids: IndexTensor, mask: Tensor) -> Tensor
+
+    /// The decoder's final states (B, T, C) for decoder inputs (B, T), attending to `encoded`.
+    /// - Parameters:
+    ///   - ids: (B, T) decoder input ids (the start token, then the response shifted right).
+    ///   - encoded: (B, S, C) from ``encode(_:mask:)``.
+    ///   - encoderMask: (B, S) the prompt's padding mask.
+    ///   - cache: the decoder's self-attention keys and values of earlier steps (with the
+    ///     encoder's keys and values, computed once), extended by this call; nil for a full pass.
+    func decode(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor
+
+    /// Logits (B, T, V) for decoder states (B, T, C).
+    func logits(decoded: Tensor) -> Tensor
+
+    /// A decoder cache for `batch` rows and `capacity` steps.
+    func makeDecoderCache(batch: Int, capacity: Int) -> EncoderDecoderCache
+}
+
+/// What an encoder-decoder's decoder keeps between steps: its own keys and values per layer, and
+/// the cross-attention keys and values of the encoded prompt, computed at the first step.
+public final class EncoderDecoderCache {
+    /// The decoder's self-attention cache.
+    public let selfAttention: KeyValueCache
+    /// Per decoder layer, the cross-attention keys and values (B, heads, S, head size); empty until
+    /// the first step fills them.
+    public var crossAttention: [(keys: Tensor, values: Tensor)] = []
+    /// Decoder steps taken.
+    public var steps: Int { selfAttention.length }
+
+    /// A cache around a self-attention cache.
+    public init(selfAttention: KeyValueCache) {
+        self.selfAttention = selfAttention
+    }
+}
+
+extension EncoderDecoderLanguageModel {
+    public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
+        if let limit = maximumSourceLength, promptLength > limit {
+            return "the prompt has \(promptLength) tokens; the encoder takes at most \(limit)"
+        }
+        if let limit = maximumTargetLength, newTokens > limit {
+            return "max_new_tokens \(newTokens) exceeds the decoder's \(limit) positions"
+        }
+        return nil
+    }
+
+    public func startDecoding(prompts: [[Int]], newTokens: Int) -> any DecodingSession {
+        EncoderDecoderSession(model: self, prompts: prompts, newTokens: newTokens)
+    }
+
+    public func responseLogits(prompt: [Int], response: [Int]) -> Tensor {
+        let S = prompt.count, T = response.count
+        let encoded = encode(IndexTensor(shape: [1, S], values: prompt.map { Int32($0) }), mask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)))
+        let inputs = [Int32(decoderStartTokenId)] + response.dropLast().map { Int32($0) }
+        let decoded = decode(IndexTensor(shape: [1, T], values: inputs), encoded: encoded,
+                             encoderMask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)), cache: nil)
+        return logits(decoded: decoded).reshaped([T, modelConfiguration.vocabularySize])
+    }
+}
+
+/// An encoder-decoder's decoding: the prompts right-padded and encoded once, then the decoder
+/// from its start token, one token per row per step through its cache.
+final class EncoderDecoderSession: DecodingSession {
+    let model: any EncoderDecoderLanguageModel
+    let encoded: Tensor, encoderMask: Tensor
+    let cache: EncoderDecoderCache
+    private(set) var logits: Tensor
+
+    init(model: any EncoderDecoderLanguageModel, prompts: [[Int]], newTokens: Int) {
+        self.model = model
+        let B = prompts.count, S = prompts.map(\.count).max() ?? 1
+        let padding = Int32(model.modelConfiguration.padTokenId ?? 0)
+        let ids = IndexTensor(shape: [B, S], values: prompts.flatMap { $0.map { Int32($0) } + Array(repeating: padding, count: S - $0.count) })
+        encoderMask = Tensor(shape: [B, S], values: prompts.flatMap { Array(repeating: Float(1), count: $0.count) + Array(repeating: 0, count: S - $0.count) })
+        encoded = model.encode(ids, mask: encoderMask)
+        cache = model.makeDecoderCache(batch: B, capacity: max(newTokens, 1))
+        let start = IndexTensor(shape: [B, 1], values: Array(repeating: Int32(model.decoderStartTokenId), count: B))
+        logits = model.logits(decoded: model.decode(start, encoded: encoded, encoderMask: encoderMask, cache: cache))
+            .reshaped([B, model.modelConfiguration.vocabularySize])
+    }
+
+    func append(_ tokens: [Int32]) {
+        let B = tokens.count
+        logits = model.logits(decoded: model.decode(IndexTensor(shape: [B, 1], values: tokens), encoded: encoded, encoderMask: encoderMask, cache: cache))
+            .reshaped([B, model.modelConfiguration.vocabularySize])
+    }
+}
