@@ -124,7 +124,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         // single-label) keeps its head, and its label order.
         if let existing = configuration.labels, Set(existing) == Set(labels), existing.count == labels.count,
            (configuration.problemType ?? "single_label_classification") == kind {
-            encoder = try loadEncoderClassifier(from: modelURL)
+            encoder = try ModelLoader.encoderClassifier(from: modelURL)
             encoder.setTraining(true)
             labels = existing
             reusedHead = true

@@ -41,7 +41,7 @@ public enum RewardSpecification {
             guard FileManager.default.fileExists(atPath: config.path) else {
                 throw RunError(path: config.path, message: "field 'reward': classifier:DIR:LABEL needs a classifier checkpoint directory; no config.json there")
             }
-            guard (try? ModelLoader.family(of: directory)) != nil else {
+            if (try? ModelLoader.family(of: directory))?.loadClassifier == nil {
                 return try EncoderLabelReward(checkpoint: directory, label: label)
             }
             guard let index = Int(label) else {

@@ -241,3 +241,19 @@ public struct EncoderConfiguration: Equatable, Sendable {
         try data.write(to: url, options: .atomic)
     }
 }
+
+/// An encoder configuration as code outside the family sees any model's.
+public struct EncoderSummary: LanguageModelConfiguration {
+    /// The full configuration.
+    public let configuration: EncoderConfiguration
+    /// Wraps `configuration`.
+    public init(_ configuration: EncoderConfiguration) { self.configuration = configuration }
+    public var modelType: String { configuration.family.rawValue }
+    public var vocabularySize: Int { configuration.vocabularySize }
+    public var hiddenSize: Int { configuration.hiddenSize }
+    public var positions: Int { configuration.maxTokens }
+    public var layers: Int { configuration.layers }
+    public var bosTokenId: Int? { configuration.bosTokenId }
+    public var eosTokenId: Int? { configuration.eosTokenId }
+    public var padTokenId: Int? { configuration.padTokenId }
+}

@@ -30,26 +30,40 @@ public struct ModelFamily: Sendable {
     public var architectures: [String]
     /// Reads and validates a checkpoint directory's config.json.
     public var loadConfiguration: @Sendable (URL) throws -> any LanguageModelConfiguration
-    /// Loads a causal LM checkpoint directory, in evaluation mode.
-    public var loadLanguageModel: @Sendable (URL) throws -> any CausalLanguageModel
-    /// Loads a sequence-classifier checkpoint directory, in evaluation mode.
-    public var loadClassifier: @Sendable (URL) throws -> SequenceClassifier
+    /// Loads a causal LM checkpoint directory, in evaluation mode; nil for an encoder-only family.
+    public var loadLanguageModel: (@Sendable (URL) throws -> any CausalLanguageModel)?
+    /// Loads a sequence-classifier checkpoint directory (a decoder trunk and a score head), in
+    /// evaluation mode; nil when the family's classifiers are encoders.
+    public var loadClassifier: (@Sendable (URL) throws -> SequenceClassifier)?
+    /// Loads an encoder classifier checkpoint directory (`BertForSequenceClassification` layout),
+    /// in evaluation mode; nil for decoder families.
+    public var loadEncoderClassifier: (@Sendable (URL) throws -> any EncoderClassifier)?
     /// A new, randomly initialized causal LM of a shape (seeded), validated; nil when the family
     /// cannot start from scratch.
     public var newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)?
 
     /// A family.
     public init(modelTypes: [String], architectures: [String], loadConfiguration: @escaping @Sendable (URL) throws -> any LanguageModelConfiguration,
-                loadLanguageModel: @escaping @Sendable (URL) throws -> any CausalLanguageModel,
-                loadClassifier: @escaping @Sendable (URL) throws -> SequenceClassifier,
+                loadLanguageModel: (@Sendable (URL) throws -> any CausalLanguageModel)? = nil,
+                loadClassifier: (@Sendable (URL) throws -> SequenceClassifier)? = nil,
+                loadEncoderClassifier: (@Sendable (URL) throws -> any EncoderClassifier)? = nil,
                 newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)? = nil) {
         self.modelTypes = modelTypes
         self.architectures = architectures
         self.loadConfiguration = loadConfiguration
         self.loadLanguageModel = loadLanguageModel
         self.loadClassifier = loadClassifier
+        self.loadEncoderClassifier = loadEncoderClassifier
         self.newLanguageModel = newLanguageModel
     }
+
+    /// BERT and RoBERTa encoders (HF `BertModel`/`RobertaModel`, `*ForSequenceClassification`):
+    /// classifiers only (sentence-transformers' MiniLM, emotion classifiers).
+    public static let bertEncoders = ModelFamily(
+        modelTypes: ["bert", "roberta"],
+        architectures: ["BertModel", "BertForSequenceClassification", "RobertaModel", "RobertaForSequenceClassification"],
+        loadConfiguration: { EncoderSummary(try EncoderConfiguration.load(from: $0.appendingPathComponent("config.json"))) },
+        loadEncoderClassifier: { try Models.loadEncoderClassifier(from: $0) })
 
     /// GPT-2 (HF `GPT2LMHeadModel`, `GPT2ForSequenceClassification`, TRL's value-head checkpoints).
     public static let gpt2 = ModelFamily(
@@ -68,7 +82,7 @@ public struct ModelFamily: Sendable {
 
 /// Loads checkpoints of any registered family.
 public enum ModelLoader {
-    private static let families = Mutex<[ModelFamily]>([.gpt2])
+    private static let families = Mutex<[ModelFamily]>([.gpt2, .bertEncoders])
 
     /// Adds a family; it replaces a registered one that shares a `model_type`.
     public static func register(_ family: ModelFamily) {
@@ -127,12 +141,33 @@ public enum ModelLoader {
     }
 
     /// Loads the causal language model in `directory` (any registered family), in evaluation mode.
+    /// - Throws: ``CheckpointError`` naming config.json when the family has no causal LM (an encoder).
     public static func languageModel(from directory: URL) throws -> any CausalLanguageModel {
-        try family(of: directory).loadLanguageModel(directory)
+        let family = try family(of: directory)
+        guard let load = family.loadLanguageModel else { throw unable(directory, family, "causal language model", \ModelFamily.loadLanguageModel) }
+        return try load(directory)
     }
 
-    /// Loads the sequence classifier in `directory` (any registered family), in evaluation mode.
+    /// Loads the decoder sequence classifier in `directory` (any registered family), in evaluation mode.
+    /// - Throws: ``CheckpointError`` naming config.json when the family's classifiers are encoders.
     public static func classifier(from directory: URL) throws -> SequenceClassifier {
-        try family(of: directory).loadClassifier(directory)
+        let family = try family(of: directory)
+        guard let load = family.loadClassifier else { throw unable(directory, family, "decoder sequence classifier", \ModelFamily.loadClassifier) }
+        return try load(directory)
+    }
+
+    /// Loads the encoder classifier in `directory` (BERT, RoBERTa), in evaluation mode.
+    /// - Throws: ``CheckpointError`` naming config.json when the family is a decoder.
+    public static func encoderClassifier(from directory: URL) throws -> any EncoderClassifier {
+        let family = try family(of: directory)
+        guard let load = family.loadEncoderClassifier else { throw unable(directory, family, "encoder classifier", \ModelFamily.loadEncoderClassifier) }
+        return try load(directory)
+    }
+
+    /// "…/config.json: model_type 'bert/roberta' has no causal language model; families that have one: gpt2".
+    private static func unable<Loader>(_ directory: URL, _ family: ModelFamily, _ kind: String, _ loader: KeyPath<ModelFamily, Loader?>) -> CheckpointError {
+        let able = families.withLock { $0 }.filter { $0[keyPath: loader] != nil }.flatMap(\.modelTypes).joined(separator: ", ")
+        return CheckpointError(path: directory.appendingPathComponent("config.json").path,
+                               message: "model_type '\(family.modelTypes.joined(separator: "/"))' has no \(kind); families that have one: \(able)")
     }
 }

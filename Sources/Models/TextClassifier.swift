@@ -54,7 +54,7 @@ public final class TextClassifier: @unchecked Sendable {
 
     /// Loads a classifier checkpoint directory (config.json, model.safetensors, tokenizer files).
     public static func load(from directory: URL, maxLength: Int? = nil) throws -> TextClassifier {
-        let model = try loadEncoderClassifier(from: directory)
+        let model = try ModelLoader.encoderClassifier(from: directory)
         return try TextClassifier(model: model, tokenizer: try loadTokenizer(from: directory), maxLength: maxLength, path: directory.path)
     }
 
