@@ -12,7 +12,7 @@ import Tokenizers
 /// Classifier hyper-parameters: its own fields and the shared ``TrainingSchedule`` (HF Trainer's
 /// 5e-5 learning rate, 10 % held out unless a validation file is given).
 @dynamicMemberLookup
-public struct ClassifierConfiguration: Codable, Equatable, Sendable, ScheduledConfiguration {
+public struct ClassifierConfiguration: Equatable, Sendable, ScheduledConfiguration, FieldListSettings {
     /// Longest input in tokens, [CLS]/[SEP] included; longer texts keep their beginning.
     public var maxLength = 128
     /// Multi-label: a label is predicted when its probability is at least this.
@@ -20,24 +20,9 @@ public struct ClassifierConfiguration: Codable, Equatable, Sendable, ScheduledCo
     /// Batching, steps, optimizer, evaluation, checkpoints, seed (also the new head's initialisation).
     public var training = TrainingSchedule(learningRate: 5e-5, validFraction: 0.1)
 
-    enum CodingKeys: String, CodingKey { case maxLength = "max_length", threshold }
-
     /// The defaults.
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        maxLength = try container.decode(Int.self, forKey: .maxLength)
-        threshold = try container.decode(Float.self, forKey: .threshold)
-        training = try TrainingSchedule(from: decoder)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(maxLength, forKey: .maxLength)
-        try container.encode(threshold, forKey: .threshold)
-        try training.encode(to: encoder)
-    }
 }
 
 /// One tokenized example: ids with their markers, and label indices.
@@ -230,9 +215,10 @@ public final class ClassifierTrainer {
 /// log(p / (1 − p)): the logit at which a sigmoid reaches p.
 func logit(_ p: Float) -> Float { Foundation.log(p / (1 - p)) }
 
-extension ClassifierConfiguration: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("max_length", "Longest input in tokens, [CLS]/[SEP] included; longer texts keep their beginning."),
-        SettingHelp("threshold", "Multi-label: a label is predicted when its probability is at least this."),
-    ] + TrainingSchedule.help
+extension ClassifierConfiguration {
+    public static var fields: [SettingField<ClassifierConfiguration>] { [
+        .field("max_length", \.maxLength, "Longest input in tokens, [CLS]/[SEP] included; longer texts keep their beginning."),
+        .field("threshold", \.threshold, "Multi-label: a label is predicted when its probability is at least this."),
+        .embedded(\.training),
+    ] }
 }

@@ -13,7 +13,7 @@ import Tokenizers
 /// DPO hyper-parameters (TRL's DPOConfig names): its own fields and the shared
 /// ``TrainingSchedule`` (TRL's learning rate 1e-6, 10 % held out), read and written flat.
 @dynamicMemberLookup
-public struct DPOConfiguration: Codable, Equatable, Sendable, ScheduledConfiguration {
+public struct DPOConfiguration: Equatable, Sendable, ScheduledConfiguration, FieldListSettings {
     /// β: the strength of the implicit KL constraint.
     public var beta: Float = 0.1
     /// "sigmoid" (DPO; conservative DPO with label_smoothing > 0) or "ipo".
@@ -35,39 +35,9 @@ public struct DPOConfiguration: Codable, Equatable, Sendable, ScheduledConfigura
     /// Batching, steps, optimizer (TRL's DPO default lr 1e-6; small models need more), evaluation, seed.
     public var training = TrainingSchedule(learningRate: 1e-6, validFraction: 0.1)
 
-    enum CodingKeys: String, CodingKey {
-        case beta, lossType = "loss_type", labelSmoothing = "label_smoothing", rpoAlpha = "rpo_alpha", referenceFree = "reference_free"
-        case maxPromptLength = "max_prompt_length", maxLength = "max_length", disableDropout = "disable_dropout"
-    }
-
     /// TRL's DPOConfig defaults.
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        beta = try container.decode(Float.self, forKey: .beta)
-        lossType = try container.decode(DPOLossType.self, forKey: .lossType)
-        labelSmoothing = try container.decode(Float.self, forKey: .labelSmoothing)
-        rpoAlpha = try container.decode(Float.self, forKey: .rpoAlpha)
-        referenceFree = try container.decode(Bool.self, forKey: .referenceFree)
-        maxPromptLength = try container.decode(Int.self, forKey: .maxPromptLength)
-        maxLength = try container.decode(Int.self, forKey: .maxLength)
-        disableDropout = try container.decode(Bool.self, forKey: .disableDropout)
-        training = try TrainingSchedule(from: decoder)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(beta, forKey: .beta)
-        try container.encode(lossType, forKey: .lossType)
-        try container.encode(labelSmoothing, forKey: .labelSmoothing)
-        try container.encode(rpoAlpha, forKey: .rpoAlpha)
-        try container.encode(referenceFree, forKey: .referenceFree)
-        try container.encode(maxPromptLength, forKey: .maxPromptLength)
-        try container.encode(maxLength, forKey: .maxLength)
-        try container.encode(disableDropout, forKey: .disableDropout)
-        try training.encode(to: encoder)
-    }
 }
 
 /// A tokenized preference pair with its cached reference log-probabilities.
@@ -238,15 +208,16 @@ public final class DPOTrainer {
     }
 }
 
-extension DPOConfiguration: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("beta", "β: the strength of the implicit KL constraint."),
-        .choice("loss_type", DPOLossType.self, "sigmoid (DPO; conservative DPO with label_smoothing > 0) or ipo."),
-        SettingHelp("label_smoothing", "ε of conservative DPO."),
-        SettingHelp("rpo_alpha", "Weight of an NLL term on the chosen responses (RPO; 0: none)."),
-        SettingHelp("reference_free", "Train against a uniform reference (log π_ref = 0)."),
-        SettingHelp("max_prompt_length", "Longest prompt, in tokens (its end is kept)."),
-        SettingHelp("max_length", "Longest prompt + response, in tokens (the response's end is cut)."),
-        SettingHelp("disable_dropout", "Train without dropout (TRL's default)."),
-    ] + TrainingSchedule.help
+extension DPOConfiguration {
+    public static var fields: [SettingField<DPOConfiguration>] { [
+        .field("beta", \.beta, "β: the strength of the implicit KL constraint."),
+        .choice("loss_type", \.lossType, "sigmoid (DPO; conservative DPO with label_smoothing > 0) or ipo."),
+        .field("label_smoothing", \.labelSmoothing, "ε of conservative DPO."),
+        .field("rpo_alpha", \.rpoAlpha, "Weight of an NLL term on the chosen responses (RPO; 0: none)."),
+        .field("reference_free", \.referenceFree, "Train against a uniform reference (log π_ref = 0)."),
+        .field("max_prompt_length", \.maxPromptLength, "Longest prompt, in tokens (its end is kept)."),
+        .field("max_length", \.maxLength, "Longest prompt + response, in tokens (the response's end is cut)."),
+        .field("disable_dropout", \.disableDropout, "Train without dropout (TRL's default)."),
+        .embedded(\.training),
+    ] }
 }

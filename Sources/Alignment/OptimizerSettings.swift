@@ -6,7 +6,7 @@ import Kernels
 import NN
 
 /// AdamW and its learning-rate schedule.
-public struct OptimizerSettings: Codable, Equatable, Sendable, DocumentedSettings {
+public struct OptimizerSettings: Equatable, Sendable, FieldListSettings {
     /// Peak learning rate.
     public var learningRate: Float
     /// The schedule's shape after warmup.
@@ -26,11 +26,6 @@ public struct OptimizerSettings: Codable, Equatable, Sendable, DocumentedSetting
     /// Global gradient-norm clip per optimizer step (0: none).
     public var gradientClip: Float
 
-    enum CodingKeys: String, CodingKey {
-        case learningRate = "learning_rate", schedule, warmupSteps = "warmup_steps", minimumLearningRateRatio = "min_lr_ratio"
-        case weightDecay = "weight_decay", beta1, beta2, adamEpsilon = "adam_eps", epsilonPlacement = "eps_placement", gradientClip = "grad_clip"
-    }
-
     /// A trainer's defaults; those not given are HF Trainer's (linear, no warmup or weight decay,
     /// β 0.9/0.999, ε 1e-8 PyTorch-style, clip 1).
     public init(learningRate: Float, schedule: ScheduleKind = .linear, warmupSteps: Int = 0, minimumLearningRateRatio: Float = 0,
@@ -47,6 +42,22 @@ public struct OptimizerSettings: Codable, Equatable, Sendable, DocumentedSetting
         self.epsilonPlacement = epsilonPlacement
         self.gradientClip = gradientClip
     }
+
+    /// HF Trainer's defaults with a learning rate of 1e-3 (decoding starts from them).
+    public init() { self.init(learningRate: 1e-3) }
+
+    public static var fields: [SettingField<OptimizerSettings>] { [
+        .field("learning_rate", \.learningRate, "Peak learning rate."),
+        .choice("schedule", \.schedule, "Learning-rate shape after warmup (linear and cosine decay to min_lr_ratio of the peak)."),
+        .field("warmup_steps", \.warmupSteps, "Linear warmup, in optimizer steps (PPO: iterations)."),
+        .field("min_lr_ratio", \.minimumLearningRateRatio, "Floor of the linear/cosine decay, as a fraction of the peak."),
+        .field("weight_decay", \.weightDecay, "AdamW decoupled weight decay (matrices only)."),
+        .field("beta1", \.beta1, "Adam β₁."),
+        .field("beta2", \.beta2, "Adam β₂."),
+        .field("adam_eps", \.adamEpsilon, "Adam ε."),
+        .choice("eps_placement", \.epsilonPlacement, "Where ε goes: PyTorch's AdamW or TensorFlow's AdamOptimizer (lm-human-preferences)."),
+        .field("grad_clip", \.gradientClip, "Global gradient-norm clip per optimizer step (0: none)."),
+    ] }
 
     /// The AdamW configuration these settings describe.
     public var adamW: AdamWConfiguration {
@@ -71,18 +82,6 @@ public struct OptimizerSettings: Codable, Equatable, Sendable, DocumentedSetting
         if !(gradientClip >= 0) { try fail("grad_clip", "is \(gradientClip); it must be ≥ 0 (0: no clipping)") }
     }
 
-    public static let help: [SettingHelp] = [
-        SettingHelp("learning_rate", "Peak learning rate."),
-        .choice("schedule", ScheduleKind.self, "Learning-rate shape after warmup (linear and cosine decay to min_lr_ratio of the peak)."),
-        SettingHelp("warmup_steps", "Linear warmup, in optimizer steps (PPO: iterations)."),
-        SettingHelp("min_lr_ratio", "Floor of the linear/cosine decay, as a fraction of the peak."),
-        SettingHelp("weight_decay", "AdamW decoupled weight decay (matrices only)."),
-        SettingHelp("beta1", "Adam β₁."),
-        SettingHelp("beta2", "Adam β₂."),
-        SettingHelp("adam_eps", "Adam ε."),
-        .choice("eps_placement", AdamEpsilonPlacement.self, "Where ε goes: PyTorch's AdamW or TensorFlow's AdamOptimizer (lm-human-preferences)."),
-        SettingHelp("grad_clip", "Global gradient-norm clip per optimizer step (0: none)."),
-    ]
 }
 
 extension AdamEpsilonPlacement: SettingChoice {}

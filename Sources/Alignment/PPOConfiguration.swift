@@ -7,7 +7,7 @@ import NN
 
 /// Everything PPO needs besides the models, the prompts and the reward. YAML names are snake_case.
 @dynamicMemberLookup
-public struct PPOConfiguration: Codable, Equatable, Sendable, DocumentedSettings {
+public struct PPOConfiguration: Equatable, Sendable, FieldListSettings {
     /// Optimisation iterations (each: rollouts, scoring, `ppo_epochs` of updates).
     public var iterations = 100
     /// Rollouts per iteration (trlX `num_rollouts`; lm-human-preferences `batch_size`).
@@ -79,143 +79,54 @@ public struct PPOConfiguration: Codable, Equatable, Sendable, DocumentedSettings
     /// Seed of the prompt order, the sampling and the minibatch shuffles.
     public var seed: UInt64 = 0
 
-    enum CodingKeys: String, CodingKey {
-        case iterations, numRollouts = "num_rollouts", chunkSize = "chunk_size", ppoEpochs = "ppo_epochs"
-        case numMiniBatches = "num_mini_batches", gradientAccumulationSteps = "gradient_accumulation_steps", initKLCoefficient = "init_kl_coef", target, horizon, gamma, lambda = "lam"
-        case clipRange = "cliprange", clipRangeValue = "cliprange_value", valueCoefficient = "vf_coef", entropyCoefficient = "ent_coef"
-        case whitenRewards = "whiten_rewards", scaleReward = "scale_reward", clipRangeReward = "cliprange_reward"
-        case temperature, topK = "top_k", topP = "top_p", maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens"
-        case stopAtEndOfSequence = "stop_at_eos", stop
-        case truncateToken = "truncate_token", truncateAfter = "truncate_after", penaltyReward = "penalty_reward"
-        case valueModel = "value_model", totalEpisodes = "total_episodes"
-        case evalInterval = "eval_interval", checkpointInterval = "checkpoint_interval", keepCheckpoints = "keep_checkpoints", seed
-    }
-
     /// trlX-like defaults with lm-human-preferences' reward shaping.
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        iterations = try container.decode(Int.self, forKey: .iterations)
-        numRollouts = try container.decode(Int.self, forKey: .numRollouts)
-        chunkSize = try container.decode(Int.self, forKey: .chunkSize)
-        ppoEpochs = try container.decode(Int.self, forKey: .ppoEpochs)
-        numMiniBatches = try container.decode(Int.self, forKey: .numMiniBatches)
-        gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
-        initKLCoefficient = try container.decode(Double.self, forKey: .initKLCoefficient)
-        target = try container.decodeIfPresent(Double.self, forKey: .target)
-        horizon = try container.decode(Double.self, forKey: .horizon)
-        gamma = try container.decode(Float.self, forKey: .gamma)
-        lambda = try container.decode(Float.self, forKey: .lambda)
-        clipRange = try container.decode(Float.self, forKey: .clipRange)
-        clipRangeValue = try container.decode(Float.self, forKey: .clipRangeValue)
-        valueCoefficient = try container.decode(Float.self, forKey: .valueCoefficient)
-        entropyCoefficient = try container.decode(Float.self, forKey: .entropyCoefficient)
-        whitenRewards = try container.decode(Bool.self, forKey: .whitenRewards)
-        scaleReward = try container.decode(ScoreScaling.self, forKey: .scaleReward)
-        clipRangeReward = try container.decode(Float.self, forKey: .clipRangeReward)
-        temperature = try container.decode(Float.self, forKey: .temperature)
-        topK = try container.decode(Int.self, forKey: .topK)
-        topP = try container.decode(Float.self, forKey: .topP)
-        maxNewTokens = try container.decode(Int.self, forKey: .maxNewTokens)
-        minNewTokens = try container.decode(Int.self, forKey: .minNewTokens)
-        stopAtEndOfSequence = try container.decode(Bool.self, forKey: .stopAtEndOfSequence)
-        stop = try container.decode([String].self, forKey: .stop)
-        truncateToken = try container.decodeIfPresent(String.self, forKey: .truncateToken)
-        truncateAfter = try container.decode(Int.self, forKey: .truncateAfter)
-        penaltyReward = try container.decode(Float.self, forKey: .penaltyReward)
-        valueModel = try container.decode(ValueModelPlacement.self, forKey: .valueModel)
-        optimizer = try OptimizerSettings(from: decoder)
-        totalEpisodes = try container.decodeIfPresent(Int.self, forKey: .totalEpisodes)
-        evalInterval = try container.decode(Int.self, forKey: .evalInterval)
-        checkpointInterval = try container.decode(Int.self, forKey: .checkpointInterval)
-        keepCheckpoints = try container.decode(Int.self, forKey: .keepCheckpoints)
-        seed = try container.decode(UInt64.self, forKey: .seed)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(iterations, forKey: .iterations)
-        try container.encode(numRollouts, forKey: .numRollouts)
-        try container.encode(chunkSize, forKey: .chunkSize)
-        try container.encode(ppoEpochs, forKey: .ppoEpochs)
-        try container.encode(numMiniBatches, forKey: .numMiniBatches)
-        try container.encode(gradientAccumulationSteps, forKey: .gradientAccumulationSteps)
-        try container.encode(initKLCoefficient, forKey: .initKLCoefficient)
-        try container.encodeIfPresent(target, forKey: .target)
-        try container.encode(horizon, forKey: .horizon)
-        try container.encode(gamma, forKey: .gamma)
-        try container.encode(lambda, forKey: .lambda)
-        try container.encode(clipRange, forKey: .clipRange)
-        try container.encode(clipRangeValue, forKey: .clipRangeValue)
-        try container.encode(valueCoefficient, forKey: .valueCoefficient)
-        try container.encode(entropyCoefficient, forKey: .entropyCoefficient)
-        try container.encode(whitenRewards, forKey: .whitenRewards)
-        try container.encode(scaleReward, forKey: .scaleReward)
-        try container.encode(clipRangeReward, forKey: .clipRangeReward)
-        try container.encode(temperature, forKey: .temperature)
-        try container.encode(topK, forKey: .topK)
-        try container.encode(topP, forKey: .topP)
-        try container.encode(maxNewTokens, forKey: .maxNewTokens)
-        try container.encode(minNewTokens, forKey: .minNewTokens)
-        try container.encode(stopAtEndOfSequence, forKey: .stopAtEndOfSequence)
-        try container.encode(stop, forKey: .stop)
-        try container.encodeIfPresent(truncateToken, forKey: .truncateToken)
-        try container.encode(truncateAfter, forKey: .truncateAfter)
-        try container.encode(penaltyReward, forKey: .penaltyReward)
-        try container.encode(valueModel, forKey: .valueModel)
-        try optimizer.encode(to: encoder)
-        try container.encodeIfPresent(totalEpisodes, forKey: .totalEpisodes)
-        try container.encode(evalInterval, forKey: .evalInterval)
-        try container.encode(checkpointInterval, forKey: .checkpointInterval)
-        try container.encode(keepCheckpoints, forKey: .keepCheckpoints)
-        try container.encode(seed, forKey: .seed)
-    }
+    public static var fields: [SettingField<PPOConfiguration>] { [
+        .field("iterations", \.iterations, "PPO iterations to run (each: rollouts, scoring, ppo_epochs of updates)."),
+        .field("num_rollouts", \.numRollouts, "Rollouts per iteration (trlX num_rollouts; lm-human-preferences batch_size)."),
+        .field("chunk_size", \.chunkSize, "Prompts generated and scored together (memory, not maths)."),
+        .field("ppo_epochs", \.ppoEpochs, "Passes over each iteration's rollouts (noptepochs)."),
+        .field("num_mini_batches", \.numMiniBatches, "Minibatches per pass, freshly shuffled; one optimizer step each (nminibatches)."),
+        .field("gradient_accumulation_steps", \.gradientAccumulationSteps, "Forward/backward passes each minibatch is split into (memory, not maths)."),
+        .field("init_kl_coef", \.initKLCoefficient, "Initial KL coefficient β."),
+        .optional("target", \.target, "Adaptive-KL target per sequence; null: a fixed β.", type: "number"),
+        .field("horizon", \.horizon, "Adaptive-KL horizon, in rollouts."),
+        .field("gamma", \.gamma, "Discount γ."),
+        .field("lam", \.lambda, "GAE λ."),
+        .field("cliprange", \.clipRange, "Policy ratio clip ε."),
+        .field("cliprange_value", \.clipRangeValue, "Value prediction clip around the rollout's values."),
+        .field("vf_coef", \.valueCoefficient, "Weight of the value loss."),
+        .field("ent_coef", \.entropyCoefficient, "Weight of an entropy bonus (0: none)."),
+        .field("whiten_rewards", \.whitenRewards, "Whiten per-token rewards over each minibatch before GAE, keeping their mean."),
+        .choice("scale_reward", \.scaleReward, "Scores as given, or divided by their running standard deviation."),
+        .field("cliprange_reward", \.clipRangeReward, "Scores clipped to ±this before use (0: none)."),
+        .field("temperature", \.temperature, "Sampling temperature (log-probabilities use the same)."),
+        .field("top_k", \.topK, "Sample among the k likeliest tokens (0: all)."),
+        .field("top_p", \.topP, "Nucleus sampling mass (1: all)."),
+        .field("max_new_tokens", \.maxNewTokens, "New tokens per response, at most."),
+        .field("min_new_tokens", \.minNewTokens, "New tokens per response before EOS may be sampled."),
+        .field("stop_at_eos", \.stopAtEndOfSequence, "Whether EOS ends a response (false: every response has max_new_tokens tokens, as lm-human-preferences)."),
+        .field("stop", \.stop, "Strings that end a response (their tokens are kept)."),
+        .optional("truncate_token", \.truncateToken, "Cut each response after this token's first occurrence at index ≥ truncate_after; null: no truncation.",
+                  type: "text"),
+        .field("truncate_after", \.truncateAfter, "First response index at which truncate_token cuts."),
+        .field("penalty_reward", \.penaltyReward, "Score of a response with no truncate_token."),
+        .choice("value_model", \.valueModel, "A value head on the policy trunk (shared) or a separate value model."),
+        .embedded(\.optimizer),
+        .optional("total_episodes", \.totalEpisodes, "The schedule's length in rollouts (spans ⌈total_episodes / num_rollouts⌉ iterations); null: iterations.",
+                  type: "integer"),
+        .field("eval_interval", \.evalInterval, "Iterations between evaluations on the eval prompts (samples.jsonl)."),
+        .field("checkpoint_interval", \.checkpointInterval, "Iterations between checkpoints."),
+        .field("keep_checkpoints", \.keepCheckpoints, "Newest checkpoints kept."),
+        .field("seed", \.seed, "Seed of the prompt order, the sampling and the minibatch shuffles."),
+    ] }
 
     /// An optimizer setting, by name (`configuration.learningRate`).
     public subscript<Value>(dynamicMember keyPath: WritableKeyPath<OptimizerSettings, Value>) -> Value {
         get { optimizer[keyPath: keyPath] }
         set { optimizer[keyPath: keyPath] = newValue }
     }
-
-    public static let help: [SettingHelp] = [
-        SettingHelp("iterations", "PPO iterations to run (each: rollouts, scoring, ppo_epochs of updates)."),
-        SettingHelp("num_rollouts", "Rollouts per iteration (trlX num_rollouts; lm-human-preferences batch_size)."),
-        SettingHelp("chunk_size", "Prompts generated and scored together (memory, not maths)."),
-        SettingHelp("ppo_epochs", "Passes over each iteration's rollouts (noptepochs)."),
-        SettingHelp("num_mini_batches", "Minibatches per pass, freshly shuffled; one optimizer step each (nminibatches)."),
-        SettingHelp("gradient_accumulation_steps", "Forward/backward passes each minibatch is split into (memory, not maths)."),
-        SettingHelp("init_kl_coef", "Initial KL coefficient β."),
-        SettingHelp("target", "Adaptive-KL target per sequence; null: a fixed β.", type: "number or null"),
-        SettingHelp("horizon", "Adaptive-KL horizon, in rollouts."),
-        SettingHelp("gamma", "Discount γ."),
-        SettingHelp("lam", "GAE λ."),
-        SettingHelp("cliprange", "Policy ratio clip ε."),
-        SettingHelp("cliprange_value", "Value prediction clip around the rollout's values."),
-        SettingHelp("vf_coef", "Weight of the value loss."),
-        SettingHelp("ent_coef", "Weight of an entropy bonus (0: none)."),
-        SettingHelp("whiten_rewards", "Whiten per-token rewards over each minibatch before GAE, keeping their mean."),
-        .choice("scale_reward", ScoreScaling.self, "Scores as given, or divided by their running standard deviation."),
-        SettingHelp("cliprange_reward", "Scores clipped to ±this before use (0: none)."),
-        SettingHelp("temperature", "Sampling temperature (log-probabilities use the same)."),
-        SettingHelp("top_k", "Sample among the k likeliest tokens (0: all)."),
-        SettingHelp("top_p", "Nucleus sampling mass (1: all)."),
-        SettingHelp("max_new_tokens", "New tokens per response, at most."),
-        SettingHelp("min_new_tokens", "New tokens per response before EOS may be sampled."),
-        SettingHelp("stop_at_eos", "Whether EOS ends a response (false: every response has max_new_tokens tokens, as lm-human-preferences)."),
-        SettingHelp("stop", "Strings that end a response (their tokens are kept)."),
-        SettingHelp("truncate_token", "Cut each response after this token's first occurrence at index ≥ truncate_after; null: no truncation.", type: "text or null"),
-        SettingHelp("truncate_after", "First response index at which truncate_token cuts."),
-        SettingHelp("penalty_reward", "Score of a response with no truncate_token."),
-        .choice("value_model", ValueModelPlacement.self, "A value head on the policy trunk (shared) or a separate value model."),
-    ] + OptimizerSettings.help + [
-        SettingHelp("total_episodes", "The schedule's length in rollouts (spans ⌈total_episodes / num_rollouts⌉ iterations); null: iterations.",
-                    type: "integer or null"),
-        SettingHelp("eval_interval", "Iterations between evaluations on the eval prompts (samples.jsonl)."),
-        SettingHelp("checkpoint_interval", "Iterations between checkpoints."),
-        SettingHelp("keep_checkpoints", "Newest checkpoints kept."),
-        SettingHelp("seed", "Seed of the prompt order, the sampling and the minibatch shuffles."),
-    ]
 
     /// openai/lm-human-preferences' sentiment run (`launch.py`, experiment `sentiment`, with the
     /// `books_task` and `train_policy.py` defaults it does not override):

@@ -11,7 +11,7 @@ import Tokenizers
 
 /// Pretraining hyper-parameters. JSON/YAML names are snake_case; the optimizer's are flattened in.
 @dynamicMemberLookup
-public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopSettings, DocumentedSettings {
+public struct PretrainConfiguration: Equatable, Sendable, TrainingLoopSettings, FieldListSettings {
     /// Tokens per training window (T).
     public var blockSize = 256
     /// Windows per micro-batch (B).
@@ -41,49 +41,24 @@ public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopS
     /// Seed of the window sampler (the model's dropout has its own seeded stream).
     public var seed: UInt64 = 1337
 
-    enum CodingKeys: String, CodingKey {
-        case blockSize = "block_size", batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
-        case maxSteps = "max_steps", validFraction = "valid_fraction", evalInterval = "eval_interval"
-        case evalBatches = "eval_batches", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
-        case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
-    }
-
     /// Defaults as nanoGPT's Shakespeare-char config where they apply.
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        blockSize = try container.decode(Int.self, forKey: .blockSize)
-        batchSize = try container.decode(Int.self, forKey: .batchSize)
-        gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
-        maxSteps = try container.decode(Int.self, forKey: .maxSteps)
-        optimizer = try OptimizerSettings(from: decoder)
-        validFraction = try container.decode(Double.self, forKey: .validFraction)
-        evalInterval = try container.decode(Int.self, forKey: .evalInterval)
-        evalBatches = try container.decode(Int.self, forKey: .evalBatches)
-        logInterval = try container.decode(Int.self, forKey: .logInterval)
-        checkpointInterval = try container.decode(Int.self, forKey: .checkpointInterval)
-        earlyStoppingPatience = try container.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
-        keepCheckpoints = try container.decode(Int.self, forKey: .keepCheckpoints)
-        seed = try container.decode(UInt64.self, forKey: .seed)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(blockSize, forKey: .blockSize)
-        try container.encode(batchSize, forKey: .batchSize)
-        try container.encode(gradientAccumulationSteps, forKey: .gradientAccumulationSteps)
-        try container.encode(maxSteps, forKey: .maxSteps)
-        try optimizer.encode(to: encoder)
-        try container.encode(validFraction, forKey: .validFraction)
-        try container.encode(evalInterval, forKey: .evalInterval)
-        try container.encode(evalBatches, forKey: .evalBatches)
-        try container.encode(logInterval, forKey: .logInterval)
-        try container.encode(checkpointInterval, forKey: .checkpointInterval)
-        try container.encodeIfPresent(earlyStoppingPatience, forKey: .earlyStoppingPatience)
-        try container.encode(keepCheckpoints, forKey: .keepCheckpoints)
-        try container.encode(seed, forKey: .seed)
-    }
+    public static var fields: [SettingField<PretrainConfiguration>] { [
+        .field("block_size", \.blockSize, "Tokens per training window (T)."),
+        .field("batch_size", \.batchSize, "Windows per micro-batch (B)."),
+        .field("gradient_accumulation_steps", \.gradientAccumulationSteps, "Micro-batches per optimizer step."),
+        .field("max_steps", \.maxSteps, "Optimizer steps to run."),
+        .embedded(\.optimizer),
+        .field("valid_fraction", \.validFraction, "Fraction of the corpus, at its end, held out for validation."),
+        .field("eval_interval", \.evalInterval, "Steps between evaluations (0: only at the end)."),
+        .field("eval_batches", \.evalBatches, "Fixed valid batches per evaluation."),
+        .field("log_interval", \.logInterval, "Steps between metric lines."),
+        .field("checkpoint_interval", \.checkpointInterval, "Steps between checkpoints (also at the end and at each new best)."),
+        .optional("early_stopping_patience", \.earlyStoppingPatience, "Stop after this many evaluations without a better valid loss; null: never.", type: "integer"),
+        .field("keep_checkpoints", \.keepCheckpoints, "Newest checkpoints kept (the best one is kept as well)."),
+        .field("seed", \.seed, "Seed of the window sampler (dropout has its own seeded stream)."),
+    ] }
 
     /// An optimizer setting, by name (`configuration.learningRate`).
     public subscript<Value>(dynamicMember keyPath: WritableKeyPath<OptimizerSettings, Value>) -> Value {
@@ -91,21 +66,6 @@ public struct PretrainConfiguration: Codable, Equatable, Sendable, TrainingLoopS
         set { optimizer[keyPath: keyPath] = newValue }
     }
 
-    public static let help: [SettingHelp] = [
-        SettingHelp("block_size", "Tokens per training window (T)."),
-        SettingHelp("batch_size", "Windows per micro-batch (B)."),
-        SettingHelp("gradient_accumulation_steps", "Micro-batches per optimizer step."),
-        SettingHelp("max_steps", "Optimizer steps to run."),
-    ] + OptimizerSettings.help + [
-        SettingHelp("valid_fraction", "Fraction of the corpus, at its end, held out for validation."),
-        SettingHelp("eval_interval", "Steps between evaluations (0: only at the end)."),
-        SettingHelp("eval_batches", "Fixed valid batches per evaluation."),
-        SettingHelp("log_interval", "Steps between metric lines."),
-        SettingHelp("checkpoint_interval", "Steps between checkpoints (also at the end and at each new best)."),
-        SettingHelp("early_stopping_patience", "Stop after this many evaluations without a better valid loss; null: never.", type: "integer or null"),
-        SettingHelp("keep_checkpoints", "Newest checkpoints kept (the best one is kept as well)."),
-        SettingHelp("seed", "Seed of the window sampler (dropout has its own seeded stream)."),
-    ]
 }
 
 /// Splits a token stream, samples windows, and trains a causal LM on them in a run directory.

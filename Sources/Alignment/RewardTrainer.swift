@@ -12,7 +12,7 @@ import Tokenizers
 /// Reward-model hyper-parameters: its own fields and the shared ``TrainingSchedule``
 /// (lm-human-preferences' learning rate 5e-5, 20 % held out), read and written as one flat mapping.
 @dynamicMemberLookup
-public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfiguration {
+public struct RewardConfiguration: Equatable, Sendable, ScheduledConfiguration, FieldListSettings {
     /// Longest input in tokens (prompt + response); longer inputs keep their end.
     public var maxLength = 512
     /// Pairwise only: the margin m in −log σ(r_chosen − r_rejected − m).
@@ -42,48 +42,8 @@ public struct RewardConfiguration: Codable, Equatable, Sendable, ScheduledConfig
     /// Batching, steps, optimizer, evaluation, checkpoints, seed (also the head's initialisation).
     public var training = TrainingSchedule(learningRate: 5e-5, validFraction: 0.2)
 
-    enum CodingKeys: String, CodingKey {
-        case maxLength = "max_length", margin, labelRewards = "label_rewards"
-        case normalize, normalizationSamples = "normalization_samples"
-        case normalizationResponseLength = "normalization_response_length", normalizationPromptLength = "normalization_prompt_length"
-        case normalizationTemperature = "normalization_temperature", normalizationStopAtEndOfSequence = "normalization_stop_at_eos"
-        case trainGainBias = "train_gain_bias", disableDropout = "disable_dropout"
-    }
-
     /// The defaults.
     public init() {}
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        maxLength = try container.decode(Int.self, forKey: .maxLength)
-        margin = try container.decode(Float.self, forKey: .margin)
-        labelRewards = try container.decodeIfPresent([String: Float].self, forKey: .labelRewards)
-        normalize = try container.decode(NormalizationTiming.self, forKey: .normalize)
-        normalizationSamples = try container.decode(Int.self, forKey: .normalizationSamples)
-        normalizationResponseLength = try container.decode(Int.self, forKey: .normalizationResponseLength)
-        normalizationPromptLength = try container.decode(Int.self, forKey: .normalizationPromptLength)
-        normalizationTemperature = try container.decode(Float.self, forKey: .normalizationTemperature)
-        normalizationStopAtEndOfSequence = try container.decode(Bool.self, forKey: .normalizationStopAtEndOfSequence)
-        trainGainBias = try container.decode(Bool.self, forKey: .trainGainBias)
-        disableDropout = try container.decode(Bool.self, forKey: .disableDropout)
-        training = try TrainingSchedule(from: decoder)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(maxLength, forKey: .maxLength)
-        try container.encode(margin, forKey: .margin)
-        try container.encodeIfPresent(labelRewards, forKey: .labelRewards)
-        try container.encode(normalize, forKey: .normalize)
-        try container.encode(normalizationSamples, forKey: .normalizationSamples)
-        try container.encode(normalizationResponseLength, forKey: .normalizationResponseLength)
-        try container.encode(normalizationPromptLength, forKey: .normalizationPromptLength)
-        try container.encode(normalizationTemperature, forKey: .normalizationTemperature)
-        try container.encode(normalizationStopAtEndOfSequence, forKey: .normalizationStopAtEndOfSequence)
-        try container.encode(trainGainBias, forKey: .trainGainBias)
-        try container.encode(disableDropout, forKey: .disableDropout)
-        try training.encode(to: encoder)
-    }
 
     /// The PPO sampling settings normalization samples with (response length, temperature, EOS).
     public var normalizationSampling: PPOConfiguration {
@@ -312,19 +272,20 @@ func argmaxRows(_ values: [Float], columns: Int) -> [Int] {
     }
 }
 
-extension RewardConfiguration: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("max_length", "Longest input in tokens (prompt + response); longer inputs keep their end."),
-        SettingHelp("margin", "Pairwise only: the margin m in −log σ(r_chosen − r_rejected − m)."),
-        SettingHelp("label_rewards", "Labelled only: each label's reward, e.g. {happy: 1, sad: -1}; null: the last label 1, others 0.",
-                    type: "mapping or null"),
-        .choice("normalize", NormalizationTiming.self, "Fit gain and bias so policy samples score mean 0, std 1 (lm-human-preferences)."),
-        SettingHelp("normalization_samples", "Policy samples normalization is fitted on."),
-        SettingHelp("normalization_response_length", "Tokens per normalization sample."),
-        SettingHelp("normalization_temperature", "Temperature of the normalization samples."),
-        SettingHelp("normalization_stop_at_eos", "Whether EOS ends a normalization sample (false: fixed length)."),
-        SettingHelp("normalization_prompt_length", "Labelled data: the first this many tokens of each text serve as prompts."),
-        SettingHelp("train_gain_bias", "Train gain and bias with the head (false: kept as normalization set them)."),
-        SettingHelp("disable_dropout", "Train without dropout (lm-human-preferences; TRL's default)."),
-    ] + TrainingSchedule.help
+extension RewardConfiguration {
+    public static var fields: [SettingField<RewardConfiguration>] { [
+        .field("max_length", \.maxLength, "Longest input in tokens (prompt + response); longer inputs keep their end."),
+        .field("margin", \.margin, "Pairwise only: the margin m in −log σ(r_chosen − r_rejected − m)."),
+        .optional("label_rewards", \.labelRewards, "Labelled only: each label's reward, e.g. {happy: 1, sad: -1}; null: the last label 1, others 0.",
+                  type: "mapping"),
+        .choice("normalize", \.normalize, "Fit gain and bias so policy samples score mean 0, std 1 (lm-human-preferences)."),
+        .field("normalization_samples", \.normalizationSamples, "Policy samples normalization is fitted on."),
+        .field("normalization_response_length", \.normalizationResponseLength, "Tokens per normalization sample."),
+        .field("normalization_prompt_length", \.normalizationPromptLength, "Labelled data: the first this many tokens of each text serve as prompts."),
+        .field("normalization_temperature", \.normalizationTemperature, "Temperature of the normalization samples."),
+        .field("normalization_stop_at_eos", \.normalizationStopAtEndOfSequence, "Whether EOS ends a normalization sample (false: fixed length)."),
+        .field("train_gain_bias", \.trainGainBias, "Train gain and bias with the head (false: kept as normalization set them)."),
+        .field("disable_dropout", \.disableDropout, "Train without dropout (lm-human-preferences; TRL's default)."),
+        .embedded(\.training),
+    ] }
 }

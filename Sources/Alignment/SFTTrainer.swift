@@ -12,7 +12,7 @@ import Tokenizers
 /// SFT hyper-parameters: its own fields and the shared ``TrainingSchedule`` (HF Trainer defaults,
 /// learning rate 5e-5, 10 % held out), read and written as one flat mapping.
 @dynamicMemberLookup
-public struct SFTConfiguration: Codable, Equatable, Sendable, ScheduledConfiguration {
+public struct SFTConfiguration: Equatable, Sendable, ScheduledConfiguration, FieldListSettings {
     /// Longest sequence, prompt + response + end-of-sequence (≤ n_positions + 1, since the last
     /// token is only a target).
     public var maxLength = 512
@@ -21,26 +21,9 @@ public struct SFTConfiguration: Codable, Equatable, Sendable, ScheduledConfigura
     /// Batching, steps, optimizer, evaluation, checkpoints, seed.
     public var training = TrainingSchedule(learningRate: 5e-5, validFraction: 0.1)
 
-    enum CodingKeys: String, CodingKey {
-        case maxLength = "max_length", longResponses = "long_responses"
-    }
-
     /// The defaults.
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        maxLength = try container.decode(Int.self, forKey: .maxLength)
-        longResponses = try container.decode(LongResponsePolicy.self, forKey: .longResponses)
-        training = try TrainingSchedule(from: decoder)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(maxLength, forKey: .maxLength)
-        try container.encode(longResponses, forKey: .longResponses)
-        try training.encode(to: encoder)
-    }
 }
 
 /// Fine-tunes a causal LM on prompt/response sequences in a run directory.
@@ -117,9 +100,10 @@ public final class SFTTrainer {
     }
 }
 
-extension SFTConfiguration: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("max_length", "Longest sequence, prompt + response + EOS (≤ n_positions + 1)."),
-        .choice("long_responses", LongResponsePolicy.self, "A response that alone does not fit: stop with an error, truncate it, or skip the example."),
-    ] + TrainingSchedule.help
+extension SFTConfiguration {
+    public static var fields: [SettingField<SFTConfiguration>] { [
+        .field("max_length", \.maxLength, "Longest sequence, prompt + response + EOS (≤ n_positions + 1)."),
+        .choice("long_responses", \.longResponses, "A response that alone does not fit: stop with an error, truncate it, or skip the example."),
+        .embedded(\.training),
+    ] }
 }

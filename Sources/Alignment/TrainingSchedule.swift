@@ -9,7 +9,7 @@ import NN
 
 /// Batching, optimisation and run settings, with the YAML names of HF's TrainingArguments.
 @dynamicMemberLookup
-public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettings, DocumentedSettings {
+public struct TrainingSchedule: Equatable, Sendable, TrainingLoopSettings, FieldListSettings {
     /// Examples per micro-batch (sequences, pairs, texts, queries).
     public var batchSize = 8
     /// Micro-batches per optimizer step.
@@ -33,13 +33,6 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
     /// Seed of the split, the epoch shuffles and any new weights.
     public var seed: UInt64 = 42
 
-    enum CodingKeys: String, CodingKey {
-        case batchSize = "batch_size", gradientAccumulationSteps = "gradient_accumulation_steps", epochs, maxSteps = "max_steps"
-        case validFraction = "valid_fraction"
-        case evalInterval = "eval_interval", logInterval = "log_interval", checkpointInterval = "checkpoint_interval"
-        case earlyStoppingPatience = "early_stopping_patience", keepCheckpoints = "keep_checkpoints", seed
-    }
-
     /// HF Trainer-like defaults (linear decay, no weight decay) with the trainer's own learning
     /// rate and held-out fraction.
     public init(learningRate: Float, validFraction: Double) {
@@ -47,58 +40,29 @@ public struct TrainingSchedule: Codable, Equatable, Sendable, TrainingLoopSettin
         self.validFraction = validFraction
     }
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        batchSize = try container.decode(Int.self, forKey: .batchSize)
-        gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
-        epochs = try container.decode(Int.self, forKey: .epochs)
-        maxSteps = try container.decodeIfPresent(Int.self, forKey: .maxSteps)
-        optimizer = try OptimizerSettings(from: decoder)
-        validFraction = try container.decode(Double.self, forKey: .validFraction)
-        evalInterval = try container.decode(Int.self, forKey: .evalInterval)
-        logInterval = try container.decode(Int.self, forKey: .logInterval)
-        checkpointInterval = try container.decode(Int.self, forKey: .checkpointInterval)
-        earlyStoppingPatience = try container.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
-        keepCheckpoints = try container.decode(Int.self, forKey: .keepCheckpoints)
-        seed = try container.decode(UInt64.self, forKey: .seed)
-    }
+    /// HF Trainer's defaults (decoding starts from them).
+    public init() { self.init(learningRate: 5e-5, validFraction: 0.1) }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(batchSize, forKey: .batchSize)
-        try container.encode(gradientAccumulationSteps, forKey: .gradientAccumulationSteps)
-        try container.encode(epochs, forKey: .epochs)
-        try container.encodeIfPresent(maxSteps, forKey: .maxSteps)
-        try optimizer.encode(to: encoder)
-        try container.encode(validFraction, forKey: .validFraction)
-        try container.encode(evalInterval, forKey: .evalInterval)
-        try container.encode(logInterval, forKey: .logInterval)
-        try container.encode(checkpointInterval, forKey: .checkpointInterval)
-        try container.encodeIfPresent(earlyStoppingPatience, forKey: .earlyStoppingPatience)
-        try container.encode(keepCheckpoints, forKey: .keepCheckpoints)
-        try container.encode(seed, forKey: .seed)
-    }
+    public static var fields: [SettingField<TrainingSchedule>] { [
+        .field("batch_size", \.batchSize, "Examples per micro-batch (sequences, pairs, texts)."),
+        .field("gradient_accumulation_steps", \.gradientAccumulationSteps, "Micro-batches per optimizer step."),
+        .field("epochs", \.epochs, "Passes over the training examples (when max_steps is null)."),
+        .optional("max_steps", \.maxSteps, "Optimizer steps to run; null: epochs passes.", type: "integer"),
+        .embedded(\.optimizer),
+        .field("valid_fraction", \.validFraction, "Fraction of the examples (a seeded shuffle) held out for valid/loss."),
+        .field("eval_interval", \.evalInterval, "Steps between evaluations (0: only at the start and the end)."),
+        .field("log_interval", \.logInterval, "Steps between metric lines."),
+        .field("checkpoint_interval", \.checkpointInterval, "Steps between checkpoints (also at the end and at each new best)."),
+        .optional("early_stopping_patience", \.earlyStoppingPatience, "Stop after this many evaluations without a better valid loss; null: never.", type: "integer"),
+        .field("keep_checkpoints", \.keepCheckpoints, "Newest checkpoints kept (the best one is kept as well)."),
+        .field("seed", \.seed, "Seed of the split, the epoch shuffles and any new weights."),
+    ] }
 
     /// An optimizer setting, by name (`schedule.learningRate`).
     public subscript<Value>(dynamicMember keyPath: WritableKeyPath<OptimizerSettings, Value>) -> Value {
         get { optimizer[keyPath: keyPath] }
         set { optimizer[keyPath: keyPath] = newValue }
     }
-
-    public static let help: [SettingHelp] = [
-        SettingHelp("batch_size", "Examples per micro-batch (sequences, pairs, texts)."),
-        SettingHelp("gradient_accumulation_steps", "Micro-batches per optimizer step."),
-        SettingHelp("epochs", "Passes over the training examples (when max_steps is null)."),
-        SettingHelp("max_steps", "Optimizer steps to run; null: epochs passes.", type: "integer or null"),
-    ] + OptimizerSettings.help + [
-        SettingHelp("valid_fraction", "Fraction of the examples (a seeded shuffle) held out for valid/loss."),
-        SettingHelp("eval_interval", "Steps between evaluations (0: only at the start and the end)."),
-        SettingHelp("log_interval", "Steps between metric lines."),
-        SettingHelp("checkpoint_interval", "Steps between checkpoints (also at the end and at each new best)."),
-        SettingHelp("early_stopping_patience", "Stop after this many evaluations without a better valid loss; null: never.", type: "integer or null"),
-        SettingHelp("keep_checkpoints", "Newest checkpoints kept (the best one is kept as well)."),
-        SettingHelp("seed", "Seed of the split, the epoch shuffles and any new weights."),
-    ]
 
     /// Optimizer steps for `examples` training examples: `max_steps`, or `epochs` passes of
     /// `batch_size × gradient_accumulation_steps` examples.
