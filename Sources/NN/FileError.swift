@@ -1,7 +1,7 @@
 // The one error type for a file or folder that cannot be read or written as expected.
 
-/// A file (or folder) and what is wrong with it. Checkpoint, run-directory and atomic-write
-/// failures all use it (as `CheckpointError`, `RunError`, `AtomicFileError`).
+/// A file (or folder) and what is wrong with it. Checkpoint and run-directory failures use it (as
+/// `CheckpointError`, `RunError`); atomic writes have their own `AtomicFileError`.
 public struct FileError: Error, CustomStringConvertible {
     /// The file or folder at fault.
     public let path: String
@@ -17,6 +17,3 @@ public struct FileError: Error, CustomStringConvertible {
     /// "<path>: <message>".
     public var description: String { "\(path): \(message)" }
 }
-
-/// An I/O failure while writing a file atomically.
-public typealias AtomicFileError = FileError
