@@ -52,11 +52,11 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(ClassifierJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(ClassifierConfiguration.self, from: mapping, source: source)
-        guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (labelled texts)") }
-        guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (an encoder or classifier checkpoint directory)") }
-        guard training.maxLength >= 3 else { throw RunError(path: source, message: "field 'max_length' is \(training.maxLength); it must be at least 3") }
-        guard training.threshold > 0 && training.threshold < 1 else { throw RunError(path: source, message: "field 'threshold' must be in (0, 1), got \(training.threshold)") }
-        if let maxExamples = job.maxExamples, maxExamples < 1 { throw RunError(path: source, message: "field 'max_examples' must be at least 1, got \(maxExamples)") }
+        guard !job.data.isEmpty else { throw RunError.missingField(name: "data", source: source, expected: "labelled texts") }
+        guard !job.model.isEmpty else { throw RunError.missingField(name: "model", source: source, expected: "an encoder or classifier checkpoint directory") }
+        guard training.maxLength >= 3 else { throw RunError.invalidSetting(field: "max_length", source: source, problem: "is \(training.maxLength); it must be at least 3") }
+        guard training.threshold > 0 && training.threshold < 1 else { throw RunError.invalidSetting(field: "threshold", source: source, problem: "must be in (0, 1), got \(training.threshold)") }
+        if let maxExamples = job.maxExamples, maxExamples < 1 { throw RunError.invalidSetting(field: "max_examples", source: source, problem: "must be at least 1, got \(maxExamples)") }
         return (job, training, mapping)
     }
 
@@ -65,7 +65,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
         let url = URL(fileURLWithPath: path)
         if let text = ClassificationText.goEmotionsText(url) {
             guard let names = try names ?? goEmotionsNames(beside: url) else {
-                throw RunError(path: path, message: "GoEmotions TSV label ids need names: set labels_file (emotions.txt)")
+                throw RunError.invalidData(path: path, problem: "GoEmotions TSV label ids need names: set labels_file (emotions.txt)")
             }
             return (try ClassificationText.parseGoEmotions(text, path: path, names: names), true, 0)
         }
@@ -106,7 +106,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
             return a < b
         }
         guard labels.count >= 2 || (problemType == .multiLabel && !labels.isEmpty) else {
-            throw RunError(path: data, message: "a classifier needs at least 2 labels, found \(labels)")
+            throw RunError.invalidData(path: data, problem: "a classifier needs at least 2 labels, found \(labels)")
         }
         let multi: Bool
         switch problemType {
@@ -141,7 +141,7 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
                 if ids.count > classifier.maxLength - 2 { truncated += 1 }
                 let labelIds = try text.labels.map { label -> Int in
                     guard let id = index[label] else {
-                        throw RunError(path: file, message: "example \(number + 1) has label '\(label)', which is not one of the \(labels.count) labels (\(labels.prefix(8).joined(separator: ", "))\(labels.count > 8 ? ", …" : ""))")
+                        throw RunError.invalidData(path: file, problem: "example \(number + 1) has label '\(label)', which is not one of the \(labels.count) labels (\(labels.prefix(8).joined(separator: ", "))\(labels.count > 8 ? ", …" : ""))")
                     }
                     return id
                 }

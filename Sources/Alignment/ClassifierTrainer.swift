@@ -133,17 +133,17 @@ public final class ClassifierTrainer {
         let multiLabel = classifier.model.configuration.isMultiLabel
         for (index, example) in (examples + (valid ?? [])).enumerated() {
             guard !example.labels.isEmpty, example.labels.allSatisfy({ (0..<K).contains($0) }) else {
-                throw RunError(path: dataName, message: "example \(index + 1) has label indices \(example.labels); the head has \(K) labels")
+                throw RunError.invalidData(path: dataName, problem: "example \(index + 1) has label indices \(example.labels); the head has \(K) labels")
             }
             guard multiLabel || example.labels.count == 1 else {
-                throw RunError(path: dataName, message: "example \(index + 1) has \(example.labels.count) labels but the classifier is single-label (problem_type single_label_classification)")
+                throw RunError.invalidData(path: dataName, problem: "example \(index + 1) has \(example.labels.count) labels but the classifier is single-label (problem_type single_label_classification)")
             }
             guard example.tokens.count >= 2, example.tokens.count <= classifier.model.configuration.maxTokens else {
-                throw RunError(path: dataName, message: "example \(index + 1) has \(example.tokens.count) tokens; at most \(classifier.model.configuration.maxTokens) fit")
+                throw RunError.invalidData(path: dataName, problem: "example \(index + 1) has \(example.tokens.count) tokens; at most \(classifier.model.configuration.maxTokens) fit")
             }
         }
         if let valid {
-            guard !examples.isEmpty else { throw RunError(path: dataName, message: "no training examples") }
+            guard !examples.isEmpty else { throw RunError.emptyData(path: dataName, problem: "no training examples") }
             self.train = examples
             self.valid = valid
         } else {

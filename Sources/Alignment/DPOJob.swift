@@ -42,8 +42,8 @@ public struct DPOJob: Codable, Equatable, Sendable {
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(DPOJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(DPOConfiguration.self, from: mapping, source: source)
-        guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (preference pairs)") }
-        guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (a checkpoint directory)") }
+        guard !job.data.isEmpty else { throw RunError.missingField(name: "data", source: source, expected: "preference pairs") }
+        guard !job.model.isEmpty else { throw RunError.missingField(name: "model", source: source, expected: "a checkpoint directory") }
         return (job, training, mapping)
     }
 
@@ -57,13 +57,13 @@ public struct DPOJob: Codable, Equatable, Sendable {
         for (index, pair) in pairs.enumerated() {
             func encode(_ text: String) throws -> [Int32] {
                 do { return try tokenizer.encodeChecked(text).map { Int32($0) } } catch {
-                    throw RunError(path: dataName, message: "pair \(index + 1): cannot tokenize: \(error)")
+                    throw RunError.invalidData(path: dataName, problem: "pair \(index + 1): cannot tokenize: \(error)")
                 }
             }
             var prompt = try encode(pair.prompt)
             if prompt.count > configuration.maxPromptLength { prompt = Array(prompt.suffix(configuration.maxPromptLength)); promptsCut += 1 }
             guard prompt.count < configuration.maxLength else {
-                throw RunError(path: dataName, message: "pair \(index + 1): max_prompt_length \(configuration.maxPromptLength) leaves no room in max_length \(configuration.maxLength)")
+                throw RunError.invalidData(path: dataName, problem: "pair \(index + 1): max_prompt_length \(configuration.maxPromptLength) leaves no room in max_length \(configuration.maxLength)")
             }
             func response(_ text: String) throws -> [Int32] {
                 var tokens = try encode(text) + [endOfSequence]
@@ -89,7 +89,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: model))
         let referenceModel = training.referenceFree ? nil : try ModelLoader.languageModel(from: URL(fileURLWithPath: reference ?? model))
         guard let endOfSequence = try tokenizer.endOfTextTokenId ?? policy.modelConfiguration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
-            throw RunError(path: model, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
+            throw RunError.unsuitableModel(path: model, problem: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }
         var read = try PreferencePair.read(URL(fileURLWithPath: data), skipBadRecords: skipBadRecords)
         for index in read.records.indices {
@@ -97,7 +97,7 @@ public struct DPOJob: Codable, Equatable, Sendable {
                 read.records[index][keyPath: keyPath] = unknownCharacters.apply(read.records[index][keyPath: keyPath], tokenizer: tokenizer).text
             }
         }
-        guard !read.records.isEmpty else { throw RunError(path: data, message: "no preference pairs in the file") }
+        guard !read.records.isEmpty else { throw RunError.emptyData(path: data, problem: "no preference pairs in the file") }
         let (examples, promptsCut, responsesCut) = try Self.examples(read.records, tokenizer: tokenizer, endOfSequence: Int32(endOfSequence),
                                                                      configuration: training, dataName: data)
         report?("data: \(examples.count) pairs; \(promptsCut) prompts cut to their last \(training.maxPromptLength) tokens; "

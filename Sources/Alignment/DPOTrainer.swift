@@ -71,23 +71,23 @@ public final class DPOTrainer {
     /// Splits the examples, and computes the reference log-probs of every response once.
     public init(policy: any CausalLanguageModel, reference: (any CausalLanguageModel)?, examples: [DPOExample], configuration: DPOConfiguration,
                 run: RunDirectory, tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
-        guard configuration.beta > 0 else { throw RunError(path: "config", message: "field 'beta' must be positive, got \(configuration.beta)") }
-        guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError(path: "config", message: "field 'label_smoothing' must be in [0, 0.5)") }
-        guard configuration.referenceFree || reference != nil else { throw RunError(path: "config", message: "a reference model is needed unless reference_free is true") }
+        guard configuration.beta > 0 else { throw RunError.invalidSetting(field: "beta", source: "config", problem: "must be positive, got \(configuration.beta)") }
+        guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError.invalidSetting(field: "label_smoothing", source: "config", problem: "must be in [0, 0.5)") }
+        guard configuration.referenceFree || reference != nil else { throw RunError.invalidSetting(field: "reference_free", source: "config", problem: "is false, so a reference model is needed") }
         let V = policy.modelConfiguration.vocabularySize, positions = policy.modelConfiguration.positions
         // A sequence of n_positions + 1 tokens fits: its last token is only a target (SequenceGrid
         // feeds the model all but the last column).
         for (index, example) in examples.enumerated() {
             for (side, sequence) in [("chosen", example.prompt + example.chosen), ("rejected", example.prompt + example.rejected)] {
                 guard sequence.count - 1 <= positions else {
-                    throw RunError(path: dataName, message: "pair \(index + 1): prompt + \(side) is \(sequence.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
+                    throw RunError.invalidData(path: dataName, problem: "pair \(index + 1): prompt + \(side) is \(sequence.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
                 }
                 if let bad = sequence.first(where: { $0 < 0 || Int($0) >= V }) {
-                    throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(V)")
+                    throw RunError.tokenOutsideVocabulary(path: dataName, token: Int(bad), vocabularySize: V)
                 }
             }
             guard !example.prompt.isEmpty, !example.chosen.isEmpty, !example.rejected.isEmpty else {
-                throw RunError(path: dataName, message: "a pair has an empty prompt or response after tokenization")
+                throw RunError.invalidData(path: dataName, problem: "a pair has an empty prompt or response after tokenization")
             }
         }
         var (train, valid) = try configuration.training.split(examples, dataName: dataName)

@@ -9,27 +9,28 @@ public enum JobConfiguration {
     /// Merges `defaults` (the keys a job knows, with their values), the YAML mapping in `file`,
     /// and `overrides` (`--key value` or `--key=value`, dashes read as underscores; values parsed
     /// as YAML scalars). Keys outside `defaults` and `optionalKeys` are errors naming the key.
+    /// - Throws: ``RunError`` naming the file or "command line" and the field.
     public static func resolve(defaults: Node.Mapping, optionalKeys: Set<String> = [], file: URL?, overrides: [String]) throws -> Node.Mapping {
         var merged = defaults
         let known = Set(defaults.keys.compactMap(\.string)).union(optionalKeys)
         func set(_ key: String, _ value: Node, source: String) throws {
             guard known.contains(key) else {
-                throw RunError(path: source, message: "unknown field '\(key)'; known fields: \(known.sorted().joined(separator: ", "))")
+                throw RunError.unknownField(name: key, source: source, known: known.sorted())
             }
             merged[Node(key)] = value
         }
         if let file {
             guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-                throw RunError(path: file.path, message: "cannot read the config file")
+                throw RunError.unreadableFile(path: file.path, what: "config file")
             }
             let node: Node?
             do { node = try Yams.compose(yaml: text) } catch {
-                throw RunError(path: file.path, message: "not valid YAML: \(error)")
+                throw RunError.invalidConfiguration(source: file.path, problem: "not valid YAML: \(error)")
             }
             if let node {
-                guard let mapping = node.mapping else { throw RunError(path: file.path, message: "expected a mapping of field: value") }
+                guard let mapping = node.mapping else { throw RunError.invalidConfiguration(source: file.path, problem: "expected a mapping of field: value") }
                 for (key, value) in mapping {
-                    guard let name = key.string else { throw RunError(path: file.path, message: "a key is not a string") }
+                    guard let name = key.string else { throw RunError.invalidConfiguration(source: file.path, problem: "a key is not a string") }
                     try set(name, value, source: file.path)
                 }
             }
@@ -38,7 +39,7 @@ public enum JobConfiguration {
         while index < overrides.count {
             let argument = overrides[index]
             guard argument.hasPrefix("--") else {
-                throw RunError(path: "command line", message: "expected --field value, got '\(argument)'")
+                throw RunError.unexpectedArgument(argument)
             }
             var name = String(argument.dropFirst(2))
             var value: String
@@ -46,7 +47,7 @@ public enum JobConfiguration {
                 value = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             } else {
-                guard index + 1 < overrides.count else { throw RunError(path: "command line", message: "--\(name) needs a value") }
+                guard index + 1 < overrides.count else { throw RunError.missingValue(option: name) }
                 index += 1
                 value = overrides[index]
             }
@@ -61,14 +62,14 @@ public enum JobConfiguration {
     /// absent): a sweep's `job: ppo` taken out of the config it passes on to the job.
     /// - Throws: ``RunError`` naming the file when it is unreadable, not YAML, or not a mapping.
     public static func removing(_ key: String, fromFile file: URL) throws -> (value: String?, yaml: String) {
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else { throw RunError(path: file.path, message: "cannot read the config file") }
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { throw RunError.unreadableFile(path: file.path, what: "config file") }
         let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw RunError(path: file.path, message: "not valid YAML: \(error)") }
+        do { node = try Yams.compose(yaml: text) } catch { throw RunError.invalidConfiguration(source: file.path, problem: "not valid YAML: \(error)") }
         guard var mapping = node?.mapping ?? (node == nil ? Node.Mapping([]) : nil) else {
-            throw RunError(path: file.path, message: "expected a mapping of field: value")
+            throw RunError.invalidConfiguration(source: file.path, problem: "expected a mapping of field: value")
         }
         let value = mapping[Node(key)]
-        if let value, value.scalar == nil { throw RunError(path: file.path, message: "field '\(key)': expected a single value") }
+        if let value, value.scalar == nil { throw RunError.wrongType(field: key, source: file.path, expected: "a single value") }
         mapping[Node(key)] = nil
         return (value?.string, try yaml(mapping))
     }
@@ -76,7 +77,7 @@ public enum JobConfiguration {
     /// The keys and values of an encodable value, as a YAML mapping (nil optionals omitted).
     public static func mapping<T: Encodable>(of value: T) throws -> Node.Mapping {
         guard let mapping = try YAMLEncoder().encode(value).yamlNode().mapping else {
-            throw RunError(path: "config", message: "\(T.self) does not encode to a mapping")
+            throw RunError.invalidConfiguration(source: "config", problem: "\(T.self) does not encode to a mapping")
         }
         return numbersAsWritten(mapping)
     }
@@ -93,24 +94,26 @@ public enum JobConfiguration {
     }
 
     /// Decodes `T` from the resolved mapping; errors name the field.
+    /// - Throws: ``RunError`` naming `source` and the field: a wrong type, a value outside the
+    ///   field's choices, or a missing field.
     public static func decode<T: Decodable>(_ type: T.Type, from mapping: Node.Mapping, source: String) throws -> T {
         do {
             return try YAMLDecoder().decode(T.self, from: Node.mapping(mapping))
         } catch let error as DecodingError {
             switch error {
             case let .typeMismatch(expected, context), let .valueNotFound(expected, context):
-                throw RunError(path: source, message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': expected \(expected)")
+                throw RunError.wrongType(field: context.codingPath.map(\.stringValue).joined(separator: "."), source: source, expected: "\(expected)")
             case let .keyNotFound(key, _):
-                throw RunError(path: source, message: "missing field '\(key.stringValue)'")
+                throw RunError.missingField(name: key.stringValue, source: source, expected: nil)
             case let .dataCorrupted(context):
                 let field = context.codingPath.map(\.stringValue).joined(separator: ".")
                 if let choices = (T.self as? DocumentedSettings.Type)?.help.first(where: { $0.name == field })?.choices {
                     let value = mapping[Node(field)]?.string ?? "?"
-                    throw RunError(path: source, message: "field '\(field)' is '\(value)'; expected \(choices.joined(separator: ", "))")
+                    throw RunError.invalidChoice(field: field, source: source, value: value, choices: choices)
                 }
-                throw RunError(path: source, message: "field '\(field)': \(context.debugDescription)")
+                throw RunError.invalidSetting(field: field, source: source, problem: "is invalid: \(context.debugDescription)")
             @unknown default:
-                throw RunError(path: source, message: "\(error)")
+                throw RunError.invalidConfiguration(source: source, problem: "\(error)")
             }
         }
     }
@@ -125,7 +128,7 @@ public enum JobConfiguration {
 extension String {
     /// This text parsed as YAML into a node.
     func yamlNode() throws -> Node {
-        guard let node = try Yams.compose(yaml: self) else { throw RunError(path: "config", message: "empty YAML") }
+        guard let node = try Yams.compose(yaml: self) else { throw RunError.invalidConfiguration(source: "config", problem: "empty YAML") }
         return node
     }
 }

@@ -27,7 +27,7 @@ public final class MetricsLog {
             try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: url, options: .atomic)
         }
         guard let handle = FileHandle(forWritingAtPath: url.path) else {
-            throw RunError(path: url.path, message: "cannot open for writing")
+            throw RunError.runDirectory(path: url.path, problem: "cannot open for writing")
         }
         self.handle = handle
         handle.seekToEndOfFile()
@@ -54,7 +54,7 @@ public final class MetricsLog {
             try handle.write(contentsOf: data)
             try handle.synchronize()
         } catch {
-            throw RunError(path: url.path, message: "cannot append a line (disk full?): \(error.localizedDescription)")
+            throw RunError.runDirectory(path: url.path, problem: "cannot append a line (disk full?): \(error.localizedDescription)")
         }
     }
 
@@ -70,7 +70,7 @@ public final class MetricsLog {
         let text = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)
         return try text.split(separator: "\n").enumerated().map { index, line in
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw RunError(path: "\(url.path):\(index + 1)", message: "not a JSON object")
+                throw RunError.invalidData(path: "\(url.path):\(index + 1)", problem: "not a JSON object")
             }
             return object
         }

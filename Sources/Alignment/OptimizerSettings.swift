@@ -71,8 +71,9 @@ public struct OptimizerSettings: Equatable, Sendable, FieldListSettings {
     }
 
     /// Checks the ranges; the error names the field.
+    /// - Throws: ``RunError/invalidSetting(field:source:problem:)`` (source "config").
     public func validate() throws {
-        func fail(_ field: String, _ message: String) throws -> Never { throw RunError(path: "config", message: "field '\(field)' \(message)") }
+        func fail(_ field: String, _ problem: String) throws -> Never { throw RunError.invalidSetting(field: field, source: "config", problem: problem) }
         if !(learningRate >= 0) || !learningRate.isFinite { try fail("learning_rate", "is \(learningRate); it must be ≥ 0") }
         if warmupSteps < 0 { try fail("warmup_steps", "is \(warmupSteps); it must be ≥ 0") }
         if !(0...1).contains(minimumLearningRateRatio) { try fail("min_lr_ratio", "is \(minimumLearningRateRatio); it must be in [0, 1]") }

@@ -201,8 +201,9 @@ public struct PPOConfiguration: Equatable, Sendable, FieldListSettings {
     public var klController: KLController { target.map { .adaptive(target: $0, horizon: horizon) } ?? .fixed }
 
     /// Checks ranges and names; the error names the field.
+    /// - Throws: ``RunError`` (source "config") naming the field, or the fields that disagree.
     public func validate() throws {
-        func fail(_ field: String, _ message: String) throws -> Never { throw RunError(path: "config", message: "field '\(field)' \(message)") }
+        func fail(_ field: String, _ problem: String) throws -> Never { throw RunError.invalidSetting(field: field, source: "config", problem: problem) }
         if iterations < 0 { try fail("iterations", "must be ≥ 0") }
         if numRollouts < 1 { try fail("num_rollouts", "must be ≥ 1") }
         if chunkSize < 1 { try fail("chunk_size", "must be ≥ 1") }
@@ -217,12 +218,15 @@ public struct PPOConfiguration: Equatable, Sendable, FieldListSettings {
             try fail("min_new_tokens", "is \(minNewTokens); must be in 0...max_new_tokens (\(maxNewTokens))")
         }
         if let truncateToken, truncateAfter >= maxNewTokens {
-            throw RunError(path: "config", message: "fields 'truncate_after' (\(truncateAfter)) and 'max_new_tokens' (\(maxNewTokens)) disagree: with truncate_token '\(truncateToken)', truncate_after must be below max_new_tokens, or no response can be truncated and every one gets penalty_reward")
+            throw RunError.conflictingSettings(fields: [.init("truncate_after", "\(truncateAfter)"), .init("max_new_tokens", "\(maxNewTokens)")], source: "config",
+                                              problem: "with truncate_token '\(truncateToken)', truncate_after must be below max_new_tokens, or no response can be truncated and every one gets penalty_reward")
         }
         if truncateAfter < 0 { try fail("truncate_after", "must be ≥ 0") }
         if let totalEpisodes, totalEpisodes < 1 { try fail("total_episodes", "must be ≥ 1 (or null: the schedule spans `iterations`)") }
         if iterations > scheduleIterations {
-            throw RunError(path: "config", message: "fields 'iterations' (\(iterations)), 'total_episodes' (\(totalEpisodes ?? 0)) and 'num_rollouts' (\(numRollouts)) disagree: the learning rate reaches 0 after ⌈total_episodes / num_rollouts⌉ = \(scheduleIterations) iterations; raise total_episodes, lower iterations, or set total_episodes to null")
+            throw RunError.conflictingSettings(fields: [.init("iterations", "\(iterations)"), .init("total_episodes", "\(totalEpisodes ?? 0)"), .init("num_rollouts", "\(numRollouts)")],
+                                              source: "config",
+                                              problem: "the learning rate reaches 0 after ⌈total_episodes / num_rollouts⌉ = \(scheduleIterations) iterations; raise total_episodes, lower iterations, or set total_episodes to null")
         }
         try optimizer.validate()
         if let target, target <= 0 { try fail("target", "must be positive (or null for a fixed β)") }

@@ -75,7 +75,7 @@ public struct PPOJob: Codable, Equatable, Sendable {
         let job = try JobConfiguration.decode(PPOJob.self, from: resolved, source: source)
         let ppo = try JobConfiguration.decode(PPOConfiguration.self, from: resolved, source: source)
         for (field, value) in [("model", job.model), ("prompts", job.prompts), ("reward", job.reward)] where value.isEmpty {
-            throw RunError(path: source, message: "field '\(field)' is required")
+            throw RunError.missingField(name: field, source: source, expected: nil)
         }
         try ppo.validate()
         return (job, ppo, resolved)
@@ -89,7 +89,7 @@ public struct PPOJob: Codable, Equatable, Sendable {
             prompts = prompts.map { $0.split(whereSeparator: \.isWhitespace).prefix(promptWords).joined(separator: " ") }
         }
         prompts = prompts.filter { !$0.isEmpty }
-        guard !prompts.isEmpty else { throw RunError(path: path, message: "no prompts in the file") }
+        guard !prompts.isEmpty else { throw RunError.emptyData(path: path, problem: "no prompts in the file") }
         return prompts
     }
 

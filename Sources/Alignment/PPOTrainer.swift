@@ -56,7 +56,7 @@ public final class PPOTrainer {
                 reward: any RewardFunction, prompts: [String], evalPrompts: [String] = [], configuration: PPOConfiguration,
                 run: RunDirectory) throws {
         try configuration.validate()
-        guard !prompts.isEmpty else { throw RunError(path: "prompts", message: "no training prompts") }
+        guard !prompts.isEmpty else { throw RunError.emptyData(path: "prompts", problem: "no training prompts") }
         sampler = try PolicySampler(configuration: configuration, tokenizer: tokenizer, modelConfiguration: policy.model.modelConfiguration)
         self.policy = policy
         self.valueModel = valueModel
@@ -91,7 +91,7 @@ public final class PPOTrainer {
     /// Scores, with the truncation penalty, clipping and optional running scaling.
     func score(prompts: [String], responses: [String], truncations: [ResponseTruncation], state: inout TrainerState) throws -> (used: [Float], raw: [Float]) {
         let raw = try reward.rewards(prompts: prompts, responses: responses)
-        guard raw.count == prompts.count else { throw RunError(path: "reward", message: "the reward function returned \(raw.count) scores for \(prompts.count) responses") }
+        guard raw.count == prompts.count else { throw RunError.wrongScoreCount(source: "reward", scores: raw.count, responses: prompts.count) }
         var used = zip(raw, truncations).map { score, truncation in truncation.isPenalized ? configuration.penaltyReward : score }
         if configuration.scaleReward == .running {
             var moments = state.scoreMoments ?? RunningMoments()

@@ -39,11 +39,11 @@ public struct PolicySampler {
     /// - Throws: ``RunError`` when `max_new_tokens` leaves no room for a prompt or the truncate token is not one token.
     public init(configuration: PPOConfiguration, tokenizer: any Tokenizer, modelConfiguration: any LanguageModelConfiguration) throws {
         guard configuration.maxNewTokens < modelConfiguration.positions else {
-            throw RunError(path: "config", message: "field 'max_new_tokens' is \(configuration.maxNewTokens); it must be below n_positions \(modelConfiguration.positions)")
+            throw RunError.invalidSetting(field: "max_new_tokens", source: "config", problem: "is \(configuration.maxNewTokens); it must be below n_positions \(modelConfiguration.positions)")
         }
         if let token = configuration.truncateToken {
             let ids = try tokenizer.encodeChecked(token)
-            guard ids.count == 1 else { throw RunError(path: "config", message: "field 'truncate_token' '\(token)' is \(ids.count) tokens; it must be exactly one") }
+            guard ids.count == 1 else { throw RunError.invalidSetting(field: "truncate_token", source: "config", problem: "'\(token)' is \(ids.count) tokens; it must be exactly one") }
             truncateTokenId = Int32(ids[0])
         } else {
             truncateTokenId = nil
@@ -59,7 +59,7 @@ public struct PolicySampler {
     /// Prompt tokens that leave room for `max_new_tokens` (the end of a long prompt is kept).
     public func promptTokens(_ prompt: String) throws -> [Int32] {
         var ids: [Int]
-        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError(path: "prompts", message: "cannot tokenize a prompt: \(error)") }
+        do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError.invalidData(path: "prompts", problem: "cannot tokenize a prompt: \(error)") }
         ids = Array(ids.suffix(positions - configuration.maxNewTokens))
         if ids.isEmpty { ids = [endOfSequence ?? bos ?? 0] }
         return ids.map { Int32($0) }

@@ -43,7 +43,7 @@ public struct PretrainJob: Codable, Equatable, Sendable {
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(PretrainJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(PretrainConfiguration.self, from: mapping, source: source)
-        guard !job.corpus.isEmpty else { throw RunError(path: source, message: "field 'corpus' is required (a text file)") }
+        guard !job.corpus.isEmpty else { throw RunError.missingField(name: "corpus", source: source, expected: "a text file") }
         return (job, training, mapping)
     }
 
@@ -54,10 +54,10 @@ public struct PretrainJob: Codable, Equatable, Sendable {
                     progress: ((TrainingProgress) throws -> Void)? = nil) throws -> (run: RunDirectory, resumedFrom: URL?, state: TrainerState) {
         let corpusURL = URL(fileURLWithPath: corpus)
         guard let data = FileManager.default.contents(atPath: corpusURL.path) else {
-            throw RunError(path: corpus, message: "cannot read the corpus file")
+            throw RunError.unreadableFile(path: corpus, what: "corpus file")
         }
         let text = String(decoding: data, as: UTF8.self)
-        guard !text.isEmpty else { throw RunError(path: corpus, message: "the corpus is empty") }
+        guard !text.isEmpty else { throw RunError.emptyData(path: corpus, problem: "the corpus is empty") }
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
         try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
@@ -84,7 +84,7 @@ public struct PretrainJob: Codable, Equatable, Sendable {
         }
         let tokens: [Int32]
         do { tokens = try tokenizer.encodeChecked(text).map { Int32($0) } } catch {
-            throw RunError(path: corpus, message: "the tokenizer cannot encode the corpus: \(error)")
+            throw RunError.invalidData(path: corpus, problem: "the tokenizer cannot encode the corpus: \(error)")
         }
         let trainer = try PretrainTrainer(model: model, tokens: tokens, configuration: training, run: run,
                                           tokenizer: tokenizer, corpusName: corpus)

@@ -86,23 +86,23 @@ public final class PretrainTrainer {
                 tokenizer: (any Tokenizer)? = nil, corpusName: String = "corpus") throws {
         let T = configuration.blockSize
         guard T >= 1, T <= model.modelConfiguration.positions else {
-            throw RunError(path: "config", message: "field 'block_size' is \(T); it must be in 1...\(model.modelConfiguration.positions) (n_positions)")
+            throw RunError.invalidSetting(field: "block_size", source: "config", problem: "is \(T); it must be in 1...\(model.modelConfiguration.positions) (n_positions)")
         }
-        guard !tokens.isEmpty else { throw RunError(path: corpusName, message: "the corpus is empty") }
+        guard !tokens.isEmpty else { throw RunError.emptyData(path: corpusName, problem: "the corpus is empty") }
         guard configuration.validFraction >= 0 && configuration.validFraction < 1 else {
-            throw RunError(path: "config", message: "field 'valid_fraction' must be in [0, 1), got \(configuration.validFraction)")
+            throw RunError.invalidSetting(field: "valid_fraction", source: "config", problem: "must be in [0, 1), got \(configuration.validFraction)")
         }
         let cut = Int(Double(tokens.count) * (1 - configuration.validFraction))
         train = Array(tokens[..<cut])
         valid = configuration.validFraction > 0 ? Array(tokens[cut...]) : []
         guard train.count > T else {
-            throw RunError(path: corpusName, message: "the training part has \(train.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus or a smaller block_size")
+            throw RunError.invalidData(path: corpusName, problem: "the training part has \(train.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus or a smaller block_size")
         }
         if configuration.validFraction > 0 && valid.count <= T {
-            throw RunError(path: corpusName, message: "the validation part has \(valid.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus, a larger valid_fraction or a smaller block_size")
+            throw RunError.invalidData(path: corpusName, problem: "the validation part has \(valid.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus, a larger valid_fraction or a smaller block_size")
         }
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.modelConfiguration.vocabularySize }) {
-            throw RunError(path: corpusName, message: "token id \(bad) is outside the model's vocabulary 0..<\(model.modelConfiguration.vocabularySize)")
+            throw RunError.tokenOutsideVocabulary(path: corpusName, token: Int(bad), vocabularySize: model.modelConfiguration.vocabularySize)
         }
         self.model = model
         self.configuration = configuration

@@ -52,8 +52,8 @@ public struct RewardJob: Codable, Equatable, Sendable {
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(RewardJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(RewardConfiguration.self, from: mapping, source: source)
-        guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (pairs, labelled texts or best-of-N labels)") }
-        guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (a checkpoint directory)") }
+        guard !job.data.isEmpty else { throw RunError.missingField(name: "data", source: source, expected: "pairs, labelled texts or best-of-N labels") }
+        guard !job.model.isEmpty else { throw RunError.missingField(name: "model", source: source, expected: "a checkpoint directory") }
         return (job, training, mapping)
     }
 
@@ -66,7 +66,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
             objective = named
         } else {
             let raw = try RecordFile.read(url, skipBadRecords: skipBadRecords)
-            guard let first = raw.records.first else { throw RunError(path: data, message: "no records in the file") }
+            guard let first = raw.records.first else { throw RunError.emptyData(path: data, problem: "no records in the file") }
             if first.has("samples") && first.has("best") { objective = .bestOfN }
             else if first.has("chosen") && first.has("rejected") { objective = .pairwise }
             else if first.has(labelField) { objective = .labelled }
@@ -86,7 +86,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
             if result.changed { folded += 1 }
             let ids: [Int]
             do { ids = try tokenizer.encodeChecked(text) } catch {
-                throw RunError(path: data, message: "record \(record): cannot tokenize: \(error) (set unknown_characters: fold to approximate or drop such characters)")
+                throw RunError.invalidData(path: data, problem: "record \(record): cannot tokenize: \(error) (set unknown_characters: fold to approximate or drop such characters)")
             }
             if ids.count > configuration.maxLength { truncated += 1 }
             let kept = ids.suffix(configuration.maxLength).map { Int32($0) }
@@ -102,7 +102,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
         case .labelled:
             let read = try LabelledText.read(url, textField: textField, labelField: labelField, skipBadRecords: skipBadRecords)
             let labels = LabelledText.labels(in: read.records)
-            guard labels.count >= 2 else { throw RunError(path: data, message: "labelled data needs at least 2 labels, found \(labels)") }
+            guard labels.count >= 2 else { throw RunError.invalidData(path: data, problem: "labelled data needs at least 2 labels, found \(labels)") }
             if let map = configuration.labelRewards {
                 try LabelRewardMap(map).validate(read.records)
             }
@@ -119,7 +119,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
         case .bestOfN:
             let read = try BestOfN.read(url, skipBadRecords: skipBadRecords)
             guard let N = read.records.first?.samples.count, read.records.allSatisfy({ $0.samples.count == N }) else {
-                throw RunError(path: data, message: "every best-of-N record must have the same number of samples")
+                throw RunError.invalidData(path: data, problem: "every best-of-N record must have the same number of samples")
             }
             let examples = try read.records.enumerated().map { index, record in
                 RewardExample.bestOf(samples: try record.samples.map { try encode(record.query + $0, record: index + 1) }, best: record.best)
@@ -186,7 +186,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
     func makeRewardModel(from url: URL, tokenizer: any Tokenizer, labels: [String]?, configuration: RewardConfiguration) throws -> RewardModel {
         let positions = try ModelLoader.configuration(of: url).positions
         guard configuration.maxLength >= 1, configuration.maxLength <= positions else {
-            throw RunError(path: "config", message: "field 'max_length' is \(configuration.maxLength); it must be in 1...\(positions) (n_positions)")
+            throw RunError.invalidSetting(field: "max_length", source: "config", problem: "is \(configuration.maxLength); it must be in 1...\(positions) (n_positions)")
         }
         let outputs = (labels?.count ?? 0) > 2 ? labels!.count : 1
         let labelRewards: [Float]? = outputs > 1 ? labels!.enumerated().map { index, label in
@@ -196,7 +196,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
         if FileManager.default.fileExists(atPath: url.appendingPathComponent(RewardHead.fileName).path) {
             let existing = try RewardModel.load(from: url)
             guard existing.classifier.score.weight.shape[0] == outputs else {
-                throw RunError(path: url.path, message: "this reward model has \(existing.classifier.score.weight.shape[0]) outputs; the data needs \(outputs)")
+                throw RunError.unsuitableModel(path: url.path, problem: "this reward model has \(existing.classifier.score.weight.shape[0]) outputs; the data needs \(outputs)")
             }
             existing.head.maxLength = configuration.maxLength
             existing.classifier.setTraining(true)
@@ -212,7 +212,7 @@ public struct RewardJob: Codable, Equatable, Sendable {
 func endOfSequenceFromText(_ text: String?, tokenizer: any Tokenizer) throws -> Int? {
     guard let text else { return nil }
     let ids = try tokenizer.encodeChecked(text)
-    guard ids.count == 1 else { throw RunError(path: "config", message: "field 'eos_token' '\(text)' is \(ids.count) tokens; it must be exactly one") }
+    guard ids.count == 1 else { throw RunError.invalidSetting(field: "eos_token", source: "config", problem: "'\(text)' is \(ids.count) tokens; it must be exactly one") }
     return ids[0]
 }
 

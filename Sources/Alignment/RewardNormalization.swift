@@ -15,7 +15,7 @@ public enum RewardNormalizer {
     /// - Throws: ``RunError`` when there are fewer than 2 texts or their raw rewards are all equal.
     @discardableResult
     public static func fit(_ model: RewardModel, texts: [String], batchSize: Int = 16) throws -> (mean: Double, standardDeviation: Double) {
-        guard texts.count >= 2 else { throw RunError(path: "normalization", message: "needs at least 2 samples, got \(texts.count)") }
+        guard texts.count >= 2 else { throw RunError.emptyData(path: "normalization", problem: "needs at least 2 samples, got \(texts.count)") }
         let saved = (model.head.gain, model.head.bias)
         model.head.gain = 1
         model.head.bias = 0
@@ -25,7 +25,7 @@ public enum RewardNormalizer {
         let standardDeviation = variance.squareRoot()
         guard standardDeviation > 1e-8 else {
             (model.head.gain, model.head.bias) = saved
-            throw RunError(path: "normalization", message: "the \(raw.count) samples all get the same reward \(mean); cannot scale to standard deviation 1")
+            throw RunError.external(source: "normalization", problem: "the \(raw.count) samples all get the same reward \(mean); cannot scale to standard deviation 1")
         }
         model.head.gain = Float(1 / standardDeviation)
         model.head.bias = Float(-mean / standardDeviation)
@@ -53,12 +53,12 @@ public enum RewardNormalizer {
     /// prompts drawn in a seeded cycle from `prompts`.
     public static func sampleTexts(policy: any CausalLanguageModel, policyTokenizer: any Tokenizer, prompts: [String], samples: Int,
                                    sampling: PPOConfiguration, seed: UInt64) throws -> [String] {
-        guard !prompts.isEmpty else { throw RunError(path: "normalization", message: "no prompts to sample the policy on") }
+        guard !prompts.isEmpty else { throw RunError.emptyData(path: "normalization", problem: "no prompts to sample the policy on") }
         guard sampling.maxNewTokens >= 1, sampling.maxNewTokens < policy.modelConfiguration.positions else {
-            throw RunError(path: "config", message: "field 'normalization_response_length' is \(sampling.maxNewTokens); expected 1..<\(policy.modelConfiguration.positions)")
+            throw RunError.invalidSetting(field: "normalization_response_length", source: "config", problem: "is \(sampling.maxNewTokens); expected 1..<\(policy.modelConfiguration.positions)")
         }
         guard sampling.temperature > 0, sampling.temperature.isFinite else {
-            throw RunError(path: "config", message: "field 'normalization_temperature' is \(sampling.temperature); expected a positive number")
+            throw RunError.invalidSetting(field: "normalization_temperature", source: "config", problem: "is \(sampling.temperature); expected a positive number")
         }
         let sampler = try PolicySampler(configuration: sampling, tokenizer: policyTokenizer, modelConfiguration: policy.modelConfiguration)
         let order = Datasets.Split.shuffled(Array(prompts.indices), seed: seed)

@@ -106,7 +106,7 @@ public final class RewardTrainer {
             case (.pair, .pairwise), (.labelled, .labelled), (.bestOf, .bestOfN): matches = true
             default: matches = false
             }
-            guard matches else { throw RunError(path: dataName, message: "an example does not fit the \(objective.rawValue) objective") }
+            guard matches else { throw RunError.invalidData(path: dataName, problem: "an example does not fit the \(objective.rawValue) objective") }
         }
         let modelConfiguration = model.classifier.modelConfiguration
         for example in examples {
@@ -118,18 +118,18 @@ public final class RewardTrainer {
             }
             for sequence in sequences {
                 guard !sequence.isEmpty, sequence.count <= modelConfiguration.positions else {
-                    throw RunError(path: dataName, message: "a text has \(sequence.count) tokens; it must have 1...\(modelConfiguration.positions) (n_positions); lower max_length")
+                    throw RunError.invalidData(path: dataName, problem: "a text has \(sequence.count) tokens; it must have 1...\(modelConfiguration.positions) (n_positions); lower max_length")
                 }
                 if let bad = sequence.first(where: { $0 < 0 || Int($0) >= modelConfiguration.vocabularySize }) {
-                    throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(modelConfiguration.vocabularySize) (does the tokenizer belong to this model?)")
+                    throw RunError.tokenOutsideVocabulary(path: dataName, token: Int(bad), vocabularySize: modelConfiguration.vocabularySize)
                 }
             }
             if case let .labelled(_, label) = example, label >= max(model.classifier.score.weight.shape[0], 2) {
-                throw RunError(path: dataName, message: "label index \(label) does not fit the head's \(model.classifier.score.weight.shape[0]) outputs")
+                throw RunError.invalidData(path: dataName, problem: "label index \(label) does not fit the head's \(model.classifier.score.weight.shape[0]) outputs")
             }
         }
         if configuration.trainGainBias && model.classifier.score.weight.shape[0] > 1 {
-            throw RunError(path: "config", message: "field 'train_gain_bias' is true, but this head has \(model.classifier.score.weight.shape[0]) outputs (labelled data with more than 2 labels, rewards from label_rewards): gain and bias apply to a scalar reward only")
+            throw RunError.invalidSetting(field: "train_gain_bias", source: "config", problem: "is true, but this head has \(model.classifier.score.weight.shape[0]) outputs (labelled data with more than 2 labels, rewards from label_rewards): gain and bias apply to a scalar reward only")
         }
         let (train, valid) = try configuration.training.split(examples, dataName: dataName)
         self.model = model

@@ -13,9 +13,6 @@ import Foundation
 import NN
 import Yams
 
-/// A run's error: the file or folder and what is wrong.
-public typealias RunError = FileError
-
 /// The folder of one training run and the files in it.
 public struct RunDirectory: Sendable {
     /// The run's folder (`runs/<name>`).
@@ -28,7 +25,7 @@ public struct RunDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(at: root.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         } catch {
-            throw RunError(path: root.path, message: "cannot create the run directory: \(error.localizedDescription)")
+            throw RunError.runDirectory(path: root.path, problem: "cannot create the run directory: \(error.localizedDescription)")
         }
     }
 
@@ -86,7 +83,7 @@ public struct RunDirectory: Sendable {
         try RunLocks.claim(root)
         if resuming && !allowingChanges {
             guard let text = try? String(contentsOf: configURL, encoding: .utf8), let recorded = (try? Yams.compose(yaml: text))??.mapping else {
-                throw RunError(path: configURL.path, message: "the run has checkpoints but its recorded configuration is missing or unreadable, so a resume cannot be checked against it; pass --override-config to resume anyway")
+                throw RunError.runDirectory(path: configURL.path, problem: "the run has checkpoints but its recorded configuration is missing or unreadable, so a resume cannot be checked against it; pass --override-config to resume anyway")
             }
             func value(_ node: Node?) -> String {
                 guard let node else { return "(absent)" }
@@ -107,8 +104,9 @@ public struct RunDirectory: Sendable {
                 return !Self.resumableFields.contains(key) && !same(before, value(mapping[Node(key)]))
             }
             if !changed.isEmpty {
-                let list = changed.map { "'\($0)' was \(value(recorded[Node($0)])), now \(value(mapping[Node($0)]))" }.joined(separator: "; ")
-                throw RunError(path: configURL.path, message: "resuming with a changed configuration: \(list). Resume with the recorded settings, pass --override-config to resume anyway, or start a new run with another --name")
+                throw RunError.changedOnResume(path: configURL.path, changes: changed.map {
+                    RunError.SettingChange(field: $0, recorded: value(recorded[Node($0)]), requested: value(mapping[Node($0)]))
+                })
             }
         }
         try Data(try JobConfiguration.yaml(mapping).utf8).write(to: configURL, options: .atomic)

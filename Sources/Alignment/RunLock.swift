@@ -24,13 +24,13 @@ enum RunLocks {
         try guardLock.withLock {
             if held[path] != nil { return }
             let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw RunError(path: path, message: "cannot open the run's lock file: \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else { throw RunError.runDirectory(path: path, problem: "cannot open the run's lock file: \(String(cString: strerror(errno)))") }
             guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
                 var buffer = [UInt8](repeating: 0, count: 32)
                 let count = pread(descriptor, &buffer, buffer.count, 0)
                 close(descriptor)
                 let holder = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "another process"
-                throw RunError(path: root.path, message: "the run is being written by process \(holder); wait for it to finish, or use another --name")
+                throw RunError.runInUse(path: root.path, process: Int32(holder))
             }
             let pid = "\(getpid())\n"
             _ = ftruncate(descriptor, 0)

@@ -45,8 +45,8 @@ public struct SFTJob: Codable, Equatable, Sendable {
         let source = file?.path ?? "command line"
         let job = try JobConfiguration.decode(SFTJob.self, from: mapping, source: source)
         let training = try JobConfiguration.decode(SFTConfiguration.self, from: mapping, source: source)
-        guard !job.data.isEmpty else { throw RunError(path: source, message: "field 'data' is required (an SFT file)") }
-        guard !job.model.isEmpty else { throw RunError(path: source, message: "field 'model' is required (a checkpoint directory)") }
+        guard !job.data.isEmpty else { throw RunError.missingField(name: "data", source: source, expected: "an SFT file") }
+        guard !job.model.isEmpty else { throw RunError.missingField(name: "model", source: source, expected: "a checkpoint directory") }
         return (job, training, mapping)
     }
 
@@ -62,17 +62,17 @@ public struct SFTJob: Codable, Equatable, Sendable {
         let model = try ModelLoader.languageModel(from: modelURL)
         let tokenizer = try loadTokenizer(from: checkpoint?.url ?? URL(fileURLWithPath: self.tokenizer ?? self.model))
         guard let endOfSequence = try tokenizer.endOfTextTokenId ?? model.modelConfiguration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
-            throw RunError(path: modelURL.path, message: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
+            throw RunError.unsuitableModel(path: modelURL.path, problem: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }
         guard training.maxLength >= 2, training.maxLength <= model.modelConfiguration.positions + 1 else {
-            throw RunError(path: "config", message: "field 'max_length' is \(training.maxLength); it must be in 2...\(model.modelConfiguration.positions + 1) (n_positions + 1)")
+            throw RunError.invalidSetting(field: "max_length", source: "config", problem: "is \(training.maxLength); it must be in 2...\(model.modelConfiguration.positions + 1) (n_positions + 1)")
         }
         var read = try SFTExample.readLocated(URL(fileURLWithPath: data), shape: shape, skipBadRecords: skipBadRecords)
         for index in read.records.indices {
             read.records[index].example.prompt = unknownCharacters.apply(read.records[index].example.prompt, tokenizer: tokenizer).text
             read.records[index].example.response = unknownCharacters.apply(read.records[index].example.response, tokenizer: tokenizer).text
         }
-        guard !read.records.isEmpty else { throw RunError(path: data, message: "no SFT records in the file") }
+        guard !read.records.isEmpty else { throw RunError.emptyData(path: data, problem: "no SFT records in the file") }
         var (sequences, report) = try SFTSequenceBuilder.build(read.records, tokenizer: tokenizer, endOfSequence: Int32(endOfSequence),
                                                                maxLength: training.maxLength, policy: training.longResponses)
         report.badRecordsSkipped = read.skippedCount

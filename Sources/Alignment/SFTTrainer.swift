@@ -48,11 +48,11 @@ public final class SFTTrainer {
                 tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
         let positions = model.modelConfiguration.positions
         if let long = sequences.first(where: { $0.tokens.count - 1 > positions }) {
-            throw RunError(path: dataName, message: "a sequence has \(long.tokens.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
+            throw RunError.invalidData(path: dataName, problem: "a sequence has \(long.tokens.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
         }
         let V = model.modelConfiguration.vocabularySize
         if let bad = sequences.lazy.flatMap(\.tokens).first(where: { $0 < 0 || Int($0) >= V }) {
-            throw RunError(path: dataName, message: "token id \(bad) is outside the model's vocabulary 0..<\(V)")
+            throw RunError.tokenOutsideVocabulary(path: dataName, token: Int(bad), vocabularySize: V)
         }
         let (train, valid) = try configuration.training.split(sequences, dataName: dataName)
         self.model = model

@@ -68,17 +68,17 @@ public struct TrainerState: Codable, Equatable, Sendable {
     public static func load(from folder: URL) throws -> TrainerState {
         let url = folder.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw RunError(path: url.path, message: "no such file (is this a checkpoint folder?)")
+            throw RunError.missingFile(path: url.path, expected: "is this a checkpoint folder?")
         }
         do {
             return try JSONDecoder().decode(TrainerState.self, from: data)
         } catch let error as DecodingError {
             switch error {
-            case let .keyNotFound(key, _): throw RunError(path: url.path, message: "missing field '\(key.stringValue)'")
+            case let .keyNotFound(key, _): throw RunError.invalidData(path: url.path, problem: "missing field '\(key.stringValue)'")
             case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
                 let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-                throw RunError(path: url.path, message: "field '\(field)': \(context.debugDescription)")
-            @unknown default: throw RunError(path: url.path, message: "\(error)")
+                throw RunError.invalidData(path: url.path, problem: "field '\(field)': \(context.debugDescription)")
+            @unknown default: throw RunError.invalidData(path: url.path, problem: "\(error)")
             }
         }
     }

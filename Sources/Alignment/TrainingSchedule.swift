@@ -84,17 +84,17 @@ public struct TrainingSchedule: Equatable, Sendable, TrainingLoopSettings, Field
     /// seeded by `seed` into training and held-out parts.
     /// - Throws: ``RunError`` naming the field, or naming `dataName` when a part comes out empty.
     func split<Example>(_ examples: [Example], dataName: String) throws -> (train: [Example], valid: [Example]) {
-        guard batchSize >= 1 else { throw RunError(path: "config", message: "field 'batch_size' is \(batchSize); it must be at least 1") }
+        guard batchSize >= 1 else { throw RunError.invalidSetting(field: "batch_size", source: "config", problem: "is \(batchSize); it must be at least 1") }
         try optimizer.validate()
         guard (0..<1).contains(validFraction) else {
-            throw RunError(path: "config", message: "field 'valid_fraction' must be in [0, 1), got \(validFraction)")
+            throw RunError.invalidSetting(field: "valid_fraction", source: "config", problem: "must be in [0, 1), got \(validFraction)")
         }
         let (train, valid) = Datasets.Split.trainValidation(examples, validationFraction: validFraction, seed: seed)
         guard !train.isEmpty else {
-            throw RunError(path: dataName, message: "no training examples (\(examples.count) in all, valid_fraction \(validFraction))")
+            throw RunError.emptyData(path: dataName, problem: "no training examples (\(examples.count) in all, valid_fraction \(validFraction))")
         }
         if validFraction > 0 && valid.isEmpty {
-            throw RunError(path: dataName, message: "\(examples.count) examples are too few to hold out valid_fraction \(validFraction); lower it to 0 or add examples")
+            throw RunError.invalidData(path: dataName, problem: "\(examples.count) examples are too few to hold out valid_fraction \(validFraction); lower it to 0 or add examples")
         }
         return (train, valid)
     }

@@ -33,7 +33,7 @@ public struct OverOptimizationStudy: Sendable, Codable {
                            progress: ((PolicyMeasurement) -> Void)? = nil) throws -> OverOptimizationStudy {
         let run = try RunDirectory(root: runDirectory)
         guard FileManager.default.fileExists(atPath: run.configURL.path) else {
-            throw RunError(path: run.configURL.path, message: "no such file: a PPO run directory has config.yaml (written by rlhf ppo)")
+            throw RunError.missingFile(path: run.configURL.path, expected: "a PPO run directory has config.yaml, written by rlhf ppo")
         }
         let (job, ppo, _) = try PPOJob.resolve(file: run.configURL, overrides: [])
         let initialURL = URL(fileURLWithPath: job.model)
@@ -47,7 +47,7 @@ public struct OverOptimizationStudy: Sendable, Codable {
             let finalStep = try TrainerState.load(from: run.finalURL).step
             if !checkpoints.contains(where: { $0.step == finalStep }) { checkpoints.append((finalStep, run.finalURL)) }
         }
-        guard !checkpoints.isEmpty else { throw RunError(path: run.root.path, message: "the run has no checkpoints yet") }
+        guard !checkpoints.isEmpty else { throw RunError.runDirectory(path: run.root.path, problem: "the run has no checkpoints yet") }
         var points: [PolicyMeasurement] = []
         for (step, url) in [(0, initialURL)] + checkpoints {
             let policy = step == 0 ? reference : try ModelLoader.languageModel(from: url)

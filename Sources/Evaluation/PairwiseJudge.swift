@@ -103,7 +103,7 @@ public struct RewardModelJudge: PairwiseJudge {
         let prompts = pairs.map(\.prompt)
         let scores = try reward.rewards(prompts: prompts + prompts, responses: pairs.map(\.first) + pairs.map(\.second))
         guard scores.count == 2 * pairs.count else {
-            throw RunError(path: "judge", message: "the reward returned \(scores.count) scores for \(2 * pairs.count) responses")
+            throw RunError.wrongScoreCount(source: "judge", scores: scores.count, responses: 2 * pairs.count)
         }
         return pairs.indices.map { verdict(first: scores[$0], second: scores[pairs.count + $0]) }
     }

@@ -69,7 +69,7 @@ public struct PolicyMeasurement: Sendable, Equatable, Codable {
                                sampler: PolicySampler, prompts: [String], samplesPerPrompt: Int = 1,
                                proxy: any RewardFunction, gold: (any RewardFunction)?, seed: UInt64) throws -> PolicyMeasurement {
         let repeated = prompts.flatMap { Array(repeating: $0, count: max(samplesPerPrompt, 1)) }
-        guard !repeated.isEmpty else { throw RunError(path: "prompts", message: "no prompts to measure \(name) on") }
+        guard !repeated.isEmpty else { throw RunError.emptyData(path: "prompts", problem: "no prompts to measure \(name) on") }
         var generator = RandomGenerator(seed: seed)
         let sampled = try sampler.sample(policy, prompts: repeated, generator: &generator)
         let proxyScores = try proxy.rewards(prompts: repeated, responses: sampled.texts)

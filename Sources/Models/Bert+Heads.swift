@@ -56,14 +56,14 @@ extension EncoderClassifier {
 func markAsRobertaTokenizer(in directory: URL) throws {
     let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
     guard var object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: tokenizerURL))) as? [String: Any] else {
-        throw CheckpointError(path: tokenizerURL.path, message: "cannot read the tokenizer just written")
+        throw CheckpointError.invalidFile(path: tokenizerURL.path, problem: "cannot read the tokenizer just written")
     }
     var ids: [String: Int] = [:]
     for entry in object["added_tokens"] as? [[String: Any]] ?? [] {
         if let content = entry["content"] as? String, let id = entry["id"] as? Int { ids[content] = id }
     }
     guard let begin = ids["<s>"], let end = ids["</s>"] else {
-        throw CheckpointError(path: tokenizerURL.path, message: "a RoBERTa tokenizer needs the special tokens <s> and </s>")
+        throw CheckpointError.missingSpecialTokens(path: tokenizerURL.path, tokens: ["<s>", "</s>"], family: EncoderConfiguration.Family.roberta.rawValue)
     }
     object["post_processor"] = ["type": "RobertaProcessing", "sep": ["</s>", end], "cls": ["<s>", begin],
                                 "trim_offsets": true, "add_prefix_space": false] as [String: Any]
@@ -163,8 +163,7 @@ func isIgnorableEncoderTensor(_ name: String) -> Bool {
 public func loadEncoderClassifier(from directory: URL) throws -> any EncoderClassifier {
     let configuration = try EncoderConfiguration.load(from: directory.appendingPathComponent("config.json"))
     guard configuration.labels != nil else {
-        throw CheckpointError(path: directory.appendingPathComponent("config.json").path,
-                              message: "no 'id2label' or 'num_labels': this is a bare encoder, not a classifier (train one with rlhf classifier train)")
+        throw CheckpointError.notAClassifier(path: directory.appendingPathComponent("config.json").path)
     }
     try checkWeights(directory.appendingPathComponent("model.safetensors"), holdMostOf: configuration.parameterCount)
     let model = makeEncoderClassifier(configuration)
@@ -197,7 +196,7 @@ public func makeEncoderClassifier(fromEncoder directory: URL, labels: [String], 
 func loadEncoderParameters(_ module: Module, family: EncoderConfiguration.Family, from url: URL, skipHead: Bool = false,
                            allowMissing: (String) -> Bool) throws {
     guard FileManager.default.fileExists(atPath: url.path) else {
-        throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs model.safetensors; pickle .bin files are never loaded)")
+        throw CheckpointError.missingFile(path: url.path, needed: "a checkpoint directory needs model.safetensors; pickle .bin files are never loaded")
     }
     let file = try SafeTensorsFile(contentsOf: url)
     let available = Set(file.names)
@@ -215,7 +214,7 @@ func loadEncoderParameters(_ module: Module, family: EncoderConfiguration.Family
     }
     let missing = report.missing.filter { !(skipHead && $0.hasPrefix("classifier.")) && !allowMissing($0) }
     if let first = missing.first {
-        throw CheckpointError(path: url.path, message: "missing tensor '\(first)'\(missing.count > 1 ? " and \(missing.count - 1) more" : "") (is this checkpoint a \(family.rawValue) encoder?)")
+        throw CheckpointError.missingTensor(path: url.path, name: first, others: missing.count - 1, encoderFamily: family.rawValue)
     }
     let hasPooler = module.namedParameters().contains { $0.name.contains("pooler.") }
     let unexpected = file.names.filter { name in
@@ -223,6 +222,6 @@ func loadEncoderParameters(_ module: Module, family: EncoderConfiguration.Family
             && !(skipHead && (name.hasPrefix("classifier.") || name.hasPrefix("score.")))
     }
     if let first = unexpected.first {
-        throw CheckpointError(path: url.path, message: "unexpected tensor '\(first)'\(unexpected.count > 1 ? " and \(unexpected.count - 1) more" : "") (is this checkpoint for another architecture?)")
+        throw CheckpointError.unexpectedTensor(path: url.path, name: first, others: unexpected.count - 1)
     }
 }

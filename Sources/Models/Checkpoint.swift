@@ -18,7 +18,7 @@ func loadParameters(
     _ module: Module, from url: URL, prefix: String = "transformer.", ignore: (String) -> Bool
 ) throws {
     guard FileManager.default.fileExists(atPath: url.path) else {
-        throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs model.safetensors; pickle .bin files are never loaded)")
+        throw CheckpointError.missingFile(path: url.path, needed: "a checkpoint directory needs model.safetensors; pickle .bin files are never loaded")
     }
     let file = try SafeTensorsFile(contentsOf: url)
     let available = Set(file.names)
@@ -30,11 +30,11 @@ func loadParameters(
         return found
     }
     if let missing = report.missing.first {
-        throw CheckpointError(path: url.path, message: "missing tensor '\(missing)'\(report.missing.count > 1 ? " and \(report.missing.count - 1) more" : "")")
+        throw CheckpointError.missingTensor(path: url.path, name: missing, others: report.missing.count - 1, encoderFamily: nil)
     }
     let unexpected = file.names.filter { !used.contains($0) && !isIgnorableBuffer($0) && !ignore($0) }
     if let first = unexpected.first {
-        throw CheckpointError(path: url.path, message: "unexpected tensor '\(first)'\(unexpected.count > 1 ? " and \(unexpected.count - 1) more" : "") (is this checkpoint for another architecture?)")
+        throw CheckpointError.unexpectedTensor(path: url.path, name: first, others: unexpected.count - 1)
     }
 }
 
@@ -109,6 +109,6 @@ public func checkWeights(_ url: URL, holdMostOf parameters: Int) throws {
     var held = 0
     for name in file.names { held += try file.info(name).elementCount }
     if held < parameters / 2 {
-        throw CheckpointError(path: url.path, message: "config.json asks for about \(parameters) weights but the file holds \(held) values; the config does not describe these weights")
+        throw CheckpointError.weightsMismatch(path: url.path, parameters: parameters, held: held)
     }
 }

@@ -89,21 +89,24 @@ public struct EncoderConfiguration: Equatable, Sendable {
     public var isMultiLabel: Bool { problemType == "multi_label_classification" }
 
     /// Reads and validates `config.json`; errors name the file and the field.
+    /// - Throws: ``CheckpointError`` naming the file and the field.
     public static func load(from url: URL) throws -> EncoderConfiguration {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw CheckpointError(path: url.path, message: "no such file (an encoder checkpoint needs config.json)")
+            throw CheckpointError.missingFile(path: url.path, needed: "an encoder checkpoint needs config.json")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CheckpointError(path: url.path, message: "expected a JSON object")
+            throw CheckpointError.invalidFile(path: url.path, problem: "expected a JSON object")
         }
         return try EncoderConfiguration(object: object, path: url.path)
     }
 
     /// Reads a decoded config.json object.
+    /// - Throws: ``CheckpointError`` naming `path` and the field.
     public init(object: [String: Any], path: String) throws {
-        func fail(_ message: String) -> CheckpointError { CheckpointError(path: path, message: message) }
+        func fail(_ field: String, _ problem: String) -> CheckpointError { .invalidField(path: path, field: field, problem: problem) }
         guard let type = object["model_type"] as? String, let family = Family(rawValue: type) else {
-            throw fail("field 'model_type' is \(object["model_type"].map { "'\($0)'" } ?? "missing"); expected 'bert' or 'roberta'")
+            throw CheckpointError.unsupportedModelType(path: path, modelType: object["model_type"].map { "\($0)" },
+                                                       supported: [Family.bert, .roberta].map(\.rawValue))
         }
         let defaults = family == .roberta
             ? EncoderConfiguration(family: .roberta, vocabularySize: 50265, positions: 514, typeVocabularySize: 1, layerNormEpsilon: 1e-5,
@@ -112,7 +115,7 @@ public struct EncoderConfiguration: Equatable, Sendable {
         func integer(_ key: String, _ fallback: Int) throws -> Int {
             guard let value = object[key], !(value is NSNull) else { return fallback }
             guard let number = value as? NSNumber, let exact = Int(exactly: number.doubleValue) else {
-                throw fail("field '\(key)' must be an integer, got \(value)")
+                throw fail(key, "must be an integer, got \(value)")
             }
             return exact
         }
@@ -123,7 +126,7 @@ public struct EncoderConfiguration: Equatable, Sendable {
         }
         func number(_ key: String, _ fallback: Float) throws -> Float {
             guard let value = object[key], !(value is NSNull) else { return fallback }
-            guard let number = value as? NSNumber else { throw fail("field '\(key)' must be a number, got \(value)") }
+            guard let number = value as? NSNumber else { throw fail(key, "must be a number, got \(value)") }
             return number.floatValue
         }
         self.family = family
@@ -148,24 +151,24 @@ public struct EncoderConfiguration: Equatable, Sendable {
             var names = [String?](repeating: nil, count: id2label.count)
             for (key, name) in id2label {
                 guard let index = Int(key), names.indices.contains(index), names[index] == nil else {
-                    throw fail("field 'id2label' has key '\(key)'; expected each of the ids 0..<\(id2label.count) once")
+                    throw fail("id2label", "has key '\(key)'; expected each of the ids 0..<\(id2label.count) once")
                 }
                 names[index] = name
             }
             labels = names.map { $0! }
         } else if object["id2label"] != nil {
-            throw fail("field 'id2label' must be an object {\"0\": name, …}")
+            throw fail("id2label", "must be an object {\"0\": name, …}")
         } else if object["num_labels"] != nil {
             let count = try integer("num_labels", 2)
-            guard (1...Self.maximumLabels).contains(count) else { throw fail("field 'num_labels' is \(count); it must be from 1 to \(Self.maximumLabels)") }
+            guard (1...Self.maximumLabels).contains(count) else { throw fail("num_labels", "is \(count); it must be from 1 to \(Self.maximumLabels)") }
             labels = (0..<count).map { "LABEL_\($0)" }
         } else {
             labels = nil
         }
         if let embedding = object["position_embedding_type"] as? String, embedding != "absolute" {
-            throw fail("field 'position_embedding_type' is '\(embedding)'; only 'absolute' is supported")
+            throw fail("position_embedding_type", "is '\(embedding)'; only 'absolute' is supported")
         }
-        if object["is_decoder"] as? Bool == true { throw fail("field 'is_decoder' is true; only encoders are supported") }
+        if object["is_decoder"] as? Bool == true { throw fail("is_decoder", "is true; only encoders are supported") }
         try validate(path: path)
     }
 
@@ -185,34 +188,36 @@ public struct EncoderConfiguration: Equatable, Sendable {
     static let maximumParameters = 1 << 36, maximumLabels = 1 << 20
 
     /// Checks the fields against each other; the error names the field.
+    /// - Throws: ``CheckpointError`` naming `path` and the field.
     public func validate(path: String = "config.json") throws {
-        func fail(_ message: String) throws -> Never { throw CheckpointError(path: path, message: message) }
+        func fail(_ field: String, _ problem: String) throws -> Never { throw CheckpointError.invalidField(path: path, field: field, problem: problem) }
         let sizes = [vocabularySize, hiddenSize, layers, heads, intermediateSize, positions, typeVocabularySize]
         for ((name, maximum), value) in zip(Self.limits, sizes) {
-            if value <= 0 { try fail("field '\(name)' must be a positive integer, got \(value)") }
-            if value > maximum { try fail("field '\(name)' is \(value); at most \(maximum) is accepted") }
+            if value <= 0 { try fail(name, "must be a positive integer, got \(value)") }
+            if value > maximum { try fail(name, "is \(value); at most \(maximum) is accepted") }
         }
         // Every factor is bounded above by now, so the count cannot overflow.
         let parameters = parameterCount
         if parameters > Self.maximumParameters {
-            try fail("fields 'vocab_size', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'max_position_embeddings' ask for \(parameters) parameters; at most \(Self.maximumParameters) are accepted")
+            throw CheckpointError.tooManyParameters(path: path, fields: ["vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size", "max_position_embeddings"],
+                                                    parameters: parameters, maximum: Self.maximumParameters)
         }
-        if let labels, labels.count > Self.maximumLabels { try fail("field 'id2label' has \(labels.count) labels; at most \(Self.maximumLabels) are accepted") }
-        if hiddenSize % heads != 0 { try fail("field 'hidden_size' (\(hiddenSize)) must be divisible by 'num_attention_heads' (\(heads))") }
+        if let labels, labels.count > Self.maximumLabels { try fail("id2label", "has \(labels.count) labels; at most \(Self.maximumLabels) are accepted") }
+        if hiddenSize % heads != 0 { try fail("hidden_size", "(\(hiddenSize)) must be divisible by 'num_attention_heads' (\(heads))") }
         if !Self.supportedActivations.contains(activation) {
-            try fail("field 'hidden_act' is '\(activation)'; supported: \(Self.supportedActivations.joined(separator: ", "))")
+            throw CheckpointError.unsupportedValue(path: path, field: "hidden_act", value: activation, supported: Self.supportedActivations)
         }
         for (name, value) in [("hidden_dropout_prob", hiddenDropout), ("attention_probs_dropout_prob", attentionDropout),
                               ("classifier_dropout", classifierDropout ?? 0)] where !(value >= 0 && value < 1) {
-            try fail("field '\(name)' must be in [0, 1), got \(value)")
+            try fail(name, "must be in [0, 1), got \(value)")
         }
-        if !(layerNormEpsilon > 0) { try fail("field 'layer_norm_eps' must be positive, got \(layerNormEpsilon)") }
-        if padTokenId < 0 || padTokenId >= vocabularySize { try fail("field 'pad_token_id' is \(padTokenId), outside the vocabulary 0..<\(vocabularySize)") }
-        if maxTokens < 2 { try fail("field 'max_position_embeddings' (\(positions)) leaves room for \(maxTokens) tokens") }
+        if !(layerNormEpsilon > 0) { try fail("layer_norm_eps", "must be positive, got \(layerNormEpsilon)") }
+        if padTokenId < 0 || padTokenId >= vocabularySize { try fail("pad_token_id", "is \(padTokenId), outside the vocabulary 0..<\(vocabularySize)") }
+        if maxTokens < 2 { try fail("max_position_embeddings", "(\(positions)) leaves room for \(maxTokens) tokens") }
         if let problemType, !Self.problemTypes.contains(problemType) {
-            try fail("field 'problem_type' is '\(problemType)'; supported: \(Self.problemTypes.joined(separator: ", "))")
+            throw CheckpointError.unsupportedValue(path: path, field: "problem_type", value: problemType, supported: Self.problemTypes)
         }
-        if let labels, labels.isEmpty { try fail("field 'id2label' is empty") }
+        if let labels, labels.isEmpty { try fail("id2label", "is empty") }
     }
 
     /// The config.json object transformers reads (`architectures` names the head).

@@ -3,9 +3,6 @@
 import Foundation
 import NN
 
-/// A checkpoint directory or file that cannot be used, with the file and the field or tensor.
-public typealias CheckpointError = FileError
-
 /// The configuration of a GPT-2 model, with Hugging Face's `GPT2Config` field names in JSON.
 public struct GPT2Configuration: LanguageModelConfiguration, Codable, Equatable {
     /// V, the number of token ids (`vocab_size`).
@@ -152,56 +149,59 @@ public struct GPT2Configuration: LanguageModelConfiguration, Codable, Equatable 
     static let maximumParameters = 1 << 36
 
     /// Checks the fields against each other; the error names the field.
+    /// - Throws: ``CheckpointError`` naming `path` and the field.
     public func validate(path: String = "config.json") throws {
-        func fail(_ message: String) throws -> Never { throw CheckpointError(path: path, message: message) }
+        func fail(_ field: String, _ problem: String) throws -> Never { throw CheckpointError.invalidField(path: path, field: field, problem: problem) }
         for (name, value) in [("vocab_size", vocabularySize), ("n_positions", positions), ("n_embd", embeddingDimension),
                               ("n_layer", layers), ("n_head", heads), ("n_inner", mlpDimension)] where value <= 0 {
-            try fail("field '\(name)' must be a positive integer, got \(value)")
+            try fail(name, "must be a positive integer, got \(value)")
         }
         for ((name, maximum), value) in zip(Self.limits, [vocabularySize, positions, embeddingDimension, layers, heads, mlpDimension])
             where value > maximum {
-            try fail("field '\(name)' is \(value); at most \(maximum) is accepted")
+            try fail(name, "is \(value); at most \(maximum) is accepted")
         }
         // All factors are bounded above by now, so the count cannot overflow.
         let parameters = parameterCount
         if parameters > Self.maximumParameters {
-            try fail("fields 'vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_inner' ask for \(parameters) parameters; at most \(Self.maximumParameters) are accepted")
+            throw CheckpointError.tooManyParameters(path: path, fields: ["vocab_size", "n_positions", "n_embd", "n_layer", "n_inner"],
+                                                    parameters: parameters, maximum: Self.maximumParameters)
         }
         if let labelCount, labelCount < 1 || labelCount > 1 << 20 {
-            try fail("field 'num_labels' is \(labelCount); it must be from 1 to \(1 << 20)")
+            try fail("num_labels", "is \(labelCount); it must be from 1 to \(1 << 20)")
         }
         if embeddingDimension % heads != 0 {
-            try fail("field 'n_embd' (\(embeddingDimension)) must be divisible by 'n_head' (\(heads))")
+            try fail("n_embd", "(\(embeddingDimension)) must be divisible by 'n_head' (\(heads))")
         }
         if !Self.supportedActivations.contains(activationFunction) {
-            try fail("field 'activation_function' is '\(activationFunction)'; supported: \(Self.supportedActivations.joined(separator: ", "))")
+            throw CheckpointError.unsupportedValue(path: path, field: "activation_function", value: activationFunction, supported: Self.supportedActivations)
         }
         for (name, value) in [("resid_pdrop", residualDropout), ("embd_pdrop", embeddingDropout), ("attn_pdrop", attentionDropout)]
             where !(value >= 0 && value < 1) {
-            try fail("field '\(name)' must be in [0, 1), got \(value)")
+            try fail(name, "must be in [0, 1), got \(value)")
         }
-        if !(layerNormEpsilon > 0) { try fail("field 'layer_norm_epsilon' must be positive, got \(layerNormEpsilon)") }
+        if !(layerNormEpsilon > 0) { try fail("layer_norm_epsilon", "must be positive, got \(layerNormEpsilon)") }
         for (name, id) in [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId), ("pad_token_id", padTokenId)] {
-            if let id, id < 0 || id >= vocabularySize { try fail("field '\(name)' is \(id), outside the vocabulary 0..<\(vocabularySize)") }
+            if let id, id < 0 || id >= vocabularySize { try fail(name, "is \(id), outside the vocabulary 0..<\(vocabularySize)") }
         }
     }
 
     /// Reads and validates `config.json`; errors name the file and the field.
+    /// - Throws: ``CheckpointError`` naming the file and the field.
     public static func load(from url: URL) throws -> GPT2Configuration {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs config.json)")
+            throw CheckpointError.missingFile(path: url.path, needed: "a checkpoint directory needs config.json")
         }
         let configuration: GPT2Configuration
         do {
             configuration = try JSONDecoder().decode(GPT2Configuration.self, from: data)
         } catch let error as DecodingError {
-            throw CheckpointError(path: url.path, message: describe(error))
+            throw CheckpointError(error, path: url.path)
         } catch {
-            throw CheckpointError(path: url.path, message: "not a JSON object: \(error.localizedDescription)")
+            throw CheckpointError.invalidFile(path: url.path, problem: "not a JSON object: \(error.localizedDescription)")
         }
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
            let type = object["model_type"] as? String, type != "gpt2" {
-            throw CheckpointError(path: url.path, message: "field 'model_type' is '\(type)', expected 'gpt2'")
+            throw CheckpointError.unsupportedModelType(path: url.path, modelType: type, supported: ["gpt2"])
         }
         try configuration.validate(path: url.path)
         return configuration
@@ -225,22 +225,5 @@ public struct GPT2Configuration: LanguageModelConfiguration, Codable, Equatable 
         }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: url, options: .atomic)
-    }
-}
-
-/// A DecodingError as "field 'x': expected …".
-func describe(_ error: DecodingError) -> String {
-    func path(_ keys: [CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
-    switch error {
-    case let .typeMismatch(type, context):
-        return "field '\(path(context.codingPath))' has the wrong type: expected \(type)"
-    case let .valueNotFound(type, context):
-        return "field '\(path(context.codingPath))' is null: expected \(type)"
-    case let .keyNotFound(key, context):
-        return "missing field '\(path(context.codingPath + [key]))'"
-    case let .dataCorrupted(context):
-        return "invalid JSON\(context.codingPath.isEmpty ? "" : " at '\(path(context.codingPath))'"): \(context.debugDescription)"
-    @unknown default:
-        return "\(error)"
     }
 }

@@ -101,17 +101,16 @@ public enum ModelLoader {
     public static func family(of directory: URL) throws -> ModelFamily {
         let url = directory.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw CheckpointError(path: url.path, message: "no such file (a checkpoint directory needs config.json)")
+            throw CheckpointError.missingFile(path: url.path, needed: "a checkpoint directory needs config.json")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CheckpointError(path: url.path, message: "not a JSON object")
+            throw CheckpointError.invalidFile(path: url.path, problem: "not a JSON object")
         }
         let registered = families.withLock { $0 }
-        let supported = registered.flatMap(\.modelTypes).joined(separator: ", ")
         if let type = object["model_type"] {
-            guard let name = type as? String else { throw CheckpointError(path: url.path, message: "field 'model_type' must be a string") }
+            guard let name = type as? String else { throw CheckpointError.invalidField(path: url.path, field: "model_type", problem: "must be a string") }
             guard let family = registered.first(where: { $0.modelTypes.contains(name) }) else {
-                throw CheckpointError(path: url.path, message: "field 'model_type' is '\(name)'; supported model types: \(supported)")
+                throw CheckpointError.unsupportedModelType(path: url.path, modelType: name, supported: registered.flatMap(\.modelTypes))
             }
             return family
         }
@@ -121,7 +120,7 @@ public enum ModelLoader {
         }
         // Older GPT-2 checkpoints carry neither; their fields are GPT-2's.
         if object["n_embd"] != nil, let gpt2 = registered.first(where: { $0.modelTypes.contains("gpt2") }) { return gpt2 }
-        throw CheckpointError(path: url.path, message: "no field 'model_type' and no known 'architectures' (\(architectures.joined(separator: ", "))); supported model types: \(supported)")
+        throw CheckpointError.unknownArchitectures(path: url.path, architectures: architectures, supported: registered.flatMap(\.modelTypes))
     }
 
     /// The configuration of the checkpoint in `directory` (any registered family), validated.
@@ -134,8 +133,7 @@ public enum ModelLoader {
     public static func newLanguageModel(modelType: String, shape: NewModelShape, seed: UInt64) throws -> any CausalLanguageModel {
         let registered = families.withLock { $0 }
         guard let family = registered.first(where: { $0.modelTypes.contains(modelType) }), let make = family.newLanguageModel else {
-            let able = registered.filter { $0.newLanguageModel != nil }.flatMap(\.modelTypes).joined(separator: ", ")
-            throw CheckpointError(path: "config", message: "field 'model_type' is '\(modelType)'; a new model can be one of: \(able)")
+            throw CheckpointError.cannotCreate(modelType: modelType, creatable: registered.filter { $0.newLanguageModel != nil }.flatMap(\.modelTypes))
         }
         return try make(shape, seed)
     }

@@ -84,17 +84,17 @@ public final class RewardModel {
         var head = RewardHead(maxLength: classifier.modelConfiguration.positions)
         if let data = FileManager.default.contents(atPath: url.path) {
             do { head = try JSONDecoder().decode(RewardHead.self, from: data) } catch {
-                throw CheckpointError(path: url.path, message: "not a valid reward head description: \(error)")
+                throw CheckpointError.invalidFile(path: url.path, problem: "not a valid reward head description: \(error)")
             }
         }
         let K = classifier.score.weight.shape[0]
         if K > 1 {
             guard let rewards = head.labelRewards, rewards.count == K else {
-                throw CheckpointError(path: url.path, message: "the head has \(K) labels; field 'label_rewards' must list \(K) rewards")
+                throw CheckpointError.invalidField(path: url.path, field: "label_rewards", problem: "\(head.labelRewards.map { "lists \($0.count) rewards" } ?? "is absent"); the head has \(K) labels, so it must list \(K) rewards")
             }
         }
         guard head.maxLength >= 1 && head.maxLength <= classifier.modelConfiguration.positions else {
-            throw CheckpointError(path: url.path, message: "field 'max_length' is \(head.maxLength); expected 1...\(classifier.modelConfiguration.positions)")
+            throw CheckpointError.invalidField(path: url.path, field: "max_length", problem: "is \(head.maxLength); expected 1...\(classifier.modelConfiguration.positions)")
         }
         return RewardModel(classifier: classifier, tokenizer: tokenizer, head: head)
     }
@@ -172,6 +172,6 @@ public func rightPadded(_ sequences: [[Int32]], padding: Int32) -> (ids: IndexTe
 public func checkTokenizer(_ tokenizer: any Tokenizer, fits configuration: any LanguageModelConfiguration, path: String) throws {
     let ids = tokenizer.idLimit
     guard ids <= configuration.vocabularySize else {
-        throw CheckpointError(path: path, message: "the tokenizer can produce ids up to \(ids - 1) but config.json's 'vocab_size' is \(configuration.vocabularySize): they do not belong together")
+        throw CheckpointError.vocabularyMismatch(path: path, idLimit: ids, vocabularySize: configuration.vocabularySize)
     }
 }

@@ -13,10 +13,10 @@ func sequenceMarkers(_ tokenizer: any Tokenizer, _ configuration: EncoderConfigu
     let begin = tokenizer.specialTokens[names.0] ?? (configuration.family == .roberta ? configuration.bosTokenId : nil)
     let end = tokenizer.specialTokens[names.1] ?? (configuration.family == .roberta ? configuration.eosTokenId : nil)
     guard let begin, let end else {
-        throw CheckpointError(path: path, message: "the tokenizer has no \(names.0) and \(names.1) special tokens, which a \(configuration.family.rawValue) encoder needs")
+        throw CheckpointError.missingSpecialTokens(path: path, tokens: [names.0, names.1], family: configuration.family.rawValue)
     }
     guard tokenizer.vocabularySize <= configuration.vocabularySize else {
-        throw CheckpointError(path: path, message: "the tokenizer has \(tokenizer.vocabularySize) ids but the model's vocab_size is \(configuration.vocabularySize)")
+        throw CheckpointError.vocabularyMismatch(path: path, idLimit: tokenizer.vocabularySize, vocabularySize: configuration.vocabularySize)
     }
     return (begin, end)
 }
@@ -47,7 +47,7 @@ public final class TextClassifier: @unchecked Sendable {
         let limit = model.configuration.maxTokens
         let length = maxLength ?? min(limit, 512)
         guard length >= 3, length <= limit else {
-            throw CheckpointError(path: path, message: "max length \(length) must be in 3...\(limit) (the model's positions)")
+            throw CheckpointError.invalidMaxLength(path: path, length: length, limit: limit)
         }
         self.maxLength = length
     }
@@ -138,30 +138,30 @@ public final class SentenceEncoder: @unchecked Sendable {
         var maxLength: Int?
         if let data = FileManager.default.contents(atPath: modulesURL.path) {
             guard let modules = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
-                throw CheckpointError(path: modulesURL.path, message: "expected a JSON array of {\"path\", \"type\"} objects")
+                throw CheckpointError.invalidFile(path: modulesURL.path, problem: "expected a JSON array of {\"path\", \"type\"} objects")
             }
             for (index, module) in modules.enumerated() {
                 let type = module["type"] as? String ?? ""
                 let path = module["path"] as? String ?? ""
                 switch type.split(separator: ".").last.map(String.init) ?? "" {
                 case "Transformer":
-                    guard path.isEmpty else { throw CheckpointError(path: modulesURL.path, message: "module \(index): the Transformer must be at the root, found path '\(path)'") }
+                    guard path.isEmpty else { throw CheckpointError.invalidFile(path: modulesURL.path, problem: "module \(index): the Transformer must be at the root, found path '\(path)'") }
                 case "Pooling":
                     let configURL = directory.appendingPathComponent(path).appendingPathComponent("config.json")
                     guard let data = FileManager.default.contents(atPath: configURL.path),
                           let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                        throw CheckpointError(path: configURL.path, message: "the Pooling module's config.json is missing or not a JSON object")
+                        throw CheckpointError.invalidFile(path: configURL.path, problem: "the Pooling module's config.json is missing or not a JSON object")
                     }
                     let modes = ["pooling_mode_mean_tokens": Pooling.mean, "pooling_mode_cls_token": .cls, "pooling_mode_max_tokens": .max]
                     let chosen = modes.filter { config[$0.key] as? Bool == true }
                     guard chosen.count == 1, let mode = chosen.first else {
-                        throw CheckpointError(path: configURL.path, message: "expected exactly one of \(modes.keys.sorted().joined(separator: ", ")) to be true")
+                        throw CheckpointError.invalidFile(path: configURL.path, problem: "expected exactly one of \(modes.keys.sorted().joined(separator: ", ")) to be true")
                     }
                     pooling = mode.value
                 case "Normalize":
                     normalize = true
                 default:
-                    throw CheckpointError(path: modulesURL.path, message: "module \(index) has type '\(type)'; supported: Transformer, Pooling, Normalize")
+                    throw CheckpointError.invalidFile(path: modulesURL.path, problem: "module \(index) has type '\(type)'; supported: Transformer, Pooling, Normalize")
                 }
             }
         }
@@ -184,7 +184,7 @@ public final class SentenceEncoder: @unchecked Sendable {
         self.pooling = pooling
         self.normalize = normalize
         if let maxLength, maxLength < 3 {
-            throw CheckpointError(path: sentenceConfig.path, message: "field 'max_seq_length' is \(maxLength); it must be at least 3")
+            throw CheckpointError.invalidField(path: sentenceConfig.path, field: "max_seq_length", problem: "is \(maxLength); it must be at least 3")
         }
         self.maxLength = min(maxLength ?? configuration.maxTokens, configuration.maxTokens)
     }

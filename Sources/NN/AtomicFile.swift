@@ -22,6 +22,8 @@ public enum AtomicFile {
         let path: String
 
         /// Writes all of `bytes` at the current position, retrying partial writes and interrupts.
+        /// - Throws: ``AtomicFileError/cannotWrite(path:errno:)`` or
+        ///   ``AtomicFileError/writeMadeNoProgress(path:)``.
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
             guard var pointer = bytes.baseAddress else { return }
             var remaining = bytes.count
@@ -29,9 +31,7 @@ public enum AtomicFile {
                 let written = systemWrite(descriptor, pointer, min(remaining, 1 << 30))
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else {
-                    throw written == 0
-                        ? AtomicFileError(path: path, message: "write to the temporary file made no progress")
-                        : AtomicFile.failure(path, "cannot write to the temporary file")
+                    throw written == 0 ? AtomicFileError.writeMadeNoProgress(path: path) : AtomicFileError.cannotWrite(path: path, errno: errno)
                 }
                 pointer += written
                 remaining -= written
@@ -45,6 +45,7 @@ public enum AtomicFile {
     }
 
     /// Atomically replaces the file at `url` with `data`.
+    /// - Throws: ``AtomicFileError`` naming the file, the step that failed and the system's reason.
     public static func write(_ data: Data, to url: URL) throws {
         try write(to: url) { try $0.write(data) }
     }
@@ -52,6 +53,8 @@ public enum AtomicFile {
     /// Atomically replaces the file at `url` with whatever `body` writes to the `Output` it gets,
     /// so large files can be streamed piece by piece instead of assembled in memory first.
     /// If `body` throws, the temporary file is removed and the error is rethrown.
+    /// - Throws: ``AtomicFileError`` naming the file, the step that failed and the system's reason;
+    ///   or what `body` threw.
     public static func write(to url: URL, _ body: (Output) throws -> Void) throws {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
@@ -59,7 +62,7 @@ public enum AtomicFile {
         let temporaryPath = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(suffix)").path
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard descriptor >= 0 else { throw failure(path, "cannot create temporary file \(temporaryPath)") }
+        guard descriptor >= 0 else { throw AtomicFileError.cannotCreateTemporaryFile(path: path, temporaryPath: temporaryPath, errno: errno) }
         var isOpen = true
         var isRenamed = false
         defer {
@@ -67,11 +70,11 @@ public enum AtomicFile {
             if !isRenamed { unlink(temporaryPath) }
         }
         try body(Output(descriptor: descriptor, path: path))
-        guard fsync(descriptor) == 0 else { throw failure(path, "cannot fsync temporary file \(temporaryPath)") }
+        guard fsync(descriptor) == 0 else { throw AtomicFileError.cannotSyncTemporaryFile(path: path, temporaryPath: temporaryPath, errno: errno) }
         isOpen = false
-        guard close(descriptor) == 0 else { throw failure(path, "cannot close temporary file \(temporaryPath)") }
+        guard close(descriptor) == 0 else { throw AtomicFileError.cannotCloseTemporaryFile(path: path, temporaryPath: temporaryPath, errno: errno) }
         guard rename(temporaryPath, path) == 0 else {
-            throw failure(path, "cannot rename temporary file \(temporaryPath) into place")
+            throw AtomicFileError.cannotRename(path: path, temporaryPath: temporaryPath, errno: errno)
         }
         isRenamed = true
         try syncDirectory(directory, destination: path)
@@ -82,18 +85,12 @@ public enum AtomicFile {
     private static func syncDirectory(_ directory: String, destination: String) throws {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw failure(destination, "file was replaced, but its directory cannot be opened to fsync")
+            throw AtomicFileError.cannotOpenDirectory(path: destination, errno: errno)
         }
         defer { close(descriptor) }
         if fsync(descriptor) != 0 && errno != EINVAL {
-            throw failure(destination, "file was replaced, but fsync of its directory failed")
+            throw AtomicFileError.cannotSyncDirectory(path: destination, errno: errno)
         }
-    }
-
-    /// Builds an error for `path` from the current `errno`.
-    static func failure(_ path: String, _ what: String) -> AtomicFileError {
-        let code = errno
-        return AtomicFileError(path: path, message: "\(what): \(String(cString: strerror(code))) (errno \(code))")
     }
 }
 

@@ -135,7 +135,7 @@ public struct Demo {
         // 2. Prompts and preferences.
         let prompts = Self.corpusPrompts(corpusText, count: s.preferencePrompts + s.evalPrompts, seed: s.seed)
         guard prompts.count > s.evalPrompts + 8 else {
-            throw RunError(path: s.corpus.path, message: "only \(prompts.count) usable lines (4+ words) for prompts; the demo needs \(s.evalPrompts + 9)")
+            throw RunError.invalidData(path: s.corpus.path, problem: "only \(prompts.count) usable lines (4+ words) for prompts; the demo needs \(s.evalPrompts + 9)")
         }
         let evalPrompts = Array(prompts.prefix(s.evalPrompts)), trainPrompts = Array(prompts.dropFirst(s.evalPrompts))
         try Self.writePrompts(trainPrompts, to: file("prompts.jsonl"))
@@ -274,19 +274,19 @@ public struct Demo {
     public static func readCorpus(_ url: URL) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw RunError(path: url.path, message: "no such file; --corpus needs a plain-text file (leave it out for the built-in Shakespeare)")
+            throw RunError.missingFile(path: url.path, expected: "--corpus needs a plain-text file; leave it out for the built-in Shakespeare")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         guard size <= maximumCorpusBytes else {
-            throw RunError(path: url.path, message: "the corpus is \(size) bytes; the demo reads at most \(maximumCorpusBytes) (take an excerpt)")
+            throw RunError.invalidData(path: url.path, problem: "the corpus is \(size) bytes; the demo reads at most \(maximumCorpusBytes) (take an excerpt)")
         }
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw RunError(path: url.path, message: "cannot read the corpus") }
-        guard !data.isEmpty else { throw RunError(path: url.path, message: "the corpus is empty; the demo needs at least \(minimumCorpusBytes) bytes of plain text") }
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw RunError.unreadableFile(path: url.path, what: "corpus") }
+        guard !data.isEmpty else { throw RunError.emptyData(path: url.path, problem: "the corpus is empty; the demo needs at least \(minimumCorpusBytes) bytes of plain text") }
         guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
-            throw RunError(path: url.path, message: "the corpus is not UTF-8 text (binary data?); the demo needs plain text")
+            throw RunError.invalidData(path: url.path, problem: "the corpus is not UTF-8 text (binary data?); the demo needs plain text")
         }
         guard data.count >= minimumCorpusBytes else {
-            throw RunError(path: url.path, message: "the corpus is \(data.count) bytes; the demo needs at least \(minimumCorpusBytes) bytes of plain text (a few pages) to draw prompts from and learn from")
+            throw RunError.invalidData(path: url.path, problem: "the corpus is \(data.count) bytes; the demo needs at least \(minimumCorpusBytes) bytes of plain text (a few pages) to draw prompts from and learn from")
         }
         return text
     }
@@ -335,7 +335,7 @@ public struct Demo {
             if label == positiveLabel { positive.append(text) } else { negative.append(text) }
         }
         guard !positive.isEmpty, !negative.isEmpty else {
-            throw RunError(path: source, message: "labelled text needs both '\(positiveLabel)' and other labels; found \(positive.count) and \(negative.count)")
+            throw RunError.invalidData(path: source, problem: "labelled text needs both '\(positiveLabel)' and other labels; found \(positive.count) and \(negative.count)")
         }
         return (zip(positive, negative).map { PreferencePair(prompt: "", chosen: $0, rejected: $1) }, names.sorted())
     }

@@ -62,18 +62,18 @@ public final class RatingDesk: Sendable {
     public init(store: RatingStore, configuration: RatingSessionConfiguration? = nil, samples: [RatingSample]? = nil) throws {
         if let stored = try store.session() {
             if let configuration, configuration != stored.configuration {
-                throw RatingError(path: store.path, message: "the database holds a session with other settings; use a new --db or leave out --session/--mode/--scale")
+                throw RatingError.otherSettings(database: store.path)
             }
             secret = try store.secret()
             if let samples {
                 let items = try RatingItems.make(samples: samples, mode: stored.configuration.mode, seed: stored.configuration.seed, secret: secret)
                 guard items == stored.items else {
-                    throw RatingError(path: store.path, message: "the database holds a session made from other samples (\(stored.items.count) items); use a new --db, or leave out --samples to go on with it")
+                    throw RatingError.otherSamples(database: store.path, items: stored.items.count)
                 }
             }
             (self.configuration, self.items) = stored
         } else {
-            guard let samples else { throw RatingError(path: store.path, message: "a new rating database needs --samples") }
+            guard let samples else { throw RatingError.samplesNeeded(database: store.path) }
             let configuration = configuration ?? RatingSessionConfiguration()
             try configuration.validate()
             secret = RatingItems.newSecret()

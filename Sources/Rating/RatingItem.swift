@@ -52,7 +52,7 @@ public enum RatingItems {
     /// - Throws: ``RatingError`` when there is nothing to rate, or in pairwise mode no prompt has
     ///   responses from two sources.
     public static func make(samples: [RatingSample], mode: RatingMode, seed: UInt64, secret: String = "") throws -> [RatingItem] {
-        guard !samples.isEmpty else { throw RatingError(path: "--samples", message: "no samples to rate") }
+        guard !samples.isEmpty else { throw RatingError.noSamples }
         var items: [RatingItem] = []
         var used = Set<String>()
         func identifier(_ parts: [String]) -> String {
@@ -80,7 +80,7 @@ public enum RatingItems {
                 responses[sample.prompt, default: [:]][sample.source, default: []].append(sample.response)
             }
             guard sourceOrder.count >= 2 else {
-                throw RatingError(path: "--samples", message: "pairwise mode needs samples from at least two sources; got only '\(sourceOrder.first ?? "")'")
+                throw RatingError.singleSource(sourceOrder.first ?? "")
             }
             for prompt in prompts {
                 let bySource = responses[prompt]!
@@ -94,7 +94,7 @@ public enum RatingItems {
                 } }
             }
             guard !items.isEmpty else {
-                throw RatingError(path: "--samples", message: "pairwise mode: no prompt has responses from two sources (prompts must match exactly)")
+                throw RatingError.noSharedPrompts
             }
         }
         return items

@@ -47,7 +47,7 @@ public struct RatingScale: Codable, Sendable, Equatable {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         let bounds = parts.count == 2 ? parts[1].split(separator: "-").compactMap { Int($0) } : []
         guard parts.count == 2, bounds.count == 2 else {
-            throw RatingError(path: "--scale", message: "'\(text)' is not NAME=MIN-MAX, for example positivity=1-5")
+            throw RatingError.invalidScaleSpecification(text)
         }
         self.init(name: parts[0], minimum: bounds[0], maximum: bounds[1])
     }
@@ -107,13 +107,13 @@ public struct RatingSessionConfiguration: Codable, Sendable, Equatable {
     /// - Throws: ``RatingError`` naming the file and the bad field.
     public static func read(_ url: URL) throws -> RatingSessionConfiguration {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw RatingError(path: url.path, message: "cannot read the session file")
+            throw RatingError.unreadableSessionFile(path: url.path)
         }
         let configuration: RatingSessionConfiguration
         do {
             configuration = try YAMLDecoder().decode(RatingSessionConfiguration.self, from: String(decoding: data, as: UTF8.self))
         } catch {
-            throw RatingError(path: url.path, message: "not a session file: \(error)")
+            throw RatingError.invalidSessionFile(path: url.path, problem: "\(error)")
         }
         try configuration.validate(path: url.path)
         return configuration
@@ -123,22 +123,19 @@ public struct RatingSessionConfiguration: Codable, Sendable, Equatable {
     /// digits, `_` or `-`; each has 2 to 101 scores.
     /// - Throws: ``RatingError`` naming `path` and the scale at fault.
     public func validate(path: String = "session") throws {
-        if mode == .rating && scales.isEmpty { throw RatingError(path: path, message: "rating mode needs at least one scale") }
+        if mode == .rating && scales.isEmpty { throw RatingError.noScales(source: path) }
         var seen = Set<String>()
         for scale in scales {
             guard !scale.name.isEmpty, scale.name.count <= 40,
                   scale.name.unicodeScalars.allSatisfy({ CharacterSet.lowercaseLetters.contains($0) || CharacterSet.decimalDigits.contains($0) || "_-".unicodeScalars.contains($0) })
-            else { throw RatingError(path: path, message: "scale name '\(scale.name)': expected 1–40 lowercase letters, digits, '_' or '-'") }
-            guard seen.insert(scale.name).inserted else { throw RatingError(path: path, message: "scale '\(scale.name)' is given twice") }
+            else { throw RatingError.invalidScaleName(source: path, name: scale.name) }
+            guard seen.insert(scale.name).inserted else { throw RatingError.duplicateScale(source: path, name: scale.name) }
             guard scale.minimum < scale.maximum, scale.maximum - scale.minimum <= 100 else {
-                throw RatingError(path: path, message: "scale '\(scale.name)': expected min < max and at most 101 scores, got \(scale.minimum)–\(scale.maximum)")
+                throw RatingError.invalidScaleRange(source: path, name: scale.name, minimum: scale.minimum, maximum: scale.maximum)
             }
         }
     }
 }
-
-/// A session error: the file or field at fault and what was expected.
-public typealias RatingError = RunError
 
 /// One response to rate, with the source (a model or checkpoint) that the rater is not shown.
 public struct RatingSample: Codable, Sendable, Equatable {

@@ -68,7 +68,7 @@ public final class RatingStore: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
-            throw RatingError(path: path, message: "cannot open the rating database: \(error)")
+            throw RatingError.cannotOpenDatabase(path: path, reason: "\(error)")
         }
     }
 
@@ -130,7 +130,7 @@ public final class RatingStore: Sendable {
         let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
         try pool.write { db in
             if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'configuration'") != nil {
-                throw RatingError(path: path, message: "the database already holds a session")
+                throw RatingError.sessionExists(database: path)
             }
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('configuration', ?)", arguments: [json])
             if !secret.isEmpty { try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('secret', ?)", arguments: [secret]) }

@@ -121,10 +121,9 @@ struct DPOTests {
         #expect((last["loss"] as? Double)?.isFinite == true)
         var long = full
         long[1].rejected += [11]
-        do {
-            _ = try DPOTrainer(policy: tinyModel(), reference: tinyModel(), examples: long, configuration: configuration, run: run)
-            Issue.record("expected an error")
-        } catch { #expect("\(error)".contains("pair 2") && "\(error)".contains("rejected") && "\(error)".contains("18 tokens")) }
+        #expect(throws: RunError.invalidData(path: "data", problem: "pair 2: prompt + rejected is 18 tokens, more than n_positions + 1 = 17; lower max_length")) {
+            try DPOTrainer(policy: tinyModel(), reference: tinyModel(), examples: long, configuration: configuration, run: run)
+        }
     }
 
     @Test("inside the trainer, IPO uses per-token mean log-probs and RPO's NLL is averaged over the batch's chosen tokens (by hand from independent log-probs)")
@@ -163,8 +162,12 @@ struct DPOTests {
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
         var configuration = dpoConfiguration(steps: 1)
-        #expect(throws: RunError.self) { try DPOTrainer(policy: tinyModel(), reference: nil, examples: alphabetDPOPairs, configuration: configuration, run: run) }
+        #expect(throws: RunError.invalidSetting(field: "reference_free", source: "config", problem: "is false, so a reference model is needed")) {
+            try DPOTrainer(policy: tinyModel(), reference: nil, examples: alphabetDPOPairs, configuration: configuration, run: run)
+        }
         configuration.beta = 0
-        #expect(throws: RunError.self) { try DPOTrainer(policy: tinyModel(), reference: tinyModel(), examples: alphabetDPOPairs, configuration: configuration, run: run) }
+        #expect(throws: RunError.invalidSetting(field: "beta", source: "config", problem: "must be positive, got 0.0")) {
+            try DPOTrainer(policy: tinyModel(), reference: tinyModel(), examples: alphabetDPOPairs, configuration: configuration, run: run)
+        }
     }
 }

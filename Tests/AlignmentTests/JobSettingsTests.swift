@@ -64,12 +64,11 @@ struct JobSettingsTests {
         ("preset", "openai", "none, lm_human_preferences_sentiment"),
     ])
     func badChoice(field: String, value: String, allowed: String) throws {
-        do {
-            _ = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--\(field)", value])
-            Issue.record("accepted \(field) \(value)")
-        } catch let error as RunError {
-            #expect(error.description == "command line: field '\(field)' is '\(value)'; expected \(allowed)")
+        let error = try #require(throws: RunError.self, "accepted \(field) \(value)") {
+            try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--\(field)", value])
         }
+        #expect(error == .invalidChoice(field: field, source: "command line", value: value, choices: allowed.components(separatedBy: ", ")))
+        #expect(error.description == "command line: field '\(field)' is '\(value)'; expected \(allowed)")
     }
 
     @Test("closed choices decode to their enums: objective, normalize, unknown_characters, problem_type, long_responses")
@@ -100,7 +99,7 @@ struct JobSettingsTests {
         let (_, resolved, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--weight_decay", "0.01"])
         #expect(resolved.optimizer.weightDecay == 0.01 && resolved.optimizer.adamW.weightDecay == 0.01)
         let bad = OptimizerSettings(learningRate: 1e-3, beta2: 1)
-        #expect(throws: RunError.self) { try bad.validate() }
+        #expect(throws: RunError.invalidSetting(field: "beta2", source: "config", problem: "is 1.0; it must be in [0, 1)")) { try bad.validate() }
     }
 
     @Test("config.yaml writes numbers as written (0.9, not 8.99999976158142e-1) and reads back the same settings")

@@ -38,8 +38,10 @@ struct LexiconSentimentRewardTests {
     }
 
     @Test("bad input: a count mismatch is an error")
-    func counts() {
-        #expect(throws: (any Error).self) { try gold.rewards(prompts: ["a"], responses: []) }
+    func counts() throws {
+        // The count check (RewardFunction.swift) still throws RunError's generic case: match the type and the input named.
+        let error = try #require(throws: RunError.self) { try gold.rewards(prompts: ["a"], responses: []) }
+        #expect(error.location == "reward")
     }
 
     @Test("agrees with the human happy/sad labels of the Shakespeare snippets where it has an opinion",

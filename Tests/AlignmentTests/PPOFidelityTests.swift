@@ -289,19 +289,26 @@ struct PPOFidelityTests {
     func inconsistentSettings() throws {
         var configuration = PPOConfiguration.lmHumanPreferencesSentiment
         configuration.maxNewTokens = 16
-        do { try configuration.validate(); Issue.record("expected an error") } catch {
-            #expect("\(error)".contains("truncate_after") && "\(error)".contains("max_new_tokens"))
-        }
+        let truncation = try #require(throws: RunError.self) { try configuration.validate() }
+        if case let .conflictingSettings(fields, "config", _) = truncation {
+            #expect(fields == [.init("truncate_after", "16"), .init("max_new_tokens", "16")])
+        } else { Issue.record("\(truncation)") }
         configuration = PPOConfiguration.lmHumanPreferencesSentiment
         configuration.gradientAccumulationSteps = 1024
-        #expect(throws: RunError.self) { try configuration.validate() }
+        #expect(throws: RunError.invalidSetting(field: "gradient_accumulation_steps", source: "config",
+                                                problem: "is 1024; must be in 1...512 (num_rollouts / num_mini_batches)")) { try configuration.validate() }
         configuration = PPOConfiguration.lmHumanPreferencesSentiment
         configuration.minNewTokens = 30
-        do { try configuration.validate(); Issue.record("expected an error") } catch { #expect("\(error)".contains("min_new_tokens")) }
+        #expect(throws: RunError.invalidSetting(field: "min_new_tokens", source: "config", problem: "is 30; must be in 0...max_new_tokens (24)")) {
+            try configuration.validate()
+        }
         // Overriding the preset into inconsistency through the job is refused too.
-        #expect(throws: RunError.self) {
+        let overridden = try #require(throws: RunError.self) {
             try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p.txt", "--reward", "uppercase",
                                                       "--preset", "lm_human_preferences_sentiment", "--truncate_after", "24"])
         }
+        if case let .conflictingSettings(fields, "config", _) = overridden {
+            #expect(fields == [.init("truncate_after", "24"), .init("max_new_tokens", "24")])
+        } else { Issue.record("\(overridden)") }
     }
 }

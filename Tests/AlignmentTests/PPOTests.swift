@@ -204,14 +204,22 @@ struct PPOTests {
         #expect(ppo.temperature == 0.9)
         let (_, plain, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p.txt", "--reward", "uppercase", "--target", "null"])
         #expect(plain.numRollouts == 64 && plain.target == nil && plain.klController == .fixed)
-        #expect(throws: RunError.self) { try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "u", "--preset", "best"]) }
-        #expect(throws: RunError.self) { try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p"]) }
+        #expect(throws: RunError.invalidChoice(field: "preset", source: "command line", value: "best", choices: ["none", "lm_human_preferences_sentiment"])) {
+            try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "u", "--preset", "best"])
+        }
+        #expect(throws: RunError.missingField(name: "reward", source: "command line", expected: nil)) {
+            try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p"])
+        }
         #expect(try RewardSpecification.make("uppercase", tokenizer: mixedCase) is UppercaseFractionReward)
         #expect(try RewardSpecification.make("regex:^A", tokenizer: mixedCase) is RegexReward)
         #expect(try RewardSpecification.make("http://127.0.0.1:9/score", tokenizer: mixedCase) is HTTPReward)
-        for bad in ["length:x", "classifier:dir", "sentiment", "model:/nonexistent"] {
-            #expect(throws: (any Error).self, "\(bad)") { try RewardSpecification.make(bad, tokenizer: mixedCase) }
+        // RewardSpecification's own errors are still RunError's generic case (`failed`): match the type and the field.
+        for bad in ["length:x", "classifier:dir", "sentiment"] {
+            let error = try #require(throws: RunError.self, "\(bad)") { try RewardSpecification.make(bad, tokenizer: mixedCase) }
+            #expect(error.location == "config" && error.message.hasPrefix("field 'reward'"), "\(error)")
         }
+        let missing = try #require(throws: CheckpointError.self) { try RewardSpecification.make("model:/nonexistent", tokenizer: mixedCase) }
+        if case .missingFile(path: "/nonexistent/config.json", _) = missing {} else { Issue.record("\(missing)") }
     }
 
     @Test("bad settings are errors naming the field")
@@ -220,16 +228,17 @@ struct PPOTests {
         defer { try? FileManager.default.removeItem(at: run.root) }
         var configuration = tinyPPOConfiguration(iterations: 1)
         configuration.numMiniBatches = 40
-        #expect(throws: RunError.self) { try tinyPPOTrainer(configuration, run: run) }
+        #expect(throws: RunError.invalidSetting(field: "num_mini_batches", source: "config", problem: "must be in 1...num_rollouts (16)")) {
+            try tinyPPOTrainer(configuration, run: run)
+        }
         configuration = tinyPPOConfiguration(iterations: 1)
         configuration.truncateToken = "ab"
-        do { _ = try tinyPPOTrainer(configuration, run: run); Issue.record("expected an error") } catch {
-            #expect("\(error)".contains("truncate_token"))
-        }
+        configuration.truncateAfter = 2  // below max_new_tokens, so the settings agree and the token itself is checked
+        let truncation = try #require(throws: RunError.self) { try tinyPPOTrainer(configuration, run: run) }
+        if case .invalidSetting(field: "truncate_token", source: "config", _) = truncation {} else { Issue.record("\(truncation)") }
         configuration = tinyPPOConfiguration(iterations: 1)
         configuration.maxNewTokens = 32
-        do { _ = try tinyPPOTrainer(configuration, run: run); Issue.record("expected an error") } catch {
-            #expect("\(error)".contains("max_new_tokens"))
-        }
+        let length = try #require(throws: RunError.self) { try tinyPPOTrainer(configuration, run: run) }
+        if case .invalidSetting(field: "max_new_tokens", source: "config", _) = length {} else { Issue.record("\(length)") }
     }
 }

@@ -93,18 +93,20 @@ struct PretrainTrainerTests {
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
         let configuration = smallConfiguration(steps: 1)
-        func message(_ tokens: [Int32], _ configuration: PretrainConfiguration) -> String {
-            do {
+        func error(_ tokens: [Int32], _ configuration: PretrainConfiguration) throws -> RunError {
+            try #require(throws: RunError.self) {
                 let trainer = try PretrainTrainer(model: tinyModel(), tokens: tokens, configuration: configuration, run: run, corpusName: "tiny.txt")
                 try trainer.train()
-                return ""
-            } catch { return "\(error)" }
+            }
         }
-        #expect(message([], configuration).contains("tiny.txt: the corpus is empty"))
-        #expect(message(Array(patternCorpus.prefix(9)), configuration).contains("fewer than one block of 8"))
-        #expect(message([1, 2, 30] + patternCorpus, configuration).contains("token id 30"))
+        #expect(try error([], configuration) == .emptyData(path: "tiny.txt", problem: "the corpus is empty"))
+        let short = try error(Array(patternCorpus.prefix(9)), configuration)
+        if case let .invalidData("tiny.txt", problem) = short { #expect(problem.hasPrefix("the training part has")) } else { Issue.record("\(short)") }
+        let unknown = try error([1, 2, 30] + patternCorpus, configuration)
+        if case .tokenOutsideVocabulary(path: "tiny.txt", token: 30, _) = unknown {} else { Issue.record("\(unknown)") }
         var tooLong = configuration
         tooLong.blockSize = 64
-        #expect(message(patternCorpus, tooLong).contains("field 'block_size' is 64"))
+        let long = try error(patternCorpus, tooLong)
+        if case .invalidSetting(field: "block_size", source: "config", _) = long {} else { Issue.record("\(long)") }
     }
 }

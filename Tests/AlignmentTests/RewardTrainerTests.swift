@@ -226,10 +226,11 @@ struct RewardTrainerTests {
         #expect(resumed.head.gain == uninterrupted.head.gain && resumed.head.bias == uninterrupted.head.bias)
         #expect(try String(contentsOf: crashed.metricsURL, encoding: .utf8) == String(contentsOf: whole.metricsURL, encoding: .utf8))
         // A K-class head has no scalar reward to scale: training gain and bias there is refused.
-        #expect(throws: RunError.self) {
+        let gainBias = try #require(throws: RunError.self) {
             try RewardTrainer(model: tinyRewardModel(labels: 3, labelRewards: [0, 0.5, 1]), examples: [.labelled(tokens: encoded("ab"), label: 0)],
                               objective: .labelled, configuration: configuration, run: whole)
         }
+        if case .invalidSetting(field: "train_gain_bias", source: "config", _) = gainBias {} else { Issue.record("\(gainBias)") }
         let fixed = tinyRewardModel()
         configuration.trainGainBias = false
         let other = try temporaryRun()
@@ -264,14 +265,14 @@ struct RewardTrainerTests {
     func errors() throws {
         let run = try temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.root) }
-        #expect(throws: RunError.self) {
+        #expect(throws: RunError.invalidData(path: "data", problem: "an example does not fit the labelled objective")) {
             try RewardTrainer(model: tinyRewardModel(), examples: orderedPairs, objective: .labelled, configuration: rewardConfiguration(steps: 1), run: run)
         }
         var configuration = rewardConfiguration(steps: 1)
         configuration.validFraction = 0.01
-        do {
-            _ = try RewardTrainer(model: tinyRewardModel(), examples: orderedPairs, objective: .pairwise, configuration: configuration, run: run, dataName: "p.jsonl")
-            Issue.record("expected an error")
-        } catch { #expect("\(error)".contains("p.jsonl") && "\(error)".contains("too few")) }
+        let tooFew = try #require(throws: RunError.self) {
+            try RewardTrainer(model: tinyRewardModel(), examples: orderedPairs, objective: .pairwise, configuration: configuration, run: run, dataName: "p.jsonl")
+        }
+        if case .invalidData(path: "p.jsonl", _) = tooFew {} else { Issue.record("\(tooFew)") }
     }
 }

@@ -70,8 +70,10 @@ struct RunDirectoryTests {
           .enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
     func fullDisk() throws {
         let log = try MetricsLog(url: URL(fileURLWithPath: "/dev/full"))
-        do { try log.append(step: 1, ["loss": 1]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
-        do { try log.append(object: ["step": 1, "text": "x"]); Issue.record("expected an error") } catch { #expect("\(error)".contains("/dev/full")) }
+        let metricsError = try #require(throws: RunError.self) { try log.append(step: 1, ["loss": 1]) }
+        if case .runDirectory(path: "/dev/full", _) = metricsError {} else { Issue.record("\(metricsError)") }
+        let samplesError = try #require(throws: RunError.self) { try log.append(object: ["step": 1, "text": "x"]) }
+        if case .runDirectory(path: "/dev/full", _) = samplesError {} else { Issue.record("\(samplesError)") }
     }
 
     @Test("one writer per run: while another holder has the run's lock, preparing to write is refused naming it; once released, the lock is free")
@@ -83,13 +85,10 @@ struct RunDirectoryTests {
         let holder = open(path, O_RDWR | O_CREAT, 0o644)
         #expect(holder >= 0 && flock(holder, LOCK_EX | LOCK_NB) == 0)
         _ = "4242".withCString { write(holder, $0, 4) }
-        do {
-            try run.prepareForWriting()
-            Issue.record("a second writer was let in")
-        } catch let error as RunError {
-            #expect(error.message.contains("process 4242"), "\(error)")
-        }
-        #expect(throws: RunError.self) { try run.recordConfiguration(["a": "1"], resuming: false) }
+        let error = try #require(throws: RunError.self, "a second writer was let in") { try run.prepareForWriting() }
+        #expect(error == .runInUse(path: run.root.path, process: 4242))
+        #expect(error.description == "\(run.root.path): the run is being written by process 4242; wait for it to finish, or use another --name")
+        #expect(throws: RunError.runInUse(path: run.root.path, process: 4242)) { try run.recordConfiguration(["a": "1"], resuming: false) }
         close(holder)  // as when the holder exits, however it exits
         try run.prepareForWriting()
         try run.prepareForWriting()  // this process again: still its own
@@ -105,14 +104,15 @@ struct RunDirectoryTests {
         var changed = recorded
         changed["learning_rate"] = "0.002"
         changed["data"] = "b.jsonl"
-        do {
+        let error = try #require(throws: RunError.self, "a changed configuration was accepted on resume") {
             try run.recordConfiguration(changed, resuming: true)
-            Issue.record("a changed configuration was accepted on resume")
-        } catch let error as RunError {
-            #expect(error.path.hasSuffix("config.yaml"))
-            #expect(error.message.contains("'learning_rate' was 0.001, now 0.002") && error.message.contains("'data' was a.jsonl, now b.jsonl"), "\(error)")
-            #expect(error.message.contains("--override-config"))
         }
+        #expect(error == .changedOnResume(path: run.configURL.path, changes: [
+            .init(field: "data", recorded: "a.jsonl", requested: "b.jsonl"), .init(field: "learning_rate", recorded: "0.001", requested: "0.002"),
+        ]))
+        #expect(error.description == "\(run.configURL.path): resuming with a changed configuration: 'data' was a.jsonl, now b.jsonl; "
+                + "'learning_rate' was 0.001, now 0.002. Resume with the recorded settings, pass --override-config to resume anyway, "
+                + "or start a new run with another --name")
         #expect(try String(contentsOf: run.configURL, encoding: .utf8).contains("0.001"), "the refused configuration must not be recorded")
         var longer = recorded
         longer["max_steps"] = "20"
@@ -123,14 +123,18 @@ struct RunDirectoryTests {
         try run.recordConfiguration(respelled, resuming: true)
         var added = longer
         added["warmup_steps"] = "3"
-        #expect(throws: RunError.self) { try run.recordConfiguration(added, resuming: true) }
+        #expect(throws: RunError.changedOnResume(path: run.configURL.path, changes: [.init(field: "warmup_steps", recorded: "(absent)", requested: "3")])) {
+            try run.recordConfiguration(added, resuming: true)
+        }
         // A field added to the job since the run was recorded: its default is what its absence meant.
         var newer = longer
         newer["model_type"] = "gpt2"
         try run.recordConfiguration(newer, resuming: true)
         try run.recordConfiguration(longer, resuming: false)
         newer["model_type"] = "tiny-test"
-        #expect(throws: RunError.self) { try run.recordConfiguration(newer, resuming: true) }
+        #expect(throws: RunError.changedOnResume(path: run.configURL.path, changes: [.init(field: "model_type", recorded: "(absent)", requested: "tiny-test")])) {
+            try run.recordConfiguration(newer, resuming: true)
+        }
         try run.recordConfiguration(changed, resuming: true, allowingChanges: true)
         #expect(try String(contentsOf: run.configURL, encoding: .utf8).contains("0.002"))
         try run.recordConfiguration(recorded, resuming: false)  // a fresh start records what it is given
@@ -139,10 +143,13 @@ struct RunDirectoryTests {
         seeded["seed"] = "123456789"
         try run.recordConfiguration(seeded, resuming: false)
         seeded["seed"] = "123456788"
-        #expect(throws: RunError.self) { try run.recordConfiguration(seeded, resuming: true) }
+        #expect(throws: RunError.changedOnResume(path: run.configURL.path, changes: [.init(field: "seed", recorded: "123456789", requested: "123456788")])) {
+            try run.recordConfiguration(seeded, resuming: true)
+        }
         // A resume with no recorded configuration cannot be checked: refused unless overridden.
         try FileManager.default.removeItem(at: run.configURL)
-        #expect(throws: RunError.self) { try run.recordConfiguration(recorded, resuming: true) }
+        let unrecorded = try #require(throws: RunError.self) { try run.recordConfiguration(recorded, resuming: true) }
+        if case .runDirectory(path: run.configURL.path, _) = unrecorded {} else { Issue.record("\(unrecorded)") }
         try run.recordConfiguration(recorded, resuming: true, allowingChanges: true)
     }
 
@@ -174,10 +181,7 @@ struct RunDirectoryTests {
         var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         object.removeValue(forKey: "rng_state")
         try JSONSerialization.data(withJSONObject: object).write(to: url)
-        do {
-            _ = try TrainerState.load(from: run.root)
-            Issue.record("expected an error")
-        } catch { #expect("\(error)".contains("rng_state") && "\(error)".contains(TrainerState.fileName)) }
+        #expect(throws: RunError.invalidData(path: url.path, problem: "missing field 'rng_state'")) { try TrainerState.load(from: run.root) }
     }
 
     @Test("metrics lines are deterministic, and resuming drops the interrupted run's later lines")

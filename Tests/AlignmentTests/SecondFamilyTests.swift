@@ -112,7 +112,10 @@ final class TinyLM: CausalLanguageModel {
         let model = TinyLM(try TinyTrunk.configuration(in: directory), seed: 0)
         // A value-head checkpoint carries v_head.* beside the LM's tensors: every parameter must be there.
         let report = try model.loadSafeTensors(from: directory.appendingPathComponent("model.safetensors"), strict: false)
-        guard report.missing.isEmpty else { throw CheckpointError(path: directory.path, message: "missing \(report.missing)") }
+        if let first = report.missing.first {
+            throw CheckpointError.missingTensor(path: directory.appendingPathComponent("model.safetensors").path, name: first,
+                                                others: report.missing.count - 1, encoderFamily: nil)
+        }
         return model
     }
 }
@@ -242,12 +245,12 @@ struct SecondFamilyTests {
         #expect(zip(scores, [probabilities[1], probabilities[3]]).allSatisfy { abs($0 - $1) < 1e-6 }, "\(scores) vs \(probabilities)")
         #expect(throws: RunError.self) { try RewardSpecification.make("classifier:\(directory.path):joy") }
         let shape = NewModelShape(vocabularySize: 12, positions: 8, hiddenSize: 8, layers: 1, heads: 2, dropout: 0, bosTokenId: nil, eosTokenId: nil)
-        do {
-            _ = try ModelLoader.newLanguageModel(modelType: "tiny-test", shape: shape, seed: 1)
-            Issue.record("the tiny family has no way to start from scratch")
-        } catch let error as CheckpointError {
-            #expect(error.message.contains("'tiny-test'") && error.message.contains("gpt2"), "\(error)")
+        let error = try #require(throws: CheckpointError.self, "the tiny family has no way to start from scratch") {
+            try ModelLoader.newLanguageModel(modelType: "tiny-test", shape: shape, seed: 1)
         }
+        if case let .cannotCreate("tiny-test", creatable) = error {
+            #expect(creatable.contains("gpt2") && !creatable.contains("tiny-test"), "\(error)")
+        } else { Issue.record("\(error)") }
     }
 
     @Test("a config.json of an unknown family is an error naming the file and the supported model types")
@@ -256,19 +259,18 @@ struct SecondFamilyTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data(#"{"model_type": "mamba", "architectures": ["MambaForCausalLM"]}"#.utf8).write(to: directory.appendingPathComponent("config.json"))
-        do {
-            _ = try ModelLoader.languageModel(from: directory)
-            Issue.record("loaded an unknown family")
-        } catch let error as CheckpointError {
-            #expect(error.path.hasSuffix("config.json") && error.message.contains("'mamba'") && error.message.contains("gpt2"), "\(error)")
-        }
+        let error = try #require(throws: CheckpointError.self, "loaded an unknown family") { try ModelLoader.languageModel(from: directory) }
+        if case let .unsupportedModelType(path, "mamba", supported) = error {
+            #expect(path == directory.appendingPathComponent("config.json").path && supported.contains("gpt2"), "\(error)")
+        } else { Issue.record("\(error)") }
         let shape = NewModelShape(vocabularySize: 12, positions: 8, hiddenSize: 8, layers: 1, heads: 2, dropout: 0, bosTokenId: nil, eosTokenId: nil)
-        do {
-            _ = try ModelLoader.newLanguageModel(modelType: "mamba", shape: shape, seed: 1)
-            Issue.record("made a model of an unknown family")
-        } catch let error as CheckpointError {
-            #expect(error.message.contains("'model_type'") && error.message.contains("gpt2"), "\(error)")
+        let unknown = try #require(throws: CheckpointError.self, "made a model of an unknown family") {
+            try ModelLoader.newLanguageModel(modelType: "mamba", shape: shape, seed: 1)
         }
+        if case let .cannotCreate("mamba", creatable) = unknown {
+            #expect(creatable.contains("gpt2"), "\(unknown)")
+            #expect(unknown.description == "config: field 'model_type' is 'mamba'; a new model can be one of: \(creatable.joined(separator: ", "))")
+        } else { Issue.record("\(unknown)") }
         #expect(try ModelLoader.newLanguageModel(modelType: "gpt2", shape: shape, seed: 1).modelConfiguration.vocabularySize == 12)
     }
 }

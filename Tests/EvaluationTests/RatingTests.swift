@@ -55,7 +55,11 @@ struct RatingTests {
         #expect(swapped > 3 && swapped < 17, "\(swapped) of 20 pairs swapped")
         #expect(many.map { RatingItems.side(of: $0, rater: "Ann", seed: 1) } == many.map { RatingItems.side(of: $0, rater: "Ann", seed: 1) })
 
-        #expect(throws: RatingError.self) { try RatingItems.make(samples: [pairSamples[0]], mode: .pairwise, seed: 0) }
+        #expect(throws: RatingError.singleSource("alpha")) { try RatingItems.make(samples: [pairSamples[0]], mode: .pairwise, seed: 0) }
+        #expect(throws: RatingError.noSharedPrompts) {
+            try RatingItems.make(samples: [pairSamples[0], RatingSample(source: "beta", prompt: "elsewhere", response: "r")], mode: .pairwise, seed: 0)
+        }
+        #expect(throws: RatingError.noSamples) { try RatingItems.make(samples: [], mode: .rating, seed: 0) }
         #expect(try RatingItems.make(samples: pairSamples, mode: .rating, seed: 0).count == pairSamples.count)
     }
 
@@ -69,8 +73,8 @@ struct RatingTests {
         #expect(try RatingSample.read("ppo=\(file.path)").map(\.source) == ["ppo", "ppo"])
         let bad = folder.appendingPathComponent("bad.jsonl")
         try #"{"prompt":"a","completion":"b"}\#n{"prompt":"a","answer":"b"}\#n"#.write(to: bad, atomically: true, encoding: .utf8)
-        let error = try #require(throws: (any Error).self) { try RatingSample.read(bad.path) }
-        #expect("\(error)".contains("bad.jsonl:2") && "\(error)".contains("response field"))
+        let error = try #require(throws: DatasetError.self) { try RatingSample.read(bad.path) }
+        #expect(error.path == bad.path && error.line == 2 && error.message.hasPrefix("expected a response field"), "\(error)")
     }
 
     @Test("session files: YAML with scales; bad scales are named")
@@ -84,8 +88,16 @@ struct RatingTests {
         #expect(configuration.scales == [RatingScale(name: "joy", minimum: 0, maximum: 10, lowLabel: "grim")])
         try "scales:\n  - {name: Joy!, min: 1, max: 5}\n".write(to: file, atomically: true, encoding: .utf8)
         let error = try #require(throws: RatingError.self) { try RatingSessionConfiguration.read(file) }
-        #expect(error.message.contains("Joy!") && error.path == file.path)
-        #expect(throws: RatingError.self) { try RatingScale(parsing: "joy=5") }
+        #expect(error == .invalidScaleName(source: file.path, name: "Joy!"))
+        #expect(error.description == "\(file.path): scale name 'Joy!': expected 1–40 lowercase letters, digits, '_' or '-'")
+        #expect(throws: RatingError.invalidScaleSpecification("joy=5")) { try RatingScale(parsing: "joy=5") }
+        #expect(throws: RatingError.duplicateScale(source: "session", name: "joy")) {
+            try RatingSessionConfiguration(scales: [RatingScale(name: "joy", minimum: 1, maximum: 5), RatingScale(name: "joy", minimum: 0, maximum: 2)]).validate()
+        }
+        #expect(throws: RatingError.invalidScaleRange(source: "session", name: "joy", minimum: 5, maximum: 5)) {
+            try RatingSessionConfiguration(scales: [RatingScale(name: "joy", minimum: 5, maximum: 5)]).validate()
+        }
+        #expect(throws: RatingError.noScales(source: "session")) { try RatingSessionConfiguration(scales: []).validate() }
         #expect(try RatingScale(parsing: "joy=1-7") == RatingScale(name: "joy", minimum: 1, maximum: 7))
     }
 
@@ -158,8 +170,15 @@ struct RatingTests {
         // Reopening: the stored session comes back; other samples or settings are refused.
         let reopened = try RatingDesk(store: RatingStore(path: desk.store.path))
         #expect(reopened.items == desk.items && reopened.configuration == desk.configuration)
-        #expect(throws: RatingError.self) { try RatingDesk(store: RatingStore(path: desk.store.path), samples: [samples[0]]) }
-        #expect(throws: RatingError.self) { try RatingDesk(store: RatingStore(path: desk.store.path), configuration: RatingSessionConfiguration(mode: .pairwise)) }
+        #expect(throws: RatingError.otherSamples(database: desk.store.path, items: 2)) {
+            try RatingDesk(store: RatingStore(path: desk.store.path), samples: [samples[0]])
+        }
+        #expect(throws: RatingError.otherSettings(database: desk.store.path)) {
+            try RatingDesk(store: RatingStore(path: desk.store.path), configuration: RatingSessionConfiguration(mode: .pairwise))
+        }
+        #expect(throws: RatingError.sessionExists(database: desk.store.path)) {
+            try RatingStore(path: desk.store.path).create(configuration: desk.configuration, items: desk.items)
+        }
     }
 
     @Test("pairwise: left/right map to the rater's sides; results tally wins, sides and agreement; export drops ties")

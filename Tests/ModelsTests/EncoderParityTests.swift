@@ -160,7 +160,7 @@ struct EncoderParityTests {
         try writer.add("roberta.encoder.layer.0.extra.weight", shape: [2], floats: [1, 2])
         try writer.write(to: scratch.appendingPathComponent("model.safetensors"))
         let error = try #require(throws: CheckpointError.self) { _ = try TextClassifier.load(from: scratch) }
-        #expect(error.description.contains("unexpected tensor 'roberta.encoder.layer.0.extra.weight'"))
+        #expect(error == .unexpectedTensor(path: scratch.appendingPathComponent("model.safetensors").path, name: "roberta.encoder.layer.0.extra.weight", others: 0))
     }
 
     @Test("a bare encoder gets a new head; bad checkpoints are errors naming the file and field",
@@ -171,22 +171,28 @@ struct EncoderParityTests {
         #expect(bert.classifier.weight.shape == [3, 384] && bert.isTrainingAnywhere)
         let file = try SafeTensorsFile(contentsOf: miniLMDirectory.appendingPathComponent("model.safetensors"))
         #expect(bert.bert.encoder.layer[5].output.dense.weight.scalars == (try file.floats("encoder.layer.5.output.dense.weight")))
-        #expect(throws: CheckpointError.self) { try loadEncoderClassifier(from: miniLMDirectory) }  // no labels: a bare encoder
+        #expect(throws: CheckpointError.notAClassifier(path: miniLMDirectory.appendingPathComponent("config.json").path)) {
+            try loadEncoderClassifier(from: miniLMDirectory)  // no labels: a bare encoder
+        }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("encoder-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let config = scratch.appendingPathComponent("config.json")
         try Data(#"{"model_type": "bert", "hidden_size": 30, "num_attention_heads": 4}"#.utf8).write(to: config)
-        let error = try #require(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
-        #expect(error.description.contains("config.json") && error.description.contains("'hidden_size' (30) must be divisible"))
+        #expect(throws: CheckpointError.invalidField(path: config.path, field: "hidden_size", problem: "(30) must be divisible by 'num_attention_heads' (4)")) {
+            try EncoderConfiguration.load(from: config)
+        }
         try Data(#"{"model_type": "t5"}"#.utf8).write(to: config)
-        let typeError = try #require(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
-        #expect(typeError.description.contains("'model_type' is 't5'"))
+        #expect(throws: CheckpointError.unsupportedModelType(path: config.path, modelType: "t5", supported: ["bert", "roberta"])) {
+            try EncoderConfiguration.load(from: config)
+        }
         try Data(#"{"model_type": "bert", "hidden_act": "swish"}"#.utf8).write(to: config)
-        #expect(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
+        #expect(throws: CheckpointError.unsupportedValue(path: config.path, field: "hidden_act", value: "swish", supported: EncoderConfiguration.supportedActivations)) {
+            try EncoderConfiguration.load(from: config)
+        }
         try Data(#"{"model_type": "bert", "id2label": {"0": "a", "00": "b"}}"#.utf8).write(to: config)
         let labelError = try #require(throws: CheckpointError.self) { try EncoderConfiguration.load(from: config) }
-        #expect(labelError.description.contains("'id2label' has key"))
+        if case .invalidField(config.path, "id2label", _) = labelError {} else { Issue.record("\(labelError)") }
     }
 
     @Test("inputs longer than max_length keep their beginning between the markers (HF truncation=True)")
@@ -197,7 +203,8 @@ struct EncoderParityTests {
         #expect(full.count > 3)
         let cls = try #require(classifier.tokenizer.specialTokens["[CLS]"]), sep = try #require(classifier.tokenizer.specialTokens["[SEP]"])
         #expect(try classifier.encode(text) == [cls] + full.prefix(3) + [sep])
-        #expect(throws: CheckpointError.self) { try TextClassifier.load(from: fixtures.appendingPathComponent("bert-tiny-classifier"), maxLength: 65) }
+        let tooLong = try #require(throws: CheckpointError.self) { try TextClassifier.load(from: fixtures.appendingPathComponent("bert-tiny-classifier"), maxLength: 65) }
+        if case .invalidMaxLength(_, 65, _) = tooLong {} else { Issue.record("\(tooLong)") }
         // RoBERTa's table (66 positions, padding id 1) fits 64 tokens: the longest input reaches position 65.
         let roberta = try TextClassifier.load(from: fixtures.appendingPathComponent("roberta-tiny-classifier"))
         #expect(roberta.maxLength == 64)

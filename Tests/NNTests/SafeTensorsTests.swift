@@ -382,7 +382,11 @@ enum SafeTensorsTests {
                 }
             }
             #expect(try Data(contentsOf: url) == Data("new contents".utf8) && listing() == ["out.bin"])
-            #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data(), to: scratch.url("missing/out.bin")) }
+            let missing = scratch.url("missing/out.bin")
+            let error = try #require(throws: AtomicFileError.self) { try AtomicFile.write(Data(), to: missing) }
+            guard case let .cannotCreateTemporaryFile(path, temporaryPath, code) = error else { Issue.record("\(error)"); return }
+            #expect(path == missing.path && code == ENOENT && temporaryPath.hasPrefix(scratch.url("missing/.out.bin.tmp-").path), "\(error)")
+            #expect(error.description == "\(missing.path): cannot create temporary file \(temporaryPath): No such file or directory (errno \(ENOENT))")
         }
 
         @Test func rewritingKeepsOpenMappingsValid() throws {
