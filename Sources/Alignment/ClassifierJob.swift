@@ -8,7 +8,7 @@ import Tokenizers
 import Yams
 
 /// What `rlhf classifier train` needs besides the training hyper-parameters (which share its mapping).
-public struct ClassifierJob: Codable, Equatable, Sendable {
+public struct ClassifierJob: Equatable, Sendable {
     /// The run's name: it writes `<runs_dir>/<name>/`.
     public var name = "classifier"
     /// Where runs go.
@@ -35,12 +35,6 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
     public var maxExamples: Int?
     /// Count and leave out malformed records instead of stopping at the first.
     public var skipBadRecords = false
-
-    enum CodingKeys: String, CodingKey {
-        case name, runsDirectory = "runs_dir", data, validData = "valid_data", testData = "test_data", labelsFile = "labels_file"
-        case textField = "text_field", labelField = "label_field", problemType = "problem_type", model
-        case maxExamples = "max_examples", skipBadRecords = "skip_bad_records"
-    }
 
     /// Defaults: no data or model yet (both are required).
     public init() {}
@@ -178,22 +172,21 @@ public struct ClassifierJob: Codable, Equatable, Sendable {
     }
 }
 
-extension ClassifierJob: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
-        SettingHelp("runs_dir", "Where runs go."),
-        SettingHelp("data", "Labelled texts {text, label} / {text, labels: […]} (JSONL, JSON, CSV/TSV; gzip allowed) or GoEmotions' TSV."),
-        SettingHelp("valid_data", "Held-out data in the same shapes; null: valid_fraction of data.", type: "text or null"),
-        SettingHelp("test_data", "Test data, scored once after training (test_metrics.json); null: none.", type: "text or null"),
-        SettingHelp("labels_file", "Label names, one per line; null: GoEmotions' emotions.txt beside the data, or the data's labels sorted.",
-                    type: "text or null"),
-        SettingHelp("text_field", "The record field holding the text."),
-        SettingHelp("label_field", "The record field holding the label(s)."),
-        .choice("problem_type", ClassifierProblemType.self, "One label per text (softmax) or any number (sigmoid); auto: from the data."),
-        SettingHelp("model", "The starting checkpoint: a bare encoder (MiniLM) or a classifier."),
-        SettingHelp("max_examples", "Use only the first this many training examples; null: all.", type: "integer or null"),
-        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
-    ]
+extension ClassifierJob: FieldListSettings {
+    public static var fields: [SettingField<ClassifierJob>] { [
+        .field("name", \.name, "The run's name: it writes <runs_dir>/<name>/."),
+        .field("runs_dir", \.runsDirectory, "Where runs go."),
+        .field("data", \.data, "Labelled texts {text, label} / {text, labels: […]} (JSONL, JSON, CSV/TSV; gzip allowed) or GoEmotions' TSV."),
+        .optional("valid_data", \.validData, "Held-out data in the same shapes; null: valid_fraction of data.", type: "text"),
+        .optional("test_data", \.testData, "Test data, scored once after training (test_metrics.json); null: none.", type: "text"),
+        .optional("labels_file", \.labelsFile, "Label names, one per line; null: GoEmotions' emotions.txt beside the data, or the data's labels sorted.", type: "text"),
+        .field("text_field", \.textField, "The record field holding the text."),
+        .field("label_field", \.labelField, "The record field holding the label(s)."),
+        .choice("problem_type", \.problemType, "One label per text (softmax) or any number (sigmoid); auto: from the data."),
+        .field("model", \.model, "The starting checkpoint: a bare encoder (MiniLM) or a classifier."),
+        .optional("max_examples", \.maxExamples, "Use only the first this many training examples; null: all.", type: "integer"),
+        .field("skip_bad_records", \.skipBadRecords, "Count and leave out malformed records instead of stopping at the first."),
+    ] }
 
     /// `rlhf classifier train --help`'s field list, generated from the settings and their defaults.
     public static func fieldsHelp() throws -> String {

@@ -8,7 +8,7 @@ import Tokenizers
 import Yams
 
 /// What `rlhf dpo` needs besides the DPO hyper-parameters (which share its mapping).
-public struct DPOJob: Codable, Equatable, Sendable {
+public struct DPOJob: Equatable, Sendable {
     /// The run's name: it writes `<runs_dir>/<name>/`.
     public var name = "dpo"
     /// Where runs go.
@@ -26,11 +26,6 @@ public struct DPOJob: Codable, Equatable, Sendable {
     /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
     /// (a character model: e.g. "$"); it must be exactly one token.
     public var eosToken: String?
-
-    enum CodingKeys: String, CodingKey {
-        case name, runsDirectory = "runs_dir", data, skipBadRecords = "skip_bad_records", model, reference
-        case unknownCharacters = "unknown_characters", eosToken = "eos_token"
-    }
 
     /// Defaults: data and model are required.
     public init() {}
@@ -110,17 +105,17 @@ public struct DPOJob: Codable, Equatable, Sendable {
     }
 }
 
-extension DPOJob: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
-        SettingHelp("runs_dir", "Where runs go."),
-        SettingHelp("data", "Pairs {prompt, chosen, rejected} or HH {chosen, rejected} (JSONL, JSON, CSV/TSV; gzip allowed)."),
-        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
-        SettingHelp("model", "The policy's starting checkpoint."),
-        SettingHelp("reference", "The reference checkpoint; null: model (ignored with reference_free).", type: "text or null"),
-        .choice("unknown_characters", UnknownCharacterPolicy.self, "Characters a character tokenizer lacks: an error naming the pair, or folded."),
-        SettingHelp("eos_token", "End-of-sequence text when neither tokenizer nor config.json names one (one token).", type: "text or null"),
-    ]
+extension DPOJob: FieldListSettings {
+    public static var fields: [SettingField<DPOJob>] { [
+        .field("name", \.name, "The run's name: it writes <runs_dir>/<name>/."),
+        .field("runs_dir", \.runsDirectory, "Where runs go."),
+        .field("data", \.data, "Pairs {prompt, chosen, rejected} or HH {chosen, rejected} (JSONL, JSON, CSV/TSV; gzip allowed)."),
+        .field("skip_bad_records", \.skipBadRecords, "Count and leave out malformed records instead of stopping at the first."),
+        .field("model", \.model, "The policy's starting checkpoint."),
+        .optional("reference", \.reference, "The reference checkpoint; null: model (ignored with reference_free).", type: "text"),
+        .choice("unknown_characters", \.unknownCharacters, "Characters a character tokenizer lacks: an error naming the pair, or folded."),
+        .optional("eos_token", \.eosToken, "End-of-sequence text when neither tokenizer nor config.json names one (one token).", type: "text"),
+    ] }
 
     /// `rlhf dpo --help`'s field list, generated from the settings and their defaults.
     public static func fieldsHelp() throws -> String {

@@ -32,7 +32,7 @@ public func train(model: URL, rewardFunction: any RewardFunction, prompts: [Stri
 }
 
 /// What `rlhf ppo` needs besides the PPO settings (which share its mapping).
-public struct PPOJob: Codable, Equatable, Sendable {
+public struct PPOJob: Equatable, Sendable {
     /// The run's name: it writes `<runs_dir>/<name>/`.
     public var name = "ppo"
     /// Where runs go.
@@ -53,11 +53,6 @@ public struct PPOJob: Codable, Equatable, Sendable {
     public var reward = ""
     /// The settings the file and the overrides start from.
     public var preset = PPOPreset.none
-
-    enum CodingKeys: String, CodingKey {
-        case name, runsDirectory = "runs_dir", model, prompts, promptField = "prompt_field", promptWords = "prompt_words"
-        case evalPrompts = "eval_prompts", numEvalPrompts = "num_eval_prompts", reward, preset
-    }
 
     /// Defaults: model, prompts and reward are required.
     public init() {}
@@ -110,19 +105,19 @@ public struct PPOJob: Codable, Equatable, Sendable {
     }
 }
 
-extension PPOJob: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
-        SettingHelp("runs_dir", "Where runs go."),
-        SettingHelp("model", "The policy's starting checkpoint."),
-        SettingHelp("prompts", "Prompts: {prompt} JSONL/JSON, a .txt with one per line, or a CSV column."),
-        SettingHelp("prompt_field", "The field or column holding each prompt."),
-        SettingHelp("prompt_words", "With K > 0: each prompt is the first K words of its line (the trlX notebook's way)."),
-        SettingHelp("eval_prompts", "Evaluation prompts, a file like prompts; null: the first num_eval_prompts training prompts.", type: "text or null"),
-        SettingHelp("num_eval_prompts", "Eval prompts taken from the training prompts when eval_prompts is null."),
-        SettingHelp("reward", "model:DIR | uppercase | lexicon | regex:PATTERN | length:N | classifier:DIR:LABEL | http(s)://URL."),
-        .choice("preset", PPOPreset.self, "Settings the file and the overrides start from."),
-    ]
+extension PPOJob: FieldListSettings {
+    public static var fields: [SettingField<PPOJob>] { [
+        .field("name", \.name, "The run's name: it writes <runs_dir>/<name>/."),
+        .field("runs_dir", \.runsDirectory, "Where runs go."),
+        .field("model", \.model, "The policy's starting checkpoint."),
+        .field("prompts", \.prompts, "Prompts: {prompt} JSONL/JSON, a .txt with one per line, or a CSV column."),
+        .field("prompt_field", \.promptField, "The field or column holding each prompt."),
+        .field("prompt_words", \.promptWords, "With K > 0: each prompt is the first K words of its line (the trlX notebook's way)."),
+        .optional("eval_prompts", \.evalPrompts, "Evaluation prompts, a file like prompts; null: the first num_eval_prompts training prompts.", type: "text"),
+        .field("num_eval_prompts", \.numEvalPrompts, "Eval prompts taken from the training prompts when eval_prompts is null."),
+        .field("reward", \.reward, "model:DIR | uppercase | lexicon | regex:PATTERN | length:N | classifier:DIR:LABEL | http(s)://URL."),
+        .choice("preset", \.preset, "Settings the file and the overrides start from."),
+    ] }
 
     /// `rlhf ppo --help`'s field list, generated from the settings and their defaults.
     public static func fieldsHelp() throws -> String {

@@ -8,7 +8,7 @@ import Tokenizers
 import Yams
 
 /// What `rlhf pretrain` needs besides the training hyper-parameters (which share its mapping).
-public struct PretrainJob: Codable, Equatable, Sendable {
+public struct PretrainJob: Equatable, Sendable {
     /// The run's name: it writes `<runs_dir>/<name>/`.
     public var name = "pretrain"
     /// Where runs go.
@@ -27,11 +27,6 @@ public struct PretrainJob: Codable, Equatable, Sendable {
     public var layers = 6, heads = 6, embeddingDimension = 384
     /// Dropout of a new model (residual, embedding and attention).
     public var dropout: Float = 0.2
-
-    enum CodingKeys: String, CodingKey {
-        case name, runsDirectory = "runs_dir", corpus, tokenizer, bpeMerges = "bpe_merges", initFrom = "init_from"
-        case layers = "n_layer", heads = "n_head", embeddingDimension = "n_embd", dropout, modelType = "model_type"
-    }
 
     /// Defaults: nanoGPT's Shakespeare-char model with a character tokenizer.
     public init() {}
@@ -93,20 +88,20 @@ public struct PretrainJob: Codable, Equatable, Sendable {
     }
 }
 
-extension PretrainJob: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
-        SettingHelp("runs_dir", "Where runs go."),
-        SettingHelp("corpus", "A text file (the whole file is the corpus)."),
-        SettingHelp("tokenizer", "character, bpe (trained on the corpus with bpe_merges merges), or a tokenizer directory."),
-        SettingHelp("bpe_merges", "Merges for a trained byte-level BPE."),
-        SettingHelp("init_from", "A checkpoint directory to start from instead of random weights.", type: "text or null"),
-        SettingHelp("model_type", "The family of a new model (config.json's model_type; ignored with init_from)."),
-        SettingHelp("n_layer", "Blocks of a new model."),
-        SettingHelp("n_head", "Attention heads of a new model."),
-        SettingHelp("n_embd", "Width of a new model."),
-        SettingHelp("dropout", "Dropout of a new model (residual, embedding and attention)."),
-    ]
+extension PretrainJob: FieldListSettings {
+    public static var fields: [SettingField<PretrainJob>] { [
+        .field("name", \.name, "The run's name: it writes <runs_dir>/<name>/."),
+        .field("runs_dir", \.runsDirectory, "Where runs go."),
+        .field("corpus", \.corpus, "A text file (the whole file is the corpus)."),
+        .field("tokenizer", \.tokenizer, "character, bpe (trained on the corpus with bpe_merges merges), or a tokenizer directory."),
+        .field("bpe_merges", \.bpeMerges, "Merges for a trained byte-level BPE."),
+        .optional("init_from", \.initFrom, "A checkpoint directory to start from instead of random weights.", type: "text"),
+        .field("model_type", \.modelType, "The family of a new model (config.json's model_type; ignored with init_from)."),
+        .field("n_layer", \.layers, "Blocks of a new model."),
+        .field("n_head", \.heads, "Attention heads of a new model."),
+        .field("n_embd", \.embeddingDimension, "Width of a new model."),
+        .field("dropout", \.dropout, "Dropout of a new model (residual, embedding and attention)."),
+    ] }
 
     /// `rlhf pretrain --help`'s field list, generated from the settings and their defaults.
     public static func fieldsHelp() throws -> String {

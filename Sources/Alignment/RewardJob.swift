@@ -10,7 +10,7 @@ import Tokenizers
 import Yams
 
 /// What `rlhf reward` needs besides the training hyper-parameters (which share its mapping).
-public struct RewardJob: Codable, Equatable, Sendable {
+public struct RewardJob: Equatable, Sendable {
     /// The run's name: it writes `<runs_dir>/<name>/`.
     public var name = "reward"
     /// Where runs go.
@@ -35,12 +35,6 @@ public struct RewardJob: Codable, Equatable, Sendable {
     /// Characters a character tokenizer lacks: "error" (naming the record), or "fold" (typographic
     /// quotes to ASCII, diacritics removed, the rest dropped; counted and reported).
     public var unknownCharacters = UnknownCharacterPolicy.error
-
-    enum CodingKeys: String, CodingKey {
-        case name, runsDirectory = "runs_dir", data, objective, skipBadRecords = "skip_bad_records", model, tokenizer
-        case normalizationPolicy = "normalization_policy", normalizationPrompts = "normalization_prompts"
-        case textField = "text_field", labelField = "label_field", unknownCharacters = "unknown_characters"
-    }
 
     /// Defaults: no data or model yet (both are required).
     public init() {}
@@ -216,21 +210,21 @@ func endOfSequenceFromText(_ text: String?, tokenizer: any Tokenizer) throws -> 
     return ids[0]
 }
 
-extension RewardJob: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
-        SettingHelp("runs_dir", "Where runs go."),
-        SettingHelp("data", "Pairs, labelled texts {text, label} or best-of-N {query, samples, best} (JSONL, JSON, CSV/TSV; gzip allowed)."),
-        .choice("objective", RewardObjectiveChoice.self, "The training objective; auto: from the first record's keys."),
-        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
-        SettingHelp("model", "The checkpoint whose trunk the reward model starts from (an LM, or a reward model to continue)."),
-        SettingHelp("tokenizer", "A tokenizer directory; null: the model's own.", type: "text or null"),
-        SettingHelp("normalization_policy", "The policy sampled for normalization; null: model.", type: "text or null"),
-        SettingHelp("normalization_prompts", "A prompts file for normalization samples; null: the data's prompts.", type: "text or null"),
-        SettingHelp("text_field", "Labelled data: the field holding the text."),
-        SettingHelp("label_field", "Labelled data: the field holding the label."),
-        .choice("unknown_characters", UnknownCharacterPolicy.self, "Characters a character tokenizer lacks: an error naming the record, or folded."),
-    ]
+extension RewardJob: FieldListSettings {
+    public static var fields: [SettingField<RewardJob>] { [
+        .field("name", \.name, "The run's name: it writes <runs_dir>/<name>/."),
+        .field("runs_dir", \.runsDirectory, "Where runs go."),
+        .field("data", \.data, "Pairs, labelled texts {text, label} or best-of-N {query, samples, best} (JSONL, JSON, CSV/TSV; gzip allowed)."),
+        .choice("objective", \.objective, "The training objective; auto: from the first record's keys."),
+        .field("skip_bad_records", \.skipBadRecords, "Count and leave out malformed records instead of stopping at the first."),
+        .field("model", \.model, "The checkpoint whose trunk the reward model starts from (an LM, or a reward model to continue)."),
+        .optional("tokenizer", \.tokenizer, "A tokenizer directory; null: the model's own.", type: "text"),
+        .optional("normalization_policy", \.normalizationPolicy, "The policy sampled for normalization; null: model.", type: "text"),
+        .optional("normalization_prompts", \.normalizationPrompts, "A prompts file for normalization samples; null: the data's prompts.", type: "text"),
+        .field("text_field", \.textField, "Labelled data: the field holding the text."),
+        .field("label_field", \.labelField, "Labelled data: the field holding the label."),
+        .choice("unknown_characters", \.unknownCharacters, "Characters a character tokenizer lacks: an error naming the record, or folded."),
+    ] }
 
     /// `rlhf reward --help`'s field list, generated from the settings and their defaults.
     public static func fieldsHelp() throws -> String {

@@ -68,8 +68,12 @@ public struct RunDirectory: Sendable {
     public static let resumableFields: Set<String> = ["max_steps", "iterations", "total_episodes", "log_interval", "eval_interval", "checkpoint_interval", "keep_checkpoints"]
 
     /// Fields added to a job after runs were recorded without them, with the value their absence
-    /// meant: resuming such a run with that value is no change.
-    public static let addedFields: [String: String] = ["model_type": "gpt2"]
+    /// meant: resuming such a run with that value is no change. (`model_type`: pretraining;
+    /// `weight_decay`, `min_lr_ratio`: PPO, which used 0 for both; `adam_eps`, `eps_placement`:
+    /// pretraining, which used PyTorch's AdamW ε.)
+    public static let addedFields: [String: String] = [
+        "model_type": "gpt2", "weight_decay": "0", "min_lr_ratio": "0", "adam_eps": "1e-8", "eps_placement": "pytorch",
+    ]
 
     /// Records the job's fully resolved configuration in config.yaml (taking the run's lock first).
     /// A run resumed from a checkpoint must keep its recorded configuration, apart from

@@ -9,7 +9,7 @@ import Tokenizers
 import Yams
 
 /// What `rlhf sft` needs besides the training hyper-parameters (which share its mapping).
-public struct SFTJob: Codable, Equatable, Sendable {
+public struct SFTJob: Equatable, Sendable {
     /// The run's name: it writes `<runs_dir>/<name>/`.
     public var name = "sft"
     /// Where runs go.
@@ -29,11 +29,6 @@ public struct SFTJob: Codable, Equatable, Sendable {
     /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
     /// (a character model: e.g. "$"); it must be exactly one token.
     public var eosToken: String?
-
-    enum CodingKeys: String, CodingKey {
-        case name, runsDirectory = "runs_dir", data, shape, skipBadRecords = "skip_bad_records", model, tokenizer
-        case unknownCharacters = "unknown_characters", eosToken = "eos_token"
-    }
 
     /// Defaults: no data or model yet (both are required).
     public init() {}
@@ -87,18 +82,18 @@ public struct SFTJob: Codable, Equatable, Sendable {
 
 extension SFTRecordShape: SettingChoice {}
 
-extension SFTJob: DocumentedSettings {
-    public static let help: [SettingHelp] = [
-        SettingHelp("name", "The run's name: it writes <runs_dir>/<name>/."),
-        SettingHelp("runs_dir", "Where runs go."),
-        SettingHelp("data", "The SFT file: JSONL, JSON array or CSV/TSV (gzip allowed), in any record shape."),
-        .choice("shape", SFTRecordShape.self, "The record shape; null: detected from the first record.", optional: true),
-        SettingHelp("skip_bad_records", "Count and leave out malformed records instead of stopping at the first."),
-        SettingHelp("model", "The checkpoint directory to fine-tune."),
-        SettingHelp("tokenizer", "A tokenizer directory; null: the model's own.", type: "text or null"),
-        .choice("unknown_characters", UnknownCharacterPolicy.self, "Characters a character tokenizer lacks: an error naming the line, or folded."),
-        SettingHelp("eos_token", "End-of-sequence text when neither tokenizer nor config.json names one (one token, e.g. \"$\").", type: "text or null"),
-    ]
+extension SFTJob: FieldListSettings {
+    public static var fields: [SettingField<SFTJob>] { [
+        .field("name", \.name, "The run's name: it writes <runs_dir>/<name>/."),
+        .field("runs_dir", \.runsDirectory, "Where runs go."),
+        .field("data", \.data, "The SFT file: JSONL, JSON array or CSV/TSV (gzip allowed), in any record shape."),
+        .optionalChoice("shape", \.shape, "The record shape; null: detected from the first record."),
+        .field("skip_bad_records", \.skipBadRecords, "Count and leave out malformed records instead of stopping at the first."),
+        .field("model", \.model, "The checkpoint directory to fine-tune."),
+        .optional("tokenizer", \.tokenizer, "A tokenizer directory; null: the model's own.", type: "text"),
+        .choice("unknown_characters", \.unknownCharacters, "Characters a character tokenizer lacks: an error naming the line, or folded."),
+        .optional("eos_token", \.eosToken, "End-of-sequence text when neither tokenizer nor config.json names one (one token, e.g. \"$\").", type: "text"),
+    ] }
 
     /// `rlhf sft --help`'s field list, generated from the settings and their defaults.
     public static func fieldsHelp() throws -> String {

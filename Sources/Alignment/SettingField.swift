@@ -38,6 +38,12 @@ public struct SettingField<Root> {
         return SettingField(help: [.choice(name, Value.self, meaning)], decode: plain.decode, encode: plain.encode)
     }
 
+    /// A closed choice that may be null.
+    public static func optionalChoice<Value: SettingChoice>(_ name: String, _ path: WritableKeyPath<Root, Value?>, _ meaning: String) -> SettingField {
+        let plain = optional(name, path, meaning, type: "")
+        return SettingField(help: [.choice(name, Value.self, meaning, optional: true)], decode: plain.decode, encode: plain.encode)
+    }
+
     /// Settings of their own (the optimizer, the training schedule), coded flat beside these.
     public static func embedded<Value: Codable & DocumentedSettings>(_ path: WritableKeyPath<Root, Value>) -> SettingField {
         SettingField(help: Value.help,

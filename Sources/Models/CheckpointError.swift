@@ -45,6 +45,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     case vocabularyMismatch(path: String, idLimit: Int, vocabularySize: Int)
     /// A classifier's longest input is outside 3...`limit` (the model's positions).
     case invalidMaxLength(path: String, length: Int, limit: Int)
+    /// The checkpoint's family (`modelTypes`) has no model of the `kind` asked for (a causal LM
+    /// from an encoder, say); `families` are the model types that have one.
+    case missingKind(path: String, modelTypes: [String], kind: String, families: [String])
 
     /// The file at fault ("config" for a model made from settings).
     public var path: String {
@@ -53,7 +56,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
              let .missingField(path, _), let .tooManyParameters(path, _, _, _), let .unsupportedModelType(path, _, _),
              let .unknownArchitectures(path, _, _), let .notAClassifier(path), let .missingTensor(path, _, _, _),
              let .unexpectedTensor(path, _, _), let .weightsMismatch(path, _, _), let .missingSpecialTokens(path, _, _),
-             let .vocabularyMismatch(path, _, _), let .invalidMaxLength(path, _, _):
+             let .vocabularyMismatch(path, _, _), let .invalidMaxLength(path, _, _), let .missingKind(path, _, _, _):
             return path
         case .cannotCreate:
             return "config"
@@ -97,6 +100,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
             return "the tokenizer can produce ids up to \(idLimit - 1) but config.json's 'vocab_size' is \(vocabularySize): they do not belong together"
         case let .invalidMaxLength(_, length, limit):
             return "max length \(length) must be in 3...\(limit) (the model's positions)"
+        case let .missingKind(_, modelTypes, kind, families):
+            return "model_type '\(modelTypes.joined(separator: "/"))' has no \(kind); families that have one: \(families.joined(separator: ", "))"
         }
     }
 

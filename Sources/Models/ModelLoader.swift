@@ -164,8 +164,7 @@ public enum ModelLoader {
 
     /// "…/config.json: model_type 'bert/roberta' has no causal language model; families that have one: gpt2".
     private static func unable<Loader>(_ directory: URL, _ family: ModelFamily, _ kind: String, _ loader: KeyPath<ModelFamily, Loader?>) -> CheckpointError {
-        let able = families.withLock { $0 }.filter { $0[keyPath: loader] != nil }.flatMap(\.modelTypes).joined(separator: ", ")
-        return CheckpointError(path: directory.appendingPathComponent("config.json").path,
-                               message: "model_type '\(family.modelTypes.joined(separator: "/"))' has no \(kind); families that have one: \(able)")
+        let able = families.withLock { $0 }.filter { $0[keyPath: loader] != nil }.flatMap(\.modelTypes)
+        return .missingKind(path: directory.appendingPathComponent("config.json").path, modelTypes: family.modelTypes, kind: kind, families: able)
     }
 }

@@ -130,6 +130,14 @@ struct RunDirectoryTests {
         var newer = longer
         newer["model_type"] = "gpt2"
         try run.recordConfiguration(newer, resuming: true)
+        // The optimizer fields PPO and pretraining gained, at the values they had before.
+        try run.recordConfiguration(longer, resuming: false)
+        for (field, value) in [("weight_decay", "0.0"), ("min_lr_ratio", "0.0"), ("adam_eps", "1e-08"), ("eps_placement", "pytorch")] {
+            var gained = longer
+            gained[Node(field)] = Node(value)
+            try run.recordConfiguration(gained, resuming: true)
+            try run.recordConfiguration(longer, resuming: false)
+        }
         try run.recordConfiguration(longer, resuming: false)
         newer["model_type"] = "tiny-test"
         #expect(throws: RunError.changedOnResume(path: run.configURL.path, changes: [.init(field: "model_type", recorded: "(absent)", requested: "tiny-test")])) {
