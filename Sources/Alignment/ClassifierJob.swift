@@ -25,8 +25,8 @@ public struct ClassifierJob: Equatable, Sendable {
     public var labelsFile: String?
     /// Record fields holding the text and the label(s).
     public var textField = "text", labelField = "label"
-    /// "auto" (multi-label when a text has several labels, or for GoEmotions), "single_label_classification"
-    /// or "multi_label_classification".
+    /// `.auto` (multi-label when a text has several labels, or for GoEmotions), `.singleLabel`
+    /// or `.multiLabel`.
     public var problemType = ClassifierProblemType.auto
     /// The starting checkpoint: a bare encoder (e.g. MiniLM) or a classifier (its head is kept when
     /// its labels are the data's, replaced otherwise).

@@ -21,7 +21,7 @@ public struct DPOJob: Equatable, Sendable {
     public var model = ""
     /// The reference checkpoint; nil: `model` (ignored with `reference_free`).
     public var reference: String?
-    /// Characters a character tokenizer lacks: "error" (naming the pair) or "fold" (approximated or dropped).
+    /// Characters a character tokenizer lacks: `.error` (naming the pair) or `.fold` (approximated or dropped).
     public var unknownCharacters = UnknownCharacterPolicy.error
     /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
     /// (a character model: e.g. "$"); it must be exactly one token.

@@ -16,7 +16,7 @@ import Tokenizers
 public struct DPOConfiguration: Equatable, Sendable, ScheduledConfiguration, FieldListSettings {
     /// β: the strength of the implicit KL constraint.
     public var beta: Float = 0.1
-    /// "sigmoid" (DPO; conservative DPO with label_smoothing > 0) or "ipo".
+    /// `.sigmoid` (DPO; conservative DPO with label_smoothing > 0) or `.ipo`.
     public var lossType = DPOLossType.sigmoid
     /// ε of conservative DPO.
     public var labelSmoothing: Float = 0

@@ -62,7 +62,7 @@ public struct PPOConfiguration: Equatable, Sendable, FieldListSettings {
     public var truncateToken: String?
     public var truncateAfter = 16
     public var penaltyReward: Float = -1
-    /// A value head on the policy trunk ("shared", TRL's names) or a separate value model ("separate").
+    /// A value head on the policy trunk (`.shared`, TRL's names) or a separate value model (`.separate`).
     public var valueModel = ValueModelPlacement.shared
     /// Adam and the learning-rate schedule: lr 1e-5 decaying linearly to 0 over the run (as
     /// lm-human-preferences; `warmup_steps` in iterations), ε 1e-5, no weight decay or clipping.

@@ -32,7 +32,7 @@ public struct RewardJob: Equatable, Sendable {
     public var normalizationPrompts: String?
     /// Labelled data: the fields holding the text and the label (e.g. `sample`, `sentiment`).
     public var textField = "text", labelField = "label"
-    /// Characters a character tokenizer lacks: "error" (naming the record), or "fold" (typographic
+    /// Characters a character tokenizer lacks: `.error` (naming the record), or `.fold` (typographic
     /// quotes to ASCII, diacritics removed, the rest dropped; counted and reported).
     public var unknownCharacters = UnknownCharacterPolicy.error
 

@@ -20,7 +20,7 @@ public struct RewardConfiguration: Equatable, Sendable, ScheduledConfiguration, 
     /// Labelled only: the reward of each label (e.g. {happy: 1, sad: -1}); nil: labels sorted,
     /// the last one 1 and the others 0 (binary: the second label is positive).
     public var labelRewards: [String: Float]?
-    /// Reward normalization (lm-human-preferences): "none", "before", "after" or "both".
+    /// When reward normalization (lm-human-preferences) fits gain and bias: never, before, after or both.
     public var normalize = NormalizationTiming.none
     /// Policy samples the normalization is fitted on (lm-human-preferences `normalize_samples`).
     public var normalizationSamples = 256

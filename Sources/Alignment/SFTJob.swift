@@ -24,7 +24,7 @@ public struct SFTJob: Equatable, Sendable {
     public var model = ""
     /// A tokenizer directory; nil: the model's own.
     public var tokenizer: String?
-    /// Characters a character tokenizer lacks: "error" (naming the line) or "fold" (approximated or dropped).
+    /// Characters a character tokenizer lacks: `.error` (naming the line) or `.fold` (approximated or dropped).
     public var unknownCharacters = UnknownCharacterPolicy.error
     /// The end-of-sequence token's text when neither the tokenizer nor config.json names one
     /// (a character model: e.g. "$"); it must be exactly one token.

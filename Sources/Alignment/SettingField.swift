@@ -65,7 +65,8 @@ struct SettingKey: CodingKey {
 public protocol FieldListSettings: Codable, DocumentedSettings {
     /// Every field, in help order.
     static var fields: [SettingField<Self>] { get }
-    /// The defaults decoding starts from (every field the mapping holds is then read from it).
+    /// The value decoding starts from. Every `.field` must be in the mapping (a job's defaults
+    /// put it there), and an absent `.optional` decodes to null, as synthesized Codable did.
     init()
 }
 

@@ -112,7 +112,7 @@ extension JobConfiguration {
             switch node {
             case let .sequence(items): return .sequence(Node.Sequence(items.map(rewrite), items.tag, items.style))
             case .scalar(let scalar) where Tag.Name(rawValue: node.tag.rawValue) == .float:
-                guard let value = Double(scalar.string) ?? node.float else { return node }
+                guard let value = Double(scalar.string) ?? node.float, value.isFinite else { return node }
                 // Yams writes 15 significant digits: a Float field's value is within that of a Float.
                 let float = Float(value)
                 let text = abs(Double(float) - value) <= 1e-14 * abs(value) ? "\(float)" : "\(value)"

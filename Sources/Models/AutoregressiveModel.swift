@@ -45,6 +45,9 @@ public func responseLogProbabilities(_ model: any AutoregressiveModel, prompt: [
     guard !prompt.isEmpty, !response.isEmpty else { throw GenerationError("the prompt and the response must both have tokens") }
     if let bad = (prompt + response).first(where: { $0 < 0 || $0 >= V }) { throw GenerationError("token id \(bad) is outside the vocabulary 0..<\(V)") }
     if let problem = model.contextProblem(promptLength: prompt.count, newTokens: response.count) { throw GenerationError(problem) }
+    let wasTraining = model.isTrainingAnywhere
+    model.setTraining(false)  // no dropout: the numbers generation reported
+    defer { if wasTraining { model.setTraining(true) } }
     return withNoGrad {
         var logits = model.responseLogits(prompt: prompt, response: response)
         if temperature != 1 { logits = logits * (1 / temperature) }
@@ -85,7 +88,7 @@ final class CausalDecodingSession: DecodingSession {
         self.model = model
         let B = prompts.count, L = prompts.map(\.count).max() ?? 1
         let configuration = model.modelConfiguration
-        // Padding positions are masked out; any valid id will do, EOS when it is one.
+        // Padding positions are masked out; any valid id will do: the model's EOS when it has one.
         let padding = Int32(configuration.eosTokenId.flatMap { $0 >= 0 && $0 < configuration.vocabularySize ? $0 : nil } ?? 0)
         mask = prompts.map { Array(repeating: 0, count: L - $0.count) + Array(repeating: 1, count: $0.count) }
         let ids = IndexTensor(shape: [B, L], values: prompts.flatMap { Array(repeating: padding, count: L - $0.count) + $0.map { Int32($0) } })

@@ -7,6 +7,9 @@
 // row is refilled with the last active row), the rows share one column count, and a padding mask
 // marks each row's own columns. A new request is prefilled in a cache of its own and copied in;
 // when the columns run out, the cache is compacted.
+// It speaks to causal language models (any family) through the model interface; an
+// encoder-decoder is decoded by `generate`, and joins step-level batching when its family needs
+// serving (its rows would carry their encoded prompts beside the decoder cache).
 // Shapes: B active rows, L cache columns, V vocabulary.
 
 import Foundation

@@ -26,11 +26,12 @@ public protocol EncoderDecoderLanguageModel: AutoregressiveModel {
     /// The decoder's final states (B, T, C) for decoder inputs (B, T), attending to `encoded`.
     /// - Parameters:
     ///   - ids: (B, T) decoder input ids (the start token, then the response shifted right).
-    ///   - encoded: (B, S, C) from ``encode(_:mask:)``.
+    ///   - encoded: (B, S, C) from ``encode(_:mask:)``. (T5's prompts end with `</s>`: the
+    ///     tokenizer's post-processor adds it, not this interface.)
     ///   - encoderMask: (B, S) the prompt's padding mask.
     ///   - cache: the decoder's self-attention keys and values of earlier steps (with the
     ///     encoder's keys and values, computed once), extended by this call; nil for a full pass.
-    func decode(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor
+    func decoderStates(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor
 
     /// Logits (B, T, V) for decoder states (B, T, C).
     func logits(decoded: Tensor) -> Tensor
@@ -44,8 +45,9 @@ public protocol EncoderDecoderLanguageModel: AutoregressiveModel {
 public final class EncoderDecoderCache {
     /// The decoder's self-attention cache.
     public let selfAttention: KeyValueCache
-    /// Per decoder layer, the cross-attention keys and values (B, heads, S, head size); empty until
-    /// the first step fills them.
+    /// Per decoder layer, the cross-attention keys and values (B, heads, S, head size) of the
+    /// encoded prompt: the conformer fills them at the first step and reads them at every later
+    /// one, so the prompt's projections are computed once.
     public var crossAttention: [(keys: Tensor, values: Tensor)] = []
     /// Decoder steps taken.
     public var steps: Int { selfAttention.length }
@@ -75,7 +77,7 @@ extension EncoderDecoderLanguageModel {
         let S = prompt.count, T = response.count
         let encoded = encode(IndexTensor(shape: [1, S], values: prompt.map { Int32($0) }), mask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)))
         let inputs = [Int32(decoderStartTokenId)] + response.dropLast().map { Int32($0) }
-        let decoded = decode(IndexTensor(shape: [1, T], values: inputs), encoded: encoded,
+        let decoded = decoderStates(IndexTensor(shape: [1, T], values: inputs), encoded: encoded,
                              encoderMask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)), cache: nil)
         return logits(decoded: decoded).reshaped([T, modelConfiguration.vocabularySize])
     }
@@ -98,13 +100,13 @@ final class EncoderDecoderSession: DecodingSession {
         encoded = model.encode(ids, mask: encoderMask)
         cache = model.makeDecoderCache(batch: B, capacity: max(newTokens, 1))
         let start = IndexTensor(shape: [B, 1], values: Array(repeating: Int32(model.decoderStartTokenId), count: B))
-        logits = model.logits(decoded: model.decode(start, encoded: encoded, encoderMask: encoderMask, cache: cache))
+        logits = model.logits(decoded: model.decoderStates(start, encoded: encoded, encoderMask: encoderMask, cache: cache))
             .reshaped([B, model.modelConfiguration.vocabularySize])
     }
 
     func append(_ tokens: [Int32]) {
         let B = tokens.count
-        logits = model.logits(decoded: model.decode(IndexTensor(shape: [B, 1], values: tokens), encoded: encoded, encoderMask: encoderMask, cache: cache))
+        logits = model.logits(decoded: model.decoderStates(IndexTensor(shape: [B, 1], values: tokens), encoded: encoded, encoderMask: encoderMask, cache: cache))
             .reshaped([B, model.modelConfiguration.vocabularySize])
     }
 }

@@ -1,6 +1,7 @@
 // Which family a checkpoint directory holds, read from its config.json (`model_type`, then
-// `architectures`), and the loaders of each family. GPT-2 is built in; another family (or a test's)
-// registers a ``ModelFamily``.
+// `architectures`), and the loaders of each family, by kind: causal LM, decoder classifier,
+// encoder classifier. GPT-2 (a decoder) and BERT/RoBERTa (encoders) are built in; another family
+// (or a test's) registers a ``ModelFamily``.
 
 import Foundation
 import NN

@@ -110,11 +110,18 @@ struct JobSettingsTests {
             let keys = Set(try job.defaults().mapping.keys.compactMap(\.string))
             #expect(names.isSubset(of: keys), "\(job.name) lacks \(names.subtracting(keys).sorted())")
         }
-        #expect(PPOConfiguration().optimizer == OptimizerSettings(learningRate: 1e-5, adamEpsilon: 1e-5, gradientClip: 0))
-        #expect(PretrainConfiguration().optimizer.schedule == .cosine && PretrainConfiguration().optimizer.beta2 == 0.99)
-        var ppo = PPOConfiguration()
-        ppo.learningRate = 3e-4  // read and written through
-        #expect(ppo.optimizer.learningRate == 3e-4)
+        // The values PPO and pretraining used before they shared the struct, literally.
+        let ppo = PPOConfiguration().optimizer
+        #expect(ppo.learningRate == 1e-5 && ppo.schedule == .linear && ppo.warmupSteps == 0 && ppo.minimumLearningRateRatio == 0)
+        #expect(ppo.weightDecay == 0 && ppo.beta1 == 0.9 && ppo.beta2 == 0.999 && ppo.adamEpsilon == 1e-5 && ppo.epsilonPlacement == .pytorch)
+        #expect(ppo.gradientClip == 0)
+        let pretrain = PretrainConfiguration().optimizer
+        #expect(pretrain.learningRate == 1e-3 && pretrain.schedule == .cosine && pretrain.warmupSteps == 100 && pretrain.minimumLearningRateRatio == 0.1)
+        #expect(pretrain.weightDecay == 0.1 && pretrain.beta1 == 0.9 && pretrain.beta2 == 0.99 && pretrain.adamEpsilon == 1e-8)
+        #expect(pretrain.epsilonPlacement == .pytorch && pretrain.gradientClip == 1)
+        var configuration = PPOConfiguration()
+        configuration.learningRate = 3e-4  // read and written through
+        #expect(configuration.optimizer.learningRate == 3e-4)
         let (_, resolved, _) = try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p", "--reward", "uppercase", "--weight_decay", "0.01"])
         #expect(resolved.optimizer.weightDecay == 0.01 && resolved.optimizer.adamW.weightDecay == 0.01)
         let bad = OptimizerSettings(learningRate: 1e-3, beta2: 1)

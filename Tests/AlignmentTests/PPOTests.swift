@@ -127,7 +127,7 @@ struct PPOTests {
         let trainer = try tinyPPOTrainer(tinyPPOConfiguration(iterations: 1), run: run)
         var state = TrainerState(generator: RandomGenerator(seed: 8))
         let rollouts = try trainer.rollout((0..<16).map { ["ab", "cd", "e", "Ab", "dE", "a b", "c", "d"][$0 % 8] }, klCoefficient: 0.1, state: &state)
-        // The update's own pass (minibatch rows, accumulation parts) against the rollout's chunks.
+        // The pass the update's loss takes, over a minibatch's rows, against the rollout's chunks.
         let first = Array(0..<8)
         let current = trainer.currentLogProbabilities(first, of: rollouts)
         let deviation = zip(current.flatMap { $0 }, first.flatMap { rollouts.logProbabilities[$0] }).map { abs(Foundation.exp($0 - $1) - 1) }

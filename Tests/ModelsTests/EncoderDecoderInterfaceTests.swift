@@ -52,7 +52,7 @@ final class TinySeq2Seq: EncoderDecoderLanguageModel {
 
     func encode(_ ids: IndexTensor, mask: Tensor) -> Tensor { sourceEmbedding(ids) }
 
-    func decode(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor {
+    func decoderStates(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor {
         let (B, T, S, C) = (ids.shape[0], ids.shape[1], encoded.shape[1], configuration.hiddenSize)
         // The context: each row's mean over its real prompt tokens (the prompts are right-padded).
         let rows = (0..<B).map { b -> Tensor in
