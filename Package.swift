@@ -50,6 +50,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -71,7 +72,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors", "Kernels"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers"]),
-        .target(name: "Datasets", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Datasets", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "CompressNIO", package: "compress-nio"),
+                                                 .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                                                  .product(name: "Yams", package: "Yams")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
