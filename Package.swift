@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "Pipelines", targets: ["Pipelines"]),
         .library(name: "Serving", targets: ["Serving"]),
+        .library(name: "Clients", targets: ["Clients"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +52,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -98,10 +100,17 @@ let package = Package(
                                                .product(name: "NIOCore", package: "swift-nio"),
                                                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                                .product(name: "HTTPTypes", package: "swift-http-types")]),
+        // Outgoing HTTP on AsyncHTTPClient: the HTTP reward, the LLM judge, the load tester. Kept out
+        // of the modules the demo builds (Alignment, Evaluation, Datasets, Pipelines), which see
+        // only the registration hooks `ClientRegistration.register()` fills.
+        .target(name: "Clients", dependencies: ["Alignment", "Evaluation",
+                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                               .product(name: "NIOCore", package: "swift-nio"),
+                                               .product(name: "NIOHTTP1", package: "swift-nio")]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Commands", "Benchmarks",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Clients", "Commands", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -115,11 +124,12 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Kernels", "Models", "NN", "Tensors", "Tokenizers", "Datasets", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Rating", "Alignment", "Models", "Tokenizers", "Datasets"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Clients", "Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types"),
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
+        .testTarget(name: "ClientsTests", dependencies: ["Clients", "Alignment", "Evaluation", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Rating", "Serving",
                                                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                     .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")],

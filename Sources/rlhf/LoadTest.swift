@@ -4,6 +4,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Clients
 import Serving
 
 /// Prints the load test's report.

@@ -1,11 +1,14 @@
 // The `rlhf` command-line tool: one subcommand per job, thin over the libraries.
 
 import ArgumentParser
+import Clients
 import Commands
 import Kernels
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: pick the fast kernels before anything runs.
 BLAS.reexecWithFastKernelsIfNeeded()
+// `http:` rewards and `openai:` judges: the library modules leave HTTP to the Clients module.
+ClientRegistration.register()
 
 /// The root command. Subcommands that serve or send traffic (`serve`, `rate serve`, `loadtest`)
 /// are asynchronous; the training and evaluation ones are synchronous.

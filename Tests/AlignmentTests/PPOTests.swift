@@ -203,7 +203,6 @@ struct PPOTests {
         #expect(throws: RunError.self) { try PPOJob.resolve(file: nil, overrides: ["--model", "m", "--prompts", "p"]) }
         #expect(try RewardSpecification.make("uppercase", tokenizer: mixedCase) is UppercaseFractionReward)
         #expect(try RewardSpecification.make("regex:^A", tokenizer: mixedCase) is RegexReward)
-        #expect(try RewardSpecification.make("http://127.0.0.1:9/score", tokenizer: mixedCase) is HTTPReward)
         for bad in ["length:x", "classifier:dir", "sentiment", "model:/nonexistent"] {
             #expect(throws: (any Error).self, "\(bad)") { try RewardSpecification.make(bad, tokenizer: mixedCase) }
         }
