@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "Pipelines", targets: ["Pipelines"]),
         .library(name: "Serving", targets: ["Serving"]),
+        .library(name: "Clients", targets: ["Clients"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System BLAS: Debian's OpenBLAS on Linux (pkg-config `openblas`), Accelerate on macOS.
@@ -71,7 +74,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors", "Kernels"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers"]),
-        .target(name: "Datasets"),
+        .target(name: "Datasets", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "CompressNIO", package: "compress-nio"),
+                                                 .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                                                  .product(name: "Yams", package: "Yams")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
@@ -95,10 +100,17 @@ let package = Package(
                                                .product(name: "NIOCore", package: "swift-nio"),
                                                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                                .product(name: "HTTPTypes", package: "swift-http-types")]),
+        // Outgoing HTTP on AsyncHTTPClient: the HTTP reward, the LLM judge, the load tester. Kept out
+        // of the modules the demo builds (Alignment, Evaluation, Datasets, Pipelines), which see
+        // only the registration hooks `ClientRegistration.register()` fills.
+        .target(name: "Clients", dependencies: ["Alignment", "Evaluation",
+                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                               .product(name: "NIOCore", package: "swift-nio"),
+                                               .product(name: "NIOHTTP1", package: "swift-nio")]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Commands", "Benchmarks",
+                "Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets", "Alignment", "Evaluation", "Rating", "Serving", "Clients", "Commands", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -106,17 +118,18 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Benchmarks"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Datasets"], exclude: ["Fixtures"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Datasets", .product(name: "Crypto", package: "swift-crypto")], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Kernels", "Models", "NN", "Tensors", "Tokenizers", "Datasets", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Rating", "Alignment", "Models", "Tokenizers", "Datasets"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Clients", "Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                         .product(name: "HTTPTypes", package: "swift-http-types"),
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
+        .testTarget(name: "ClientsTests", dependencies: ["Clients", "Alignment", "Evaluation", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Rating", "Serving",
                                                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                     .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")],

@@ -12,6 +12,7 @@ need_system_packages() {
         command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
         pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev)
         pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev)
+        pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
         if [ "$purpose" = test ]; then
             command -v chromium >/dev/null 2>&1 || missing+=(chromium)
             command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -46,7 +47,7 @@ need_system_packages() {
         if [ "$purpose" = test ]; then python3 -c "import openai" 2>/dev/null || python3 -m pip install -q openai || true; fi
         ;;
     *)
-        echo "swift-rlhf is built on Linux (Debian/Ubuntu) and macOS; on $(uname -s), install OpenBLAS, SQLite 3 and pkg-config yourself, then run: swift run -c release rlhf demo" >&2
+        echo "swift-rlhf is built on Linux (Debian/Ubuntu) and macOS; on $(uname -s), install OpenBLAS, SQLite 3, zlib and pkg-config yourself, then run: swift run -c release rlhf demo" >&2
         exit 1
         ;;
     esac

@@ -1,9 +1,6 @@
 // A decoder classifier's label probability as a reward.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

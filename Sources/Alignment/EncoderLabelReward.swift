@@ -1,9 +1,6 @@
 // An encoder classifier's label probability as a reward (trlX's "joy").
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

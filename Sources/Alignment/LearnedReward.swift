@@ -1,9 +1,6 @@
 // A learned reward model as a reward function.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

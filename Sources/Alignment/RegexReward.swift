@@ -1,9 +1,6 @@
 // A reward for matching a regular expression.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

@@ -3,9 +3,6 @@
 // scorer all answer the same question.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

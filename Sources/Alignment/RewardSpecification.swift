@@ -1,6 +1,7 @@
 // Reward functions named by strings, for configs and the command line.
 
 import Datasets
+import Synchronization
 import Foundation
 import Models
 import Tokenizers
@@ -16,7 +17,7 @@ public enum RewardSpecification {
     /// `model:DIR` (a reward model), `uppercase`, `lexicon` (the gold positivity scorer,
     /// ``LexiconSentimentReward``), `regex:PATTERN`, `length:N` (tokens of `tokenizer`),
     /// `classifier:DIR:LABEL` (a classifier's probability of output LABEL), or `http:URL` /
-    /// `https:URL` (an external scorer).
+    /// `https:URL` (an external scorer, made by ``remoteReward``).
     public static func make(_ specification: String, tokenizer: (any Tokenizer)? = nil) throws -> any RewardFunction {
         let parts = specification.split(separator: ":", maxSplits: 1).map(String.init)
         let argument = parts.count > 1 ? parts[1] : ""
@@ -49,10 +50,27 @@ public enum RewardSpecification {
             }
             return try ClassifierLabelReward(checkpoint: directory, label: index)
         case "http", "https":
-            guard let url = URL(string: specification) else { throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL") }
-            return try HTTPReward(url: url)
+            guard let url = URL(string: specification), url.host != nil else {
+                throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL with a host")
+            }
+            guard let makeRemote = remoteReward else {
+                throw RunError(path: specification, message: "field 'reward': an HTTP reward needs the Clients module, which this program has not registered "
+                               + "(the rlhf tool does; a program of your own calls ClientRegistration.register() first)")
+            }
+            return try makeRemote(url)
         default:
             throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected \(forms)")
         }
     }
+
+    /// Makes the reward of an `http:`/`https:` specification from its URL. Alignment has no HTTP
+    /// client (the demo builds without one): the Clients module sets this to its `HTTPReward`
+    /// (`ClientRegistration.register()`, which the `rlhf` tool calls at start). While it is nil,
+    /// such a specification is an error saying so.
+    public static var remoteReward: (@Sendable (URL) throws -> any RewardFunction)? {
+        get { remoteRewardFactory.withLock { $0 } }
+        set { remoteRewardFactory.withLock { $0 = newValue } }
+    }
+
+    private static let remoteRewardFactory = Mutex<(@Sendable (URL) throws -> any RewardFunction)?>(nil)
 }

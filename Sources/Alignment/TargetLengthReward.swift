@@ -1,9 +1,6 @@
 // A reward for a target length.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

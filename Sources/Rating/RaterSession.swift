@@ -41,11 +41,11 @@ public struct RaterSession: Sendable, Equatable {
     /// link secret and the name (HMAC-SHA-256), so every start prints the same link without the
     /// database holding the token itself.
     static func invited(rater: String, linkSecret: String) -> RaterSession {
-        let code = HMAC<Crypto.SHA256>.authenticationCode(for: Data(("rater-link\u{0}" + rater).utf8), using: SymmetricKey(data: Data(linkSecret.utf8)))
+        let code = HMAC<SHA256>.authenticationCode(for: Data(("rater-link\u{0}" + rater).utf8), using: SymmetricKey(data: Data(linkSecret.utf8)))
         let token = String(code.map { String(format: "%02x", $0) }.joined().prefix(32))
         return RaterSession(rater: rater, token: token, csrf: randomHex())
     }
 
     /// The SHA-256 of a token, by which sessions are looked up (a lookup's timing tells nothing of the token).
-    static func hash(_ token: String) -> String { Datasets.SHA256.hex(Array(token.utf8)) }
+    static func hash(_ token: String) -> String { SHA256.hash(data: Data(token.utf8)).hexadecimal }
 }

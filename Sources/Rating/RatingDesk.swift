@@ -1,6 +1,7 @@
 // The rating desk: what a rater sees next, and the validation of every submission before it is
 // committed. Front ends (the web page, tests) go through the desk; the store trusts it.
 
+import Crypto
 import Datasets
 import Foundation
 
@@ -150,7 +151,7 @@ public final class RatingDesk: Sendable {
     /// The name of the session cookie: one per database, so that two rating sessions on one host
     /// (cookies ignore ports) do not sign each other's raters out.
     public func cookieName() throws -> String {
-        "rlhf_rater_" + SHA256.hex(Array(("cookie\u{0}" + (try store.linkSecret())).utf8)).prefix(12)
+        "rlhf_rater_" + SHA256.hash(data: Data(("cookie\u{0}" + (try store.linkSecret())).utf8)).hexadecimal.prefix(12)
     }
 
     /// The session a token belongs to, or nil for an unknown (or malformed) token.

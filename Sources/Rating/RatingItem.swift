@@ -2,6 +2,7 @@
 // the items in an order of their own, and each pair's sides are placed per rater, so neither the
 // id, the position nor the side tells where a response came from.
 
+import Crypto
 import Datasets
 import Foundation
 
@@ -56,11 +57,11 @@ public enum RatingItems {
         var items: [RatingItem] = []
         var used = Set<String>()
         func identifier(_ parts: [String]) -> String {
-            var id = String(SHA256.hex(Array(([secret + "\(seed)"] + parts).joined(separator: "\u{1F}").utf8)).prefix(16))
+            var id = String(SHA256.hash(data: Data(([secret + "\(seed)"] + parts).joined(separator: "\u{1F}").utf8)).hexadecimal.prefix(16))
             var salt = 0
             while !used.insert(id).inserted {  // the same sample twice: still two items
                 salt += 1
-                id = String(SHA256.hex(Array(([secret + "\(seed)", "\(salt)"] + parts).joined(separator: "\u{1F}").utf8)).prefix(16))
+                id = String(SHA256.hash(data: Data(([secret + "\(seed)", "\(salt)"] + parts).joined(separator: "\u{1F}").utf8)).hexadecimal.prefix(16))
             }
             return id
         }
@@ -108,14 +109,14 @@ public enum RatingItems {
 
     /// The order in which `rater` sees `items`: sorted by a hash of the secret, the seed, the rater and the id.
     public static func order(_ items: [RatingItem], rater: String, seed: UInt64, secret: String = "") -> [RatingItem] {
-        items.map { (key: SHA256.hex(Array("\(secret)\(seed)\u{1F}order\u{1F}\(rater)\u{1F}\($0.id)".utf8)), item: $0) }
+        items.map { (key: SHA256.hash(data: Data("\(secret)\(seed)\u{1F}order\u{1F}\(rater)\u{1F}\($0.id)".utf8)).hexadecimal, item: $0) }
             .sorted { $0.key < $1.key }.map(\.item)
     }
 
     /// Which side response A is on when `rater` sees `item`: a hash of the secret, the seed, the
     /// rater and the id, so that each rater sees about half of the pairs swapped and cannot tell which.
     public static func side(of item: RatingItem, rater: String, seed: UInt64, secret: String = "") -> PairSide {
-        let hex = SHA256.hex(Array("\(secret)\(seed)\u{1F}side\u{1F}\(rater)\u{1F}\(item.id)".utf8))
+        let hex = SHA256.hash(data: Data("\(secret)\(seed)\u{1F}side\u{1F}\(rater)\u{1F}\(item.id)".utf8)).hexadecimal
         return Int(hex.prefix(1), radix: 16)! % 2 == 0 ? .aLeft : .bLeft
     }
 }

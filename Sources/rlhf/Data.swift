@@ -1,6 +1,7 @@
 // `rlhf data fetch NAME`: public data over HTTPS (or from a copy at hand), checked, into the cache.
 
 import ArgumentParser
+import Clients
 import Datasets
 import Foundation
 
@@ -48,7 +49,8 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let folder = cache.map { URL(fileURLWithPath: $0) } ?? ShakespeareCorpus.defaultCache
-            print(try ShakespeareCorpus.fetch(cache: folder, archive: archive.map { URL(fileURLWithPath: $0) }).path)
+            let corpus = try ShakespeareCorpus.fetch(cache: folder, archive: archive.map { URL(fileURLWithPath: $0) }, download: Download.data(from:maximumBytes:timeout:))
+            print(corpus.path)
         }
     }
 }

@@ -4,10 +4,11 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Clients
 import Serving
 
 /// Prints the load test's report.
-struct LoadTestCommand: ParsableCommand {
+struct LoadTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Load-test an OpenAI-compatible completions server: N closed-loop clients for T seconds; requests/s, p50/p99 latency, tokens/s.",
@@ -37,7 +38,7 @@ struct LoadTestCommand: ParsableCommand {
         if let requests, requests < 1 { throw ValidationError("--requests must be ≥ 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let texts = try prompts.map { try PromptSet.read(URL(fileURLWithPath: $0), field: promptField).records }
             ?? ["ROMEO:", "To be, or not", "The king", "Good morrow", "What light"]
         guard !texts.isEmpty else { throw ValidationError("\(prompts ?? ""): no prompts") }
@@ -50,9 +51,7 @@ struct LoadTestCommand: ParsableCommand {
         }
         let configuration = LoadTestConfiguration(url: URL(string: url)!, clients: clients, duration: duration, maximumRequests: requests, prompts: texts,
                                                   maxTokens: maxTokens, temperature: temperature, stream: stream, apiKey: key)
-        nonisolated(unsafe) var report: LoadTestReport?
-        try waitFor { report = await LoadTest.run(configuration) }
-        guard let report else { return }
+        let report = await LoadTest.run(configuration)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

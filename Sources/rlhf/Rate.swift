@@ -62,7 +62,7 @@ struct RateSample: ParsableCommand {
 }
 
 /// `rlhf rate serve`.
-struct RateServe: ParsableCommand {
+struct RateServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the rating page: samples shuffled and blinded, rated on named scales or in pairs, stored in SQLite.",
@@ -108,7 +108,7 @@ struct RateServe: ParsableCommand {
         return configuration
     }
 
-    func run() throws {
+    func run() async throws {
         let samples = samples.isEmpty ? nil : try samples.flatMap(RatingSample.read)
         let desk = try RatingDesk(store: RatingStore(path: database.db), configuration: try requestedConfiguration(), samples: samples)
         let done = try desk.store.submissionCount()
@@ -117,41 +117,25 @@ struct RateServe: ParsableCommand {
         let token = RatingServer.newOwnerToken()
         let limits = timeouts.limits
         let names = rater, openSignUp = !inviteOnly
-        try waitFor {
-            var invited: [RaterSession] = []
-            // Raters with ratings from before sessions existed can only come back through a link.
-            for name in Set(names).union(try desk.unclaimedRaters()).sorted() {
-                do { invited.append(try await desk.invite(name: name)) } catch let rejection as RatingRejection {
-                    throw ValidationError("--rater '\(name)': \(rejection.message)")
-                }
+        var invited: [RaterSession] = []
+        // Raters with ratings from before sessions existed can only come back through a link.
+        for name in Set(names).union(try desk.unclaimedRaters()).sorted() {
+            do { invited.append(try await desk.invite(name: name)) } catch let rejection as RatingRejection {
+                throw ValidationError("--rater '\(name)': \(rejection.message)")
             }
-            for session in try desk.invitedRaters() where !invited.contains(where: { $0.rater == session.rater }) { invited.append(session) }
-            let links = invited.sorted { $0.rater < $1.rater }
-            try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token, openSignUp: openSignUp, limits: limits) { bound in
-                var line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far\(openSignUp ? "" : ", invited raters only")); "
-                    + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"
-                for session in links { line += "  link for \(session.rater): http://\(host):\(bound)/join/\(session.token)\n" }
-                FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
-            }
+        }
+        for session in try desk.invitedRaters() where !invited.contains(where: { $0.rater == session.rater }) { invited.append(session) }
+        let links = invited.sorted { $0.rater < $1.rater }
+        try await RatingServer.run(desk: desk, host: host, port: port, ownerToken: token, openSignUp: openSignUp, limits: limits) { bound in
+            var line = "rating server: http://\(host):\(bound)/ (\(desk.items.count) items, \(mode) mode, \(done) submissions so far\(openSignUp ? "" : ", invited raters only")); "
+                + "results, for you only: http://\(host):\(bound)/results?token=\(token)\n"
+            for session in links { line += "  link for \(session.rater): http://\(host):\(bound)/join/\(session.token)\n" }
+            FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
         }
     }
 }
 
 extension RatingMode: ExpressibleByArgument {}
-
-/// Runs async work from a synchronous command and waits for it. (The tool's root command is
-/// synchronous: in top-level code `await RLHF.main()` would run the synchronous `run()` of an async
-/// subcommand, which prints its help.)
-func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
-    nonisolated(unsafe) var failure: (any Error)?
-    let finished = DispatchSemaphore(value: 0)
-    Task {
-        do { try await work() } catch { failure = error }
-        finished.signal()
-    }
-    finished.wait()
-    if let failure { throw failure }
-}
 
 /// `rlhf rate results`.
 struct RateResults: ParsableCommand {

@@ -8,7 +8,7 @@ import Serving
 import Tokenizers
 
 /// Serves a checkpoint.
-struct Serve: ParsableCommand {
+struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a checkpoint over an OpenAI-compatible HTTP API (completions, chat, streaming) and gRPC, batching concurrent requests.",
         discussion: """
@@ -42,7 +42,7 @@ struct Serve: ParsableCommand {
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0…65535") }
     }
 
-    func run() throws {
+    func run() async throws {
         var key: String?
         if let apiKeyEnv {
             guard let value = ProcessInfo.processInfo.environment[apiKeyEnv], !value.isEmpty else {
@@ -60,12 +60,10 @@ struct Serve: ParsableCommand {
                                    metricsNeedKey: metricsNeedKey)
         let host = host, port = port, grpcPort = noGRPC ? nil : grpcPort, batch = maxBatch, context = network.modelConfiguration.positions
         let limits = timeouts.limits
-        try waitFor {
-            try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort, limits: limits) { http, grpc in
-                let rpc = grpc.map { " and grpc://\(host):\($0)" } ?? ""
-                let line = "serving \(service.name) at http://\(host):\(http)/v1\(rpc) (batch \(batch), context \(context) tokens)\n"
-                FileHandle.standardOutput.write(Data(line.utf8))
-            }
+        try await ModelServer.run(service: service, host: host, port: port, grpcPort: grpcPort, limits: limits) { http, grpc in
+            let rpc = grpc.map { " and grpc://\(host):\($0)" } ?? ""
+            let line = "serving \(service.name) at http://\(host):\(http)/v1\(rpc) (batch \(batch), context \(context) tokens)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
     }
 }

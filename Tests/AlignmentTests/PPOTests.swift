@@ -212,7 +212,6 @@ struct PPOTests {
         }
         #expect(try RewardSpecification.make("uppercase", tokenizer: mixedCase) is UppercaseFractionReward)
         #expect(try RewardSpecification.make("regex:^A", tokenizer: mixedCase) is RegexReward)
-        #expect(try RewardSpecification.make("http://127.0.0.1:9/score", tokenizer: mixedCase) is HTTPReward)
         // RewardSpecification's own errors are still RunError's generic case (`failed`): match the type and the field.
         for bad in ["length:x", "classifier:dir", "sentiment"] {
             let error = try #require(throws: RunError.self, "\(bad)") { try RewardSpecification.make(bad, tokenizer: mixedCase) }

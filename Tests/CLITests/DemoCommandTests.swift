@@ -60,7 +60,7 @@ struct DemoCommandTests {
         }
     }
 
-    @Test("rlhf-demo is the demo command without the serving stack: its own usage line, the same checks, no gRPC or TLS linked")
+    @Test("rlhf-demo is the demo command without the serving stack: its own usage line, the same checks, no gRPC, TLS or HTTP client linked")
     func standaloneDemo() async throws {
         let (helpStatus, help, _) = try await runTool(["--help"], executable: "rlhf-demo")
         #expect(helpStatus == 0 && help.contains("USAGE: rlhf-demo") && help.contains("--ppo-learning-rate"), "\(help)")
@@ -75,7 +75,7 @@ struct DemoCommandTests {
         // What makes it quick to build: none of gRPC's or SwiftNIO's TLS modules is in it (they are in `rlhf`).
         let standalone = try Data(contentsOf: toolExecutable("rlhf-demo"), options: .alwaysMapped)
         let whole = try Data(contentsOf: toolExecutable(), options: .alwaysMapped)
-        for module in ["GRPCCore", "NIOSSL", "Hummingbird"] {
+        for module in ["GRPCCore", "NIOSSL", "Hummingbird", "AsyncHTTPClient"] {
             #expect(standalone.range(of: Data(module.utf8)) == nil, "rlhf-demo links \(module)")
             #expect(whole.range(of: Data(module.utf8)) != nil, "rlhf lacks \(module)")
         }

@@ -1,5 +1,6 @@
 // `rlhf winrate` end to end: two checkpoints, prompts from a CSV column, a reward judge; the JSON
-// and Markdown it writes; and the errors for a bad judge, a missing column, an unset key variable.
+// and Markdown it writes; and the errors for a bad judge, a missing column, an unset key variable,
+// an unreachable chat-completions judge.
 
 import Foundation
 import Testing
@@ -65,5 +66,11 @@ struct WinRateCommandTests {
                                                  removing: ["RLHF_TEST_UNSET_KEY"])
         #expect(keyStatus != 0)
         #expect(keyErr.contains("RLHF_TEST_UNSET_KEY") && keyErr.contains("not set"), "\(keyErr)")
+
+        // The tool registers the Clients module's judge: an openai: judge is sent for (and here, with
+        // nothing listening on port 9, cannot be reached) instead of refused for want of an HTTP client.
+        let (unreachableStatus, _, unreachableErr) = try await runTool(common + ["--judge", "openai:http://127.0.0.1:9/v1#m"])
+        #expect(unreachableStatus != 0)
+        #expect(unreachableErr.contains("cannot reach the judge at http://127.0.0.1:9/v1/chat/completions"), "\(unreachableErr)")
     }
 }

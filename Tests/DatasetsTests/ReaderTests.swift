@@ -69,7 +69,69 @@ struct ReaderTests {
         try! Data([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]).write(to: file)
         let error = expectDatasetError { _ = try JSONLines.read(file) }
         #expect(error?.path == file.path)
-        #expect(error?.message.contains("gzip failed") == true)
+        #expect(error?.message.contains("truncated") == true)
+        try! Data([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 0xff, 0xff, 0xff, 0xff]).write(to: file)  // a reserved block type
+        let corrupt = expectDatasetError { _ = try JSONLines.read(file) }
+        #expect(corrupt?.path == file.path && corrupt?.message.contains("corrupt") == true)
+    }
+
+    @Test("a gzip file cut short is an error naming the file and saying it is truncated, wherever it is cut")
+    func truncatedGzip() throws {
+        let directory = TemporaryDirectory()
+        let text = (0..<2000).map { "{\"prompt\": \"line \($0)\"}\n" }.joined()
+        let whole = try Data(contentsOf: directory.writeGzip("whole.jsonl.gz", text))
+        for cut in [whole.count - 1, whole.count - 8, whole.count / 2, 12] {  // in the length, at the CRC, in the deflate data, in the header
+            let file = directory.url.appendingPathComponent("cut-\(cut).jsonl.gz")
+            try whole.prefix(cut).write(to: file)
+            let error = expectDatasetError { _ = try FileContents.data(of: file) }
+            #expect(error?.path == file.path && error?.message.contains("truncated") == true, "cut at \(cut): \(String(describing: error))")
+        }
+    }
+
+    @Test("a gzip file whose CRC-32 or length does not match its data is an error naming the file")
+    func gzipChecks() throws {
+        let directory = TemporaryDirectory()
+        let whole = try Data(contentsOf: directory.writeGzip("whole.jsonl.gz", "{\"prompt\": \"hello\"}\n"))
+        for position in [whole.count - 8, whole.count - 1] {  // the CRC-32's first byte, the length's last byte
+            var bad = whole
+            bad[position] ^= 0x01
+            let file = directory.url.appendingPathComponent("bad-\(position).jsonl.gz")
+            try bad.write(to: file)
+            let error = expectDatasetError { _ = try FileContents.data(of: file) }
+            #expect(error?.path == file.path && error?.message.contains("corrupt") == true, "byte \(position): \(String(describing: error))")
+        }
+    }
+
+    @Test("a gzip file larger than the decoder's input and output steps comes back byte for byte, also as the second of two members")
+    func largeGzip() throws {
+        let directory = TemporaryDirectory()
+        var state: UInt64 = 42
+        let text = String((0..<3_000_000).map { _ -> Character in  // hex digits compress to about half: > 1 MiB of input
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Array("0123456789abcdef")[Int(state >> 60)]
+        })
+        let large = directory.writeGzip("large.txt.gz", text)
+        let compressed = try Data(contentsOf: large)
+        #expect(compressed.count > 1 << 20)
+        #expect(try FileContents.text(of: large) == text)
+        let small = try Data(contentsOf: directory.writeGzip("small.gz", "head\n"))
+        let joined = directory.url.appendingPathComponent("joined.txt.gz")
+        try (small + compressed).write(to: joined)
+        #expect(try FileContents.text(of: joined) == "head\n" + text)
+    }
+
+    @Test("concatenated gzip members are read one after another, zero padding after the last is ignored, other trailing bytes are an error")
+    func gzipMembers() throws {
+        let directory = TemporaryDirectory()
+        let first = try Data(contentsOf: directory.writeGzip("a.gz", "{\"prompt\": \"one\"}\n"))
+        let second = try Data(contentsOf: directory.writeGzip("b.gz", "{\"prompt\": \"two\"}\n"))
+        let joined = directory.url.appendingPathComponent("joined.jsonl.gz")
+        try (first + second + Data(count: 512)).write(to: joined)
+        #expect(try PromptSet.read(joined).records == ["one", "two"])
+        let trailing = directory.url.appendingPathComponent("trailing.jsonl.gz")
+        try (first + Data("xyz".utf8)).write(to: trailing)
+        let error = expectDatasetError { _ = try FileContents.data(of: trailing) }
+        #expect(error?.path == trailing.path && error?.message.contains("after 1 complete member") == true)
     }
 
     @Test("a gzip file that inflates beyond the limit (a gzip bomb) is an error naming the file; within it, the bytes come back")

@@ -37,6 +37,13 @@ struct RatingTests {
         #expect(KrippendorffAlpha.pairwiseAgreement(units: [[1, 1, 2], [4, 4]]) == 2.0 / 4)
     }
 
+    @Test("an item id is the first 16 hex digits of SHA-256 over the secret, the seed and the sample, so ids stored in existing databases keep matching")
+    func storedIdentifiers() throws {
+        // Python: hashlib.sha256("7\x1falpha\x1fROMEO:\x1fhello".encode()).hexdigest()[:16]
+        let items = try RatingItems.make(samples: [RatingSample(source: "alpha", prompt: "ROMEO:", response: "hello")], mode: .rating, seed: 7)
+        #expect(items.map(\.id) == ["42ebf855d85ae744"])
+    }
+
     @Test("pairwise items: every two sources per shared prompt; ids opaque; orders per rater; sides vary and are fixed")
     func itemsAndBlinding() throws {
         let items = try RatingItems.make(samples: pairSamples, mode: .pairwise, seed: 7)

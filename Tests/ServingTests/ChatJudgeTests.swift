@@ -2,6 +2,7 @@
 // OpenAI's chat-completions protocol, prefers the response containing "good", checks what the
 // judge sends, and can be scripted to fail (503, 429, 401, slow answers).
 
+import Clients
 import Evaluation
 import Rating
 import Foundation

@@ -111,32 +111,6 @@ struct AutogradTests {
     }
 }
 
-@Suite("Key/value cache at the tensor level")
-struct KeyValueCacheTests {
-    @Test("a prompt chunk then one token at a time equals full causal attention, per layer")
-    func incremental() {
-        let (B, T, C, NH) = (2, 9, 8, 2)
-        let qkv = randomTensor([B, T, 3 * C], seed: 50)
-        let mask = Tensor(shape: [B, T], values: [0, 0, 1, 1, 1, 1, 1, 1, 1] + Array(repeating: 1, count: T))
-        let full = causalSelfAttention(qkv, heads: NH, paddingMask: mask)
-        let cache = KeyValueCache(layers: 2, batch: B, heads: NH, headSize: C / NH, capacity: T)
-        var pieces: [Tensor] = []
-        var position = 0
-        for length in [4, 1, 1, 1, 1, 1] {
-            let chunk = qkv.slice(axis: 1, position..<(position + length))
-            let visible = mask.slice(axis: 1, 0..<(position + length))
-            pieces.append(cache.attention(chunk, layer: 0, paddingMask: visible))
-            _ = cache.attention(chunk, layer: 1, paddingMask: visible)  // a second layer advances on its own
-            position += length
-        }
-        #expect(cache.length == T && cache.lengths == [T, T])
-        let incremental = concat(pieces, axis: 1)
-        for (a, b) in zip(incremental.scalars, full.scalars) { #expect(abs(a - b) < 1e-5) }
-        cache.reset()
-        #expect(cache.length == 0)
-    }
-}
-
 @Suite("Precondition messages")
 struct PreconditionMessageTests {
     @Test("a shape mismatch stops the process with a message naming both shapes, in release builds too")

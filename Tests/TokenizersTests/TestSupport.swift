@@ -1,3 +1,4 @@
+import Crypto
 import Datasets
 import Foundation
 import Testing
@@ -129,7 +130,7 @@ func idChecksum(_ ids: [Int]) -> String {
     var bytes = [UInt8]()
     bytes.reserveCapacity(ids.count * 4)
     for id in ids { withUnsafeBytes(of: UInt32(id).littleEndian) { bytes.append(contentsOf: $0) } }
-    return SHA256.hex(bytes)
+    return SHA256.hash(data: bytes).hexadecimal
 }
 
 

@@ -3,10 +3,8 @@
 // is reached). It reports statuses, requests/s, latency percentiles and generated tokens/s (from
 // the answers' usage; streamed answers ask for it with stream_options.include_usage).
 
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What to send, how hard and for how long.
 public struct LoadTestConfiguration: Sendable {
@@ -91,26 +89,31 @@ public enum LoadTest {
 
     /// Sends requests from `configuration.clients` clients until the time or the request budget
     /// runs out. A 503 is counted and the client waits as its Retry-After says (at most 5 s;
-    /// 10 ms without one) before its next request.
+    /// 10 ms without one) before its next request. Each request may take 120 s and its answer
+    /// 64 MiB at most; beyond either it counts as "error".
     public static func run(_ configuration: LoadTestConfiguration) async -> LoadTestReport {
-        let session = URLSession(configuration: {
-            let settings = URLSessionConfiguration.ephemeral
-            settings.httpMaximumConnectionsPerHost = max(configuration.clients, 1)
-            settings.timeoutIntervalForRequest = 120
-            return settings
-        }())
-        defer { session.finishTasksAndInvalidate() }
+        let client = HTTPExchange.makeClient(connectionsPerHost: configuration.clients)
+        let report = await run(configuration, through: client)
+        try? await client.shutdown()
+        return report
+    }
+
+    /// The longest a request may take, and the largest answer accepted.
+    static let requestTimeout: TimeInterval = 120, maximumAnswerBytes = 64 << 20
+
+    /// ``run(_:)`` on a given client.
+    static func run(_ configuration: LoadTestConfiguration, through client: HTTPClient) async -> LoadTestReport {
         let endpoint = configuration.url.appendingPathComponent("v1/completions")
         let budget = RequestBudget(limit: configuration.maximumRequests)
         let started = Date()
         let deadline = started.addingTimeInterval(configuration.duration)
         let results = await withTaskGroup(of: [Outcome].self) { group in
-            for client in 0..<configuration.clients {
+            for index in 0..<configuration.clients {
                 group.addTask {
                     var outcomes: [Outcome] = []
                     while Date() < deadline, let number = budget.take() {
-                        let prompt = configuration.prompts[(number + client) % configuration.prompts.count]
-                        let outcome = await send(prompt: prompt, to: endpoint, configuration: configuration, session: session)
+                        let prompt = configuration.prompts[(number + index) % configuration.prompts.count]
+                        let outcome = await send(prompt: prompt, to: endpoint, configuration: configuration, client: client)
                         outcomes.append(outcome)
                         if let wait = outcome.retryAfter { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
                     }
@@ -140,32 +143,26 @@ public enum LoadTest {
         var retryAfter: Double? = nil
     }
 
-    /// One request; its status ("error" when the connection failed) and completion tokens.
-    static func send(prompt: String, to endpoint: URL, configuration: LoadTestConfiguration, session: URLSession) async -> Outcome {
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let key = configuration.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+    /// One request; its status ("error" when the connection failed, the deadline passed or the
+    /// answer was too large) and completion tokens.
+    static func send(prompt: String, to endpoint: URL, configuration: LoadTestConfiguration, client: HTTPClient) async -> Outcome {
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        if let key = configuration.apiKey { headers.append(("Authorization", "Bearer \(key)")) }
         var body: [String: Any] = ["prompt": prompt, "max_tokens": configuration.maxTokens, "temperature": Double(configuration.temperature)]
         if configuration.stream {
             body["stream"] = true
             body["stream_options"] = ["include_usage": true]
         }
-        request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+        let request = HTTPExchange.Request(url: endpoint, method: "POST", headers: headers, body: try? JSONSerialization.data(withJSONObject: body),
+                                           timeout: requestTimeout, maximumAnswerBytes: maximumAnswerBytes)
         let started = Date()
-        let answer: (Data, URLResponse)? = await withCheckedContinuation { continuation in
-            session.dataTask(with: request) { data, response, _ in
-                continuation.resume(returning: data.flatMap { data in response.map { (data, $0) } })
-            }.resume()
-        }
+        let answer = try? await HTTPExchange.send(request, through: client)
         let seconds = Date().timeIntervalSince(started)
-        guard let (data, response) = answer, let status = (response as? HTTPURLResponse)?.statusCode else {
-            return Outcome(status: "error", seconds: seconds, completionTokens: 0)
-        }
-        var outcome = Outcome(status: String(status), seconds: seconds,
-                              completionTokens: status == 200 ? completionTokens(in: data, streamed: configuration.stream) : 0)
-        if status == 503, let http = response as? HTTPURLResponse {
-            outcome.retryAfter = min((http.value(forHTTPHeaderField: "Retry-After")).flatMap(Double.init) ?? 0.01, 5)
+        guard let answer else { return Outcome(status: "error", seconds: seconds, completionTokens: 0) }
+        var outcome = Outcome(status: String(answer.status), seconds: seconds,
+                              completionTokens: answer.status == 200 ? completionTokens(in: answer.body, streamed: configuration.stream) : 0)
+        if answer.status == 503 {
+            outcome.retryAfter = min(answer.header("Retry-After").flatMap(Double.init) ?? 0.01, 5)
         }
         return outcome
     }

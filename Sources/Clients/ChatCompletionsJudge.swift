@@ -3,11 +3,8 @@
 // "tie". Requests have a timeout; connection failures, timeouts, HTTP 429 and 5xx are retried
 // with exponential backoff; other answers fail at once, with the status and the body.
 
-import Alignment
+import Evaluation
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Judges a pair by asking a chat model: POST `{base}/chat/completions` with
 /// `{"model", "messages": [system, user], "temperature": 0, "max_tokens"}` and reads
@@ -15,6 +12,9 @@ import FoundationNetworking
 ///
 /// Response A is the response shown first, Response B the second. The answer is read by
 /// ``parseVerdict(_:)``; an answer it cannot read counts as a tie and in ``unparsedAnswers``.
+/// Each request has a hard deadline (``timeout``) and its answer is capped at
+/// ``maximumAnswerBytes``. `--judge openai:…` makes one once ``ClientRegistration/register()`` has
+/// run (the `rlhf` tool does so at start).
 public final class ChatCompletionsJudge: PairwiseJudge, @unchecked Sendable {
     /// Where the server is and which model it should run.
     public struct Endpoint: Equatable, Sendable {
@@ -71,6 +71,8 @@ public final class ChatCompletionsJudge: PairwiseJudge, @unchecked Sendable {
     public let maxTokens: Int
     /// The system message.
     public let instructions: String
+    /// The longest answer accepted (1 MiB: a verdict is a word).
+    public static let maximumAnswerBytes = 1 << 20
     private let lock = NSLock()
     private var unparsed = 0, requests = 0
 
@@ -176,28 +178,30 @@ public final class ChatCompletionsJudge: PairwiseJudge, @unchecked Sendable {
     /// - Throws: ``JudgeError`` as for ``judge(prompt:first:second:)``.
     public func complete(_ message: String) throws -> String {
         let url = endpoint.url
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
         let body: [String: Any] = [
             "model": endpoint.model,
             "messages": [["role": "system", "content": instructions], ["role": "user", "content": message]],
             "temperature": 0, "max_tokens": maxTokens,
         ]
-        request.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        let request = HTTPExchange.Request(url: url, method: "POST", headers: headers,
+                                           body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]),
+                                           timeout: timeout, maximumAnswerBytes: Self.maximumAnswerBytes)
         var lastFailure = "", lastStatus: Int?
         for attempt in 1...attempts {
             if attempt > 1 { Thread.sleep(forTimeInterval: backoff * pow(2, Double(attempt - 2))) }
             lock.withLock { requests += 1 }
-            let (data, response, failure) = BlockingHTTP.send(request, timeout: timeout)
-            if let failure {
-                lastFailure = Self.describe(failure, timeout: timeout)
+            let answer: HTTPExchange.Answer
+            do {
+                answer = try HTTPExchange.sendAndWait(request)
+            } catch {
+                lastFailure = Self.describe(error, timeout: timeout)
                 lastStatus = nil
                 continue
             }
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            let text = String(decoding: (data ?? Data()).prefix(500), as: UTF8.self)
+            let status = answer.status
+            let text = String(decoding: answer.body.prefix(500), as: UTF8.self)
             if status == 429 || (500..<600).contains(status) {
                 lastFailure = "HTTP \(status): \(text)"
                 lastStatus = status
@@ -206,7 +210,7 @@ public final class ChatCompletionsJudge: PairwiseJudge, @unchecked Sendable {
             guard (200..<300).contains(status) else {
                 throw JudgeError(message: "the judge at \(url.absoluteString) answered HTTP \(status) (not retried): \(text)", status: status, attempts: attempt)
             }
-            guard let data, let completion = try? JSONDecoder().decode(Completion.self, from: data), let choice = completion.choices.first else {
+            guard let completion = try? JSONDecoder().decode(Completion.self, from: answer.body), let choice = completion.choices.first else {
                 throw JudgeError(message: "the judge at \(url.absoluteString) sent no chat completion; expected {\"choices\":[{\"message\":{\"content\":…}}]}, got: \(text)",
                                  status: status, attempts: attempt)
             }
@@ -227,10 +231,15 @@ public final class ChatCompletionsJudge: PairwiseJudge, @unchecked Sendable {
         var choices: [Choice]
     }
 
-    /// A transport failure in words: URLSession's description, with the timeout named when it expired.
-    static func describe(_ error: Error, timeout: TimeInterval) -> String {
-        if let error = error as? URLError, error.code == .timedOut { return "no answer within \(timeout) s (timed out)" }
-        if let error = error as? RunError { return error.message }
-        return error.localizedDescription
+    /// A transport failure in words: the timeout named when it expired, else what failed (without
+    /// the URL, which the judge's message gives once).
+    static func describe(_ error: ClientError, timeout: TimeInterval) -> String {
+        switch error {
+        case .deadlineExceeded: return "no answer within \(timeout) s (timed out)"
+        case .answerTooLarge(_, let limit): return "the answer is longer than \(limit) bytes"
+        case .transport(_, let reason): return reason
+        case .invalidURL(let url): return "\(url) is not an http(s) URL with a host"
+        case .unexpectedStatus(_, let status, _): return "HTTP \(status)"
+        }
     }
 }

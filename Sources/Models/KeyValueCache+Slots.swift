@@ -6,6 +6,7 @@
 // Storage per layer: (B, NH, capacity, HS).
 
 import Kernels
+import Tensors
 
 extension KeyValueCache {
     /// Copies positions `0..<count` of row `sourceRow` of `source` into row `row` of this cache at
