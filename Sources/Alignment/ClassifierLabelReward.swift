@@ -24,7 +24,7 @@ public struct ClassifierLabelReward: RewardFunction {
         try checkTokenizer(tokenizer, fits: classifier.modelConfiguration, path: checkpoint.path)
         let K = classifier.score.weight.shape[0]
         guard K >= 2, (0..<K).contains(label) else {
-            throw RunError(path: checkpoint.path, message: "label \(label) is not one of the classifier's \(K) outputs (a label probability needs ≥ 2)")
+            throw RunError.unsuitableModel(path: checkpoint.path, problem: "label \(label) is not one of the classifier's \(K) outputs (a label probability needs ≥ 2)")
         }
         self.label = label
         self.includePrompt = includePrompt

@@ -22,7 +22,7 @@ public struct EncoderLabelReward: RewardFunction {
     /// Wraps a classifier; `label` is a label name or an output index.
     public init(classifier: TextClassifier, label: String, includePrompt: Bool = true, batchSize: Int = 32, path: String = "classifier") throws {
         guard let index = classifier.labelIndex(label) else {
-            throw RunError(path: path, message: "label '\(label)' is not one of the classifier's labels: \(classifier.labels.joined(separator: ", "))")
+            throw RunError.unsuitableModel(path: path, problem: "label '\(label)' is not one of the classifier's labels: \(classifier.labels.joined(separator: ", "))")
         }
         self.classifier = classifier
         self.label = index

@@ -16,7 +16,7 @@ public struct RegexReward: RewardFunction {
     /// Compiles `pattern`; an invalid pattern is an error that shows it.
     public init(pattern: String, match: Float = 1, noMatch: Float = 0) throws {
         do { expression = try NSRegularExpression(pattern: pattern) } catch {
-            throw RunError(path: "reward", message: "invalid regular expression '\(pattern)': \(error.localizedDescription)")
+            throw RunError.invalidSetting(field: "reward", source: "reward", problem: "holds an invalid regular expression '\(pattern)': \(error.localizedDescription)")
         }
         self.pattern = pattern
         self.match = match

@@ -16,6 +16,6 @@ public protocol RewardFunction {
 /// Prompts and responses must pair up.
 func checkCounts(_ prompts: [String], _ responses: [String]) throws {
     guard prompts.count == responses.count else {
-        throw RunError(path: "reward", message: "\(prompts.count) prompts but \(responses.count) responses; they must pair up")
+        throw RunError.invalidData(path: "reward", problem: "\(prompts.count) prompts but \(responses.count) responses; they must pair up")
     }
 }

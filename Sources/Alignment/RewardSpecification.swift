@@ -27,12 +27,12 @@ public enum RewardSpecification {
         case "lexicon": return LexiconSentimentReward()
         case "regex": return try RegexReward(pattern: argument)
         case "length":
-            guard let target = Int(argument) else { throw RunError(path: "config", message: "field 'reward': length needs a number, e.g. length:24") }
-            guard let tokenizer else { throw RunError(path: "config", message: "field 'reward': length:N needs the policy's tokenizer") }
+            guard let target = Int(argument) else { throw RunError.invalidSetting(field: "reward", source: "config", problem: "is '\(specification)'; length needs a number, e.g. length:24") }
+            guard let tokenizer else { throw RunError.invalidSetting(field: "reward", source: "config", problem: "is '\(specification)'; length:N needs the policy's tokenizer") }
             return try TargetLengthReward(target: target, tokenizer: tokenizer)
         case "classifier":
             guard let colon = argument.lastIndex(of: ":"), colon != argument.startIndex, argument.index(after: colon) != argument.endIndex else {
-                throw RunError(path: "config", message: "field 'reward': expected classifier:DIR:LABEL (a label name such as joy, or an output index)")
+                throw RunError.invalidSetting(field: "reward", source: "config", problem: "is '\(specification)'; expected classifier:DIR:LABEL (a label name such as joy, or an output index)")
             }
             let directory = URL(fileURLWithPath: String(argument[..<colon]))
             let label = String(argument[argument.index(after: colon)...])
@@ -40,26 +40,28 @@ public enum RewardSpecification {
             // encoders by label name or index.
             let config = directory.appendingPathComponent("config.json")
             guard FileManager.default.fileExists(atPath: config.path) else {
-                throw RunError(path: config.path, message: "field 'reward': classifier:DIR:LABEL needs a classifier checkpoint directory; no config.json there")
+                throw RunError.missingFile(path: config.path, expected: "field 'reward': classifier:DIR:LABEL needs a classifier checkpoint directory")
             }
-            if (try? ModelLoader.family(of: directory))?.loadClassifier == nil {
+            // An encoder family (BERT, RoBERTa) names labels; a decoder family's classifier has output indices.
+            if try ModelLoader.family(of: directory).loadEncoderClassifier != nil {
                 return try EncoderLabelReward(checkpoint: directory, label: label)
             }
             guard let index = Int(label) else {
-                throw RunError(path: directory.path, message: "a decoder classifier's label must be an output index, got '\(label)'")
+                throw RunError.invalidSetting(field: "reward", source: directory.path, problem: "names label '\(label)'; a decoder classifier's label must be an output index")
             }
             return try ClassifierLabelReward(checkpoint: directory, label: index)
         case "http", "https":
             guard let url = URL(string: specification), url.host != nil else {
-                throw RunError(path: "config", message: "field 'reward': '\(specification)' is not a URL with a host")
+                throw RunError.invalidSetting(field: "reward", source: "config", problem: "is '\(specification)', not a URL with a host")
             }
             guard let makeRemote = remoteReward else {
-                throw RunError(path: specification, message: "field 'reward': an HTTP reward needs the Clients module, which this program has not registered "
-                               + "(the rlhf tool does; a program of your own calls ClientRegistration.register() first)")
+                throw RunError.invalidSetting(field: "reward", source: "config",
+                                              problem: "is '\(specification)'; an HTTP reward needs the Clients module, which this program has not registered "
+                                                + "(the rlhf tool does; a program of your own calls ClientRegistration.register() first)")
             }
             return try makeRemote(url)
         default:
-            throw RunError(path: "config", message: "field 'reward' is '\(specification)'; expected \(forms)")
+            throw RunError.invalidSetting(field: "reward", source: "config", problem: "is '\(specification)'; expected \(forms)")
         }
     }
 

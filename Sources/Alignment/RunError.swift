@@ -54,10 +54,6 @@ public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
     case wrongScoreCount(source: String, scores: Int, responses: Int)
     /// A reward function, judge or server failed or answered with something unusable.
     case external(source: String, problem: String)
-    /// The generic case: `path` (a file, URL or input name) and the message. Temporary: only for
-    /// the call sites not yet given a specific case (the reward functions and specifications, the
-    /// blocking HTTP exchange, some command-line checks); new code throws one of the cases above.
-    case failed(path: String, message: String)
 
     /// A setting's name and value, as named in a conflict.
     public struct Setting: Equatable, Sendable {
@@ -90,12 +86,6 @@ public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
-    /// The generic error, ``failed(path:message:)``: `path` and the message. Temporary, for the
-    /// call sites not yet converted to a specific case; new code throws one of the cases.
-    public init(path: String, message: String) {
-        self = .failed(path: path, message: message)
-    }
-
     /// Where the error is: a file or folder, "config", "command line", or an input's name.
     public var location: String {
         switch self {
@@ -107,7 +97,7 @@ public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
             return "command line"
         case let .unreadableFile(path, _), let .missingFile(path, _), let .invalidData(path, _), let .emptyData(path, _),
              let .tokenOutsideVocabulary(path, _, _), let .unsuitableModel(path, _), let .runDirectory(path, _),
-             let .runInUse(path, _), let .changedOnResume(path, _), let .failed(path, _):
+             let .runInUse(path, _), let .changedOnResume(path, _):
             return path
         }
     }
@@ -134,7 +124,7 @@ public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .missingValue(option):
             return "--\(option) needs a value"
         case let .invalidConfiguration(_, problem), let .invalidData(_, problem), let .emptyData(_, problem),
-             let .unsuitableModel(_, problem), let .runDirectory(_, problem), let .external(_, problem), let .failed(_, problem):
+             let .unsuitableModel(_, problem), let .runDirectory(_, problem), let .external(_, problem):
             return problem
         case let .unreadableFile(_, what):
             return "cannot read the \(what)"

@@ -15,7 +15,7 @@ public struct TargetLengthReward: RewardFunction {
 
     /// A reward for responses of `target` tokens (or characters without a tokenizer).
     public init(target: Int, tokenizer: (any Tokenizer)? = nil) throws {
-        guard target > 0 else { throw RunError(path: "reward", message: "the target length must be positive, got \(target)") }
+        guard target > 0 else { throw RunError.invalidSetting(field: "reward", source: "reward", problem: "asks for a target length of \(target); it must be positive") }
         self.target = target
         self.tokenizer = tokenizer
     }

@@ -23,7 +23,7 @@ public struct HTTPReward: RewardFunction {
     ///   - timeout: seconds allowed for the whole exchange; positive and finite.
     /// - Throws: `RunError` naming the URL when the timeout is not a positive number of seconds.
     public init(url: URL, timeout: TimeInterval = 30) throws {
-        guard timeout > 0, timeout.isFinite else { throw RunError(path: url.absoluteString, message: "the timeout must be a positive number of seconds, got \(timeout)") }
+        guard timeout > 0, timeout.isFinite else { throw RunError.invalidSetting(field: "timeout", source: url.absoluteString, problem: "must be a positive number of seconds, got \(timeout)") }
         self.url = url
         self.timeout = timeout
     }
@@ -37,7 +37,7 @@ public struct HTTPReward: RewardFunction {
     ///   a non-2xx status (with the start of the body), or an answer that is not N finite numbers.
     public func rewards(prompts: [String], responses: [String]) throws -> [Float] {
         guard prompts.count == responses.count else {
-            throw RunError(path: url.absoluteString, message: "\(prompts.count) prompts but \(responses.count) responses; they must pair up")
+            throw RunError.invalidData(path: url.absoluteString, problem: "\(prompts.count) prompts but \(responses.count) responses; they must pair up")
         }
         let body = try JSONSerialization.data(withJSONObject: ["prompts": prompts, "responses": responses])
         let request = HTTPExchange.Request(url: url, method: "POST", headers: [("Content-Type", "application/json")], body: body,
@@ -48,19 +48,19 @@ public struct HTTPReward: RewardFunction {
             answer = try HTTPExchange.sendAndWait(request)
         } catch {
             let reason = error.isTimeout ? "no answer within \(timeout) s" : error.description
-            throw RunError(path: where_, message: "the reward server did not answer within \(timeout) s or failed: \(reason)")
+            throw RunError.external(source: where_, problem: "the reward server did not answer within \(timeout) s or failed: \(reason)")
         }
         let text = String(decoding: answer.body.prefix(300), as: UTF8.self)
         guard (200..<300).contains(answer.status) else {
-            throw RunError(path: where_, message: "the reward server answered HTTP \(answer.status): \(text)")
+            throw RunError.external(source: where_, problem: "the reward server answered HTTP \(answer.status): \(text)")
         }
         struct Answer: Decodable { var rewards: [Double]?; var scores: [Double]? }
         guard let decoded = try? JSONDecoder().decode(Answer.self, from: answer.body), let values = decoded.rewards ?? decoded.scores else {
-            throw RunError(path: where_, message: "expected a JSON object {\"rewards\": [numbers]}, got: \(text)")
+            throw RunError.external(source: where_, problem: "expected a JSON object {\"rewards\": [numbers]}, got: \(text)")
         }
         let numbers = values.map { Float($0) }
         guard numbers.count == prompts.count, numbers.allSatisfy(\.isFinite) else {
-            throw RunError(path: where_, message: "expected \(prompts.count) finite numeric rewards, got \(values.count): \(text)")
+            throw RunError.external(source: where_, problem: "expected \(prompts.count) finite numeric rewards, got \(values.count): \(text)")
         }
         return numbers
     }

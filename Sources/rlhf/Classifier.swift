@@ -80,7 +80,7 @@ struct ClassifierCommand: ParsableCommand {
             let targets = try texts.enumerated().map { number, text in
                 try text.labels.map { label -> Int in
                     guard let index = classifier.labelIndex(label) else {
-                        throw RunError(path: data, message: "example \(number + 1) has label '\(label)', which the classifier does not have")
+                        throw RunError.invalidData(path: data, problem: "example \(number + 1) has label '\(label)', which the classifier does not have")
                     }
                     return index
                 }

@@ -61,7 +61,7 @@ struct Compare: ParsableCommand {
         if fold, let characters = try loadTokenizer(from: named[0].directory) as? CharacterTokenizer {
             items = items.map { (characters.folding($0.prompt).text, $0.gold.map { characters.folding($0).text }) }
         }
-        guard !items.isEmpty else { throw RunError(path: prompts, message: "no prompts") }
+        guard !items.isEmpty else { throw RunError.emptyData(path: prompts, problem: "no prompts") }
         let rewardFunction: any RewardFunction
         if let rewardModel {
             rewardFunction = try LearnedReward(checkpoint: URL(fileURLWithPath: rewardModel))

@@ -92,7 +92,7 @@ struct CheckpointSampling: ParsableArguments {
     func readPrompts() throws -> [String] {
         var texts = try PromptSet.read(URL(fileURLWithPath: prompts), field: promptField).records
         if let limit { texts = Array(texts.prefix(limit)) }
-        guard !texts.isEmpty else { throw RunError(path: prompts, message: "no prompts") }
+        guard !texts.isEmpty else { throw RunError.emptyData(path: prompts, problem: "no prompts") }
         return texts
     }
 }

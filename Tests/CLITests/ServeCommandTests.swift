@@ -102,7 +102,9 @@ struct ServeCommandTests {
                                                   "--tokenizer", "character", "--n_layer", "4", "--n_head", "4", "--n_embd", "256", "--block_size", "512",
                                                   "--batch_size", "1", "--max_steps", "1", "--eval_interval", "0", "--eval_batches", "1"])
         #expect(trained == 0, "\(trainErr)")
-        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0"])
+        // A deadline far beyond the streams' length, so that a loaded machine still lets them finish.
+        let server = try ToolServer(["serve", "--model", directory.appendingPathComponent("runs/wide/final").path, "--max-tokens-limit", "500", "--grpc-port", "0",
+                                     "--shutdown-timeout", "120"])
         let rpcPort = try grpcPort(server)
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
