@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Pipelines", targets: ["Pipelines"]),
         .library(name: "Serving", targets: ["Serving"]),
         .library(name: "Clients", targets: ["Clients"]),
+        .library(name: "Checksums", targets: ["Checksums"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,13 +75,14 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors", "Kernels"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers"]),
-        .target(name: "Datasets", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
-                                                 .product(name: "CompressNIO", package: "compress-nio"),
+        .target(name: "Datasets", dependencies: [.product(name: "CompressNIO", package: "compress-nio"),
                                                  .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Alignment", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Datasets",
                                                  .product(name: "Yams", package: "Yams")]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Tokenizers", "Models", "Datasets", "Alignment"]),
-        .target(name: "Rating", dependencies: ["Datasets", "Alignment", "Evaluation", .product(name: "Crypto", package: "swift-crypto"),
+        // SHA-256 digests as stored hex (swift-crypto: BoringSSL, so kept out of the demo's modules).
+        .target(name: "Checksums", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Rating", dependencies: ["Datasets", "Alignment", "Evaluation", "Checksums", .product(name: "Crypto", package: "swift-crypto"),
                                               .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
         // `rlhf bench`'s measurements: kernels against the rooflines, models, trainers, serving.
         .target(name: "Benchmarks", dependencies: ["Kernels", "Tensors", "NN", "Tokenizers", "Models", "Alignment"], swiftSettings: numericSettings),
@@ -103,7 +105,7 @@ let package = Package(
         // Outgoing HTTP on AsyncHTTPClient: the HTTP reward, the LLM judge, the load tester. Kept out
         // of the modules the demo builds (Alignment, Evaluation, Datasets, Pipelines), which see
         // only the registration hooks `ClientRegistration.register()` fills.
-        .target(name: "Clients", dependencies: ["Alignment", "Evaluation",
+        .target(name: "Clients", dependencies: ["Alignment", "Evaluation", "Datasets", "Checksums", .product(name: "Crypto", package: "swift-crypto"),
                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                .product(name: "NIOCore", package: "swift-nio"),
                                                .product(name: "NIOHTTP1", package: "swift-nio")]),
@@ -118,10 +120,10 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Benchmarks"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "Kernels"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Datasets", .product(name: "Crypto", package: "swift-crypto")], exclude: ["Fixtures"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Datasets", "Checksums", .product(name: "Crypto", package: "swift-crypto")], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tokenizers", "NN", "Tensors", "Kernels"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Kernels", "Models", "NN", "Tensors", "Tokenizers", "Datasets", .product(name: "Yams", package: "Yams")], exclude: ["Fixtures"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Rating", "Alignment", "Models", "Tokenizers", "Datasets"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Clients", "Evaluation", "Rating", "Alignment", "Datasets", "Models", "Tensors", "Tokenizers",
@@ -129,7 +131,7 @@ let package = Package(
                                                         .product(name: "HTTPTypes", package: "swift-http-types"),
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
-        .testTarget(name: "ClientsTests", dependencies: ["Clients", "Alignment", "Evaluation", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ClientsTests", dependencies: ["Clients", "Checksums", "Alignment", "Evaluation", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Rating", "Serving",
                                                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                     .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")],

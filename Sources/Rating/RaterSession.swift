@@ -2,6 +2,7 @@
 // cookie, or in the personal link the owner hands out), and the token every form they submit
 // must carry (against cross-site request forgery).
 
+import Checksums
 import Crypto
 import Datasets
 import Foundation

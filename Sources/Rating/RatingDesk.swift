@@ -1,6 +1,7 @@
 // The rating desk: what a rater sees next, and the validation of every submission before it is
 // committed. Front ends (the web page, tests) go through the desk; the store trusts it.
 
+import Checksums
 import Crypto
 import Datasets
 import Foundation

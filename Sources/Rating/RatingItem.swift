@@ -2,6 +2,7 @@
 // the items in an order of their own, and each pair's sides are placed per rater, so neither the
 // id, the position nor the side tells where a response came from.
 
+import Checksums
 import Crypto
 import Datasets
 import Foundation

@@ -72,10 +72,10 @@ struct DemoCommandTests {
         #expect(status != 0 && err.contains("empty.txt") && err.contains("empty"), "\(err)")
         let (optionStatus, _, optionErr) = try await runTool(["--pretrain-steps=0"], executable: "rlhf-demo")
         #expect(optionStatus != 0 && optionErr.contains("--pretrain-steps must be at least 1"), "\(optionErr)")
-        // What makes it quick to build: none of gRPC's or SwiftNIO's TLS modules is in it (they are in `rlhf`).
+        // What makes it quick to build: none of gRPC's, SwiftNIO's TLS or swift-crypto's BoringSSL modules is in it (they are in `rlhf`).
         let standalone = try Data(contentsOf: toolExecutable("rlhf-demo"), options: .alwaysMapped)
         let whole = try Data(contentsOf: toolExecutable(), options: .alwaysMapped)
-        for module in ["GRPCCore", "NIOSSL", "Hummingbird", "AsyncHTTPClient"] {
+        for module in ["GRPCCore", "NIOSSL", "Hummingbird", "AsyncHTTPClient", "CCryptoBoringSSL"] {
             #expect(standalone.range(of: Data(module.utf8)) == nil, "rlhf-demo links \(module)")
             #expect(whole.range(of: Data(module.utf8)) != nil, "rlhf lacks \(module)")
         }

@@ -1,6 +1,7 @@
 // Downloads: the bytes of a 200 answer, errors naming the URL for other statuses, oversized
 // bodies and dead servers, and the Shakespeare corpus fetched through them.
 
+import Checksums
 import Clients
 import Crypto
 import Datasets

@@ -1,3 +1,4 @@
+import Checksums
 import Crypto
 import Datasets
 import Foundation

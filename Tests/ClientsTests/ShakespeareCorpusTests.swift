@@ -1,5 +1,7 @@
 // SHA-256 and the Shakespeare corpus build.
 
+import Checksums
+import Clients
 import Crypto
 import Datasets
 import Foundation

