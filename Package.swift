@@ -132,7 +132,7 @@ let package = Package(
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
         .testTarget(name: "ClientsTests", dependencies: ["Clients", "Checksums", "Alignment", "Evaluation", "Datasets", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CLITests", dependencies: ["rlhf", "Tokenizers", "Evaluation", "Rating", "Serving",
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Commands", "Tokenizers", "Evaluation", "Rating", "Serving",
                                                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                     .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")],
                     exclude: ["Scripts"]),

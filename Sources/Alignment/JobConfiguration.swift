@@ -125,6 +125,27 @@ public enum JobConfiguration {
     }
 }
 
+extension JobConfiguration {
+    /// `mapping` with every floating-point scalar written in its shortest form that reads back
+    /// the same (`0.9`, `1e-05`, `10000.0`), not Yams' `8.99999976158142e-1`: a Float field's
+    /// value as the user wrote it.
+    static func numbersAsWritten(_ mapping: Node.Mapping) -> Node.Mapping {
+        func rewrite(_ node: Node) -> Node {
+            switch node {
+            case let .sequence(items): return .sequence(Node.Sequence(items.map(rewrite), items.tag, items.style))
+            case .scalar(let scalar) where Tag.Name(rawValue: node.tag.rawValue) == .float:
+                guard let value = Double(scalar.string) ?? node.float, value.isFinite else { return node }
+                // Yams writes 15 significant digits: a Float field's value is within that of a Float.
+                let float = Float(value)
+                let text = abs(Double(float) - value) <= 1e-14 * abs(value) ? "\(float)" : "\(value)"
+                return .scalar(Node.Scalar(text, scalar.tag, scalar.style))
+            default: return node
+            }
+        }
+        return Node.Mapping(mapping.map { ($0.key, rewrite($0.value)) }, mapping.tag, mapping.style)
+    }
+}
+
 extension String {
     /// This text parsed as YAML into a node.
     func yamlNode() throws -> Node {

@@ -88,28 +88,3 @@ public struct PPOStatistics: Equatable, Sendable {
          "ppo/val/mean": valuesMean, "ppo/val/var": valuesVariance, "ppo/val/var_explained": varianceExplained]
     }
 }
-
-/// One accumulation pass's loss (differentiable) and its parts.
-struct PPOMinibatchLoss {
-    /// policy + vf_coef·value (− ent_coef·entropy), a scalar.
-    let total: Tensor
-    /// The clipped policy and value losses with their diagnostics.
-    let policy: PolicyLossResult, value: ValueLossResult
-    /// The mean entropy over the pass's response tokens, a scalar.
-    let entropy: Tensor
-    /// Response tokens in the pass.
-    let tokens: Int
-}
-
-/// What one PPO update did: each epoch's row order, each minibatch's statistics in order (epoch by
-/// epoch), and their mean under lm-human-preferences' names.
-public struct PPOUpdate: Sendable {
-    /// Each epoch's permutation of the rollouts.
-    public let orders: [[Int]]
-    /// Each minibatch's statistics, taken before its optimizer step.
-    public let minibatches: [PPOStatistics]
-    /// The field-by-field mean over the minibatches.
-    public var statistics: PPOStatistics { .mean(minibatches) }
-    /// `statistics` under lm-human-preferences' `ppo/*` names.
-    public var metrics: [String: Double] { statistics.metrics }
-}

@@ -6,14 +6,6 @@ import Foundation
 import Kernels
 import Yams
 
-/// A closed choice among named values, used as a setting's type; its names are its raw values.
-public protocol SettingChoice: CaseIterable, RawRepresentable<String>, Codable, Sendable {}
-
-extension SettingChoice {
-    /// Every name, in declaration order.
-    public static var names: [String] { allCases.map(\.rawValue) }
-}
-
 /// One setting's documentation: its YAML name, its meaning, and what its default does not tell.
 public struct SettingHelp: Sendable, Equatable {
     /// The YAML name (snake_case); on the command line `--name` with dashes or underscores.
@@ -102,24 +94,5 @@ extension JobConfiguration {
             return text
         default: return (try? Yams.serialize(node: node).trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?"
         }
-    }
-
-    /// `mapping` with every floating-point scalar written in its shortest form that reads back
-    /// the same (`0.9`, `1e-05`, `10000.0`), not Yams' `8.99999976158142e-1`: a Float field's
-    /// value as the user wrote it.
-    static func numbersAsWritten(_ mapping: Node.Mapping) -> Node.Mapping {
-        func rewrite(_ node: Node) -> Node {
-            switch node {
-            case let .sequence(items): return .sequence(Node.Sequence(items.map(rewrite), items.tag, items.style))
-            case .scalar(let scalar) where Tag.Name(rawValue: node.tag.rawValue) == .float:
-                guard let value = Double(scalar.string) ?? node.float, value.isFinite else { return node }
-                // Yams writes 15 significant digits: a Float field's value is within that of a Float.
-                let float = Float(value)
-                let text = abs(Double(float) - value) <= 1e-14 * abs(value) ? "\(float)" : "\(value)"
-                return .scalar(Node.Scalar(text, scalar.tag, scalar.style))
-            default: return node
-            }
-        }
-        return Node.Mapping(mapping.map { ($0.key, rewrite($0.value)) }, mapping.tag, mapping.style)
     }
 }
