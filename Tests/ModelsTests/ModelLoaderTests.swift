@@ -25,15 +25,20 @@ struct ModelLoaderTests {
 
     @Test("asking a family for what it does not have names config.json and the families that have it")
     func refusals() throws {
-        #expect { _ = try ModelLoader.languageModel(from: bert) } throws: { error in
-            let text = "\(error)"
-            return error is CheckpointError && text.contains("config.json") && text.contains("has no causal language model") && text.contains("gpt2")
+        func kind(_ load: () throws -> Void) throws -> (path: String, modelTypes: [String], kind: String, families: [String]) {
+            let error = try #require(throws: CheckpointError.self) { try load() }
+            guard case let .missingKind(path, modelTypes, kind, families) = error else { Issue.record("\(error)"); return ("", [], "", []) }
+            return (path, modelTypes, kind, families)
         }
-        #expect { _ = try ModelLoader.encoderClassifier(from: tinyGPT2) } throws: { error in
-            "\(error)".contains("has no encoder classifier; families that have one: bert, roberta")  // (a test may register decoders, not encoders)
-        }
-        #expect { _ = try ModelLoader.classifier(from: roberta) } throws: { error in
-            "\(error)".contains("has no decoder sequence classifier; families that have one: ") && "\(error)".contains("gpt2")
-        }
+        let causal = try kind { _ = try ModelLoader.languageModel(from: bert) }
+        #expect(causal.path == bert.appendingPathComponent("config.json").path && causal.modelTypes == ["bert", "roberta"])
+        #expect(causal.kind == "causal language model" && causal.families.contains("gpt2") && !causal.families.contains("bert"))
+        let encoder = try kind { _ = try ModelLoader.encoderClassifier(from: tinyGPT2) }
+        #expect(encoder.kind == "encoder classifier" && encoder.families == ["bert", "roberta"])  // (a test may register decoders, not encoders)
+        let decoder = try kind { _ = try ModelLoader.classifier(from: roberta) }
+        #expect(decoder.kind == "decoder sequence classifier" && decoder.families.contains("gpt2") && !decoder.families.contains("roberta"))
+        // The text names config.json and the families that have one.
+        #expect(CheckpointError.missingKind(path: "d/config.json", modelTypes: ["bert", "roberta"], kind: "causal language model", families: ["gpt2"]).description
+                == "d/config.json: model_type 'bert/roberta' has no causal language model; families that have one: gpt2")
     }
 }
