@@ -463,3 +463,33 @@ struct KernelReferenceTests {
         }
     }
 }
+
+@Suite("Scored attention against its reference")
+struct ScoredAttentionReferenceTests {
+    @Test("strided layouts (interleaved query, head-major keys), shared bias, key mask, causal offset: fast = naive",
+          arguments: [nil, 0, 2] as [Int?])
+    func scoredReference(offset: Int?) {
+        let (B, NH, HS, Tq, Tk, capacity) = (2, 3, 5, 3, 6, 8)
+        let query = values(B * Tq * NH * HS, seed: 1), key = values(B * NH * capacity * HS, seed: 2)
+        let value = values(B * NH * capacity * HS, seed: 3), bias = values(NH * Tq * Tk, seed: 4)
+        let mask: [Float] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+        let queryLayout = HeadLayout.interleaved(time: Tq, width: NH * HS, headSize: HS)
+        let cacheLayout = HeadLayout.headMajor(heads: NH, capacity: capacity, headSize: HS)
+        let shape = ScoredAttentionShape(batch: B, heads: NH, headSize: HS, queries: Tq, keys: Tk, scale: 0.8, causalOffset: offset)
+        var fast = [Float](repeating: 9, count: B * Tq * NH * HS), slow = fast
+        var probabilities = [Float](repeating: 0, count: B * NH * Tq * Tk)
+        scoredAttentionForward(query: query, queryLayout, key: key, cacheLayout, value: value, cacheLayout, out: &fast, queryLayout,
+                               probabilities: &probabilities, bias: bias, biasBatchStride: 0, keyMask: mask, dropoutMask: nil, shape: shape)
+        scoredAttentionReference(query: query, queryLayout, key: key, cacheLayout, value: value, cacheLayout, out: &slow, queryLayout,
+                                 bias: bias, biasBatchStride: 0, keyMask: mask, shape: shape)
+        #expect(closeness(fast, slow, absolute: 1e-5) <= 1)
+        // Masked and future keys get no probability.
+        for b in 0..<B {
+            for i in 0..<Tq {
+                for j in 0..<Tk where mask[b * Tk + j] == 0 || (offset.map { j > i + $0 } ?? false) {
+                    for h in 0..<NH { #expect(probabilities[((b * NH + h) * Tq + i) * Tk + j] == 0) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+// Parity with transformers' T5ForConditionalGeneration on two tiny random models made by
+// scripts/reference/t5_parity.py — v1.0 (ReLU, tied head with d_model^-0.5 scaling) and Flan-T5
+// (gated-GELU, untied head): encoder states, logits, loss, gradients, greedy generation; and the
+// decoder cache against full passes.
+
+import Foundation
+import Models
+import NN
+import Tensors
+import Testing
+
+@Suite("T5 parity with transformers")
+struct T5ParityTests {
+    static let variants = ["t5-tiny", "flan-t5-tiny"]
+
+    struct Case {
+        let model: T5ForConditionalGeneration
+        let expected: SafeTensorsFile
+        let ids: IndexTensor, mask: Tensor, labels: IndexTensor
+
+        init(_ name: String) throws {
+            let folder = fixtures.appendingPathComponent(name)
+            model = try T5ForConditionalGeneration.load(from: folder)
+            expected = try SafeTensorsFile(contentsOf: folder.appendingPathComponent("expected.safetensors"))
+            ids = try indexTensor(expected, "input_ids")
+            labels = try indexTensor(expected, "labels")
+            mask = Tensor(shape: ids.shape, values: try expected.int64s("attention_mask").map(Float.init))
+        }
+    }
+
+    @Test("the variants load as configured: v1.0 tied and scaled, Flan-T5 untied and unscaled", arguments: variants)
+    func variantsLoad(name: String) throws {
+        let model = try Case(name).model
+        let flan = name.hasPrefix("flan")
+        #expect(model.configuration.isGated == flan && model.configuration.activation == (flan ? "gelu_new" : "relu"))
+        #expect((model.lm_head == nil) == !flan && model.configuration.scaleDecoderOutputs == !flan)
+        #expect(model.configuration.decoderLayers == 3 && model.configuration.encoderLayers == 2 && model.configuration.innerDimension == 24)
+        #expect(model.parameter(named: "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight") != nil)
+        #expect(model.parameter(named: "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight") == nil)
+    }
+
+    @Test("encoder states, decoder inputs, logits and loss match transformers to 1e-4", arguments: variants)
+    func forward(name: String) throws {
+        let c = try Case(name)
+        let encoded = withNoGrad { c.model.encode(c.ids, mask: c.mask) }
+        #expect(worstRelative(encoded.scalars, try c.expected.floats("encoder_states")) < 1e-4)
+        #expect(c.model.decoderInputs(labels: c.labels).values == (try indexTensor(c.expected, "decoder_input_ids")).values)
+        let (logits, loss) = withNoGrad { c.model(c.ids, mask: c.mask, labels: c.labels) }
+        #expect(logits.shape == (try c.expected.info("logits").shape))
+        #expect(worstRelative(logits.scalars, try c.expected.floats("logits")) < 1e-4)
+        #expect(abs(loss.item - (try c.expected.floats("loss"))[0]) < 1e-4)
+    }
+
+    @Test("gradients of the loss match transformers to 1e-4 (relative biases, cross-attention, shared embedding, head)", arguments: variants)
+    func gradients(name: String) throws {
+        let c = try Case(name)
+        c.model(c.ids, mask: c.mask, labels: c.labels).loss.backward()
+        var checked = 0
+        for entry in c.expected.names where entry.hasPrefix("grad.") {
+            let parameter = try #require(c.model.parameter(named: String(entry.dropFirst(5))), "no parameter for \(entry)")
+            let reference = try c.expected.floats(entry)
+            let gradient = try #require(parameter.grad, "no gradient for \(entry)").scalars
+            let scale = reference.map(abs).max() ?? 1
+            let worst = zip(gradient, reference).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-4 * max(scale, 1e-2), "\(entry): worst |Δ| \(worst), largest |g| \(scale)")
+            checked += 1
+        }
+        #expect(checked >= 10)
+    }
+
+    @Test("greedy generation equals transformers' generate token for token (min_new_tokens honoured)", arguments: variants)
+    func greedy(name: String) throws {
+        let c = try Case(name)
+        let reference = try indexTensor(c.expected, "generated")
+        let minimum = Int(try c.expected.int64s("min_new_tokens")[0])
+        let (B, S) = (c.ids.shape[0], c.ids.shape[1])
+        let prompts = (0..<B).map { b in (0..<S).filter { c.mask.data[b * S + $0] != 0 }.map { Int(c.ids.values[b * S + $0]) } }
+        var configuration = GenerationConfiguration(maxNewTokens: reference.shape[1] - 1, minNewTokens: minimum, sampling: SamplingConfiguration(temperature: 0))
+        configuration.stopAtEndOfSequence = true
+        var generator = RandomGenerator(seed: 1)
+        let generated = try generate(c.model, prompts: prompts, configuration: configuration, generator: &generator)
+        let width = reference.shape[1]
+        for (b, sequence) in generated.enumerated() {
+            // transformers pads a finished row with the pad id after its </s>.
+            let row = reference.values[(b * width + 1)..<((b + 1) * width)].map(Int.init)
+            let end = row.firstIndex(of: 1).map { $0 + 1 } ?? row.count
+            #expect(sequence.tokens == Array(row[..<end]), "row \(b)")
+        }
+    }
+
+    @Test("decoding through the cache gives the logits of full decoder passes; the cross-attention keys are computed once")
+    func cacheMatchesFullPass() throws {
+        let c = try Case("flan-t5-tiny")
+        let model = c.model
+        let prompt = Array(c.ids.values[0..<13]).map(Int.init), response = [5, 17, 33, 2, 90]
+        let full = withNoGrad { model.responseLogits(prompt: prompt, response: response) }.scalars
+        let session = model.startDecoding(prompts: [prompt], newTokens: response.count)
+        var stepped = session.logits.scalars
+        for token in response.dropLast() {
+            session.append([Int32(token)])
+            stepped += session.logits.scalars
+        }
+        #expect(worstRelative(stepped, full) < 1e-5)
+    }
+
+    @Test("a T5 model saved here loads back with the same logits and the same tensor names as transformers writes")
+    func saveRoundTrip() throws {
+        for name in Self.variants {
+            let c = try Case(name)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("t5-roundtrip-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try c.model.save(to: directory, tokenizer: nil)
+            let again = try T5ForConditionalGeneration.load(from: directory)
+            let a = withNoGrad { c.model(c.ids, mask: c.mask, labels: c.labels).logits }.scalars
+            let b = withNoGrad { again(c.ids, mask: c.mask, labels: c.labels).logits }.scalars
+            #expect(a == b)
+            let saved = Set(try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")).names)
+            let original = Set(try SafeTensorsFile(contentsOf: fixtures.appendingPathComponent(name).appendingPathComponent("model.safetensors")).names)
+                .subtracting(["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"])
+            #expect(saved == original, "\(name): \(saved.symmetricDifference(original).sorted())")
+        }
+    }
+}
