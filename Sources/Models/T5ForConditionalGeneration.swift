@@ -63,30 +63,13 @@ public final class T5ForConditionalGeneration: EncoderDecoderLanguageModel {
                                                          headSize: configuration.headSize, capacity: capacity))
     }
 
-    /// transformers' `_shift_right`: the start id, then the labels but the last, −100 read as the pad id.
-    /// - labels: (B, T). Returns (B, T).
-    public func decoderInputs(labels: IndexTensor) -> IndexTensor {
-        let (B, T) = (labels.shape[0], labels.shape[1])
-        let pad = Int32(configuration.padTokenId ?? 0)
-        var values = [Int32](repeating: Int32(decoderStartTokenId), count: B * T)
-        for b in 0..<B {
-            for t in 1..<max(T, 1) {
-                let label = labels.values[b * T + t - 1]
-                values[b * T + t] = label == -100 ? pad : label
-            }
-        }
-        return IndexTensor(shape: [B, T], values: values)
-    }
-
     /// transformers' forward with `labels`: logits (B, T, V) of the decoder fed the shifted labels,
     /// and the mean cross-entropy over the labels that are not −100.
     /// - Parameters:
     ///   - ids: (B, S) source ids, right-padded. mask: (B, S).
     ///   - labels: (B, T) target ids, −100 where ignored.
     public func callAsFunction(_ ids: IndexTensor, mask: Tensor, labels: IndexTensor) -> (logits: Tensor, loss: Tensor) {
-        let encoded = encode(ids, mask: mask)
-        let logits = logits(decoded: decoderStates(decoderInputs(labels: labels), encoded: encoded, encoderMask: mask, cache: nil))
-        return (logits, crossEntropy(logits, targets: labels))
+        teacherForced(sources: ids, mask: mask, labels: labels)
     }
 }
 

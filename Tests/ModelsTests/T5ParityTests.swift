@@ -121,3 +121,68 @@ struct T5ParityTests {
         }
     }
 }
+
+@Suite("T5 configuration refusals")
+struct T5ConfigurationTests {
+    /// Writes `edit`ed copies of the flan fixture's config.json and returns the load error's text.
+    func loadError(_ edit: (inout [String: Any]) -> Void) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("t5-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = fixtures.appendingPathComponent("flan-t5-tiny")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as? [String: Any])
+        edit(&object)
+        try JSONSerialization.data(withJSONObject: object).write(to: folder.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: source.appendingPathComponent("model.safetensors"), to: folder.appendingPathComponent("model.safetensors"))
+        do {
+            _ = try T5ForConditionalGeneration.load(from: folder)
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("an unknown feed_forward_proj names the file, the field and the value",
+          arguments: ["gated-mystery", "relu-gated", "gated-gelu-extra", "tanh"])
+    func unknownFeedForward(value: String) throws {
+        let message = try loadError { $0["feed_forward_proj"] = value }
+        #expect(message.contains("config.json") && message.contains("feed_forward_proj") && message.contains(value), "\(message)")
+    }
+
+    @Test("bad sizes and types name their field (values as JSON text)", arguments: [
+        ("d_kv", "0"), ("relative_attention_num_buckets", "2"), ("relative_attention_max_distance", "1"), ("num_heads", "\"four\""),
+        ("dropout_rate", "1.5"), ("eos_token_id", "500"), ("tie_word_embeddings", "\"no\""), ("d_model", "-3"),
+    ])
+    func badFields(field: String, json: String) throws {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        let message = try loadError { $0[field] = value }
+        let named = field
+        #expect(message.contains("config.json") && message.contains(named), "\(message)")
+    }
+
+    @Test("a source longer than n_positions is refused before any work, by generation and by scoring")
+    func sourceLimit() throws {
+        var configuration = try T5ForConditionalGeneration.load(from: fixtures.appendingPathComponent("flan-t5-tiny")).configuration
+        configuration.sourcePositions = 8
+        let model = T5ForConditionalGeneration(configuration)
+        var generator = RandomGenerator(seed: 1)
+        #expect { try generate(model, prompts: [Array(repeating: 5, count: 9)], configuration: GenerationConfiguration(maxNewTokens: 2), generator: &generator) } throws: {
+            "\($0)".contains("9 tokens") && "\($0)".contains("at most 8")
+        }
+        #expect(throws: GenerationError.self) { try responseLogProbabilities(model, prompt: Array(repeating: 5, count: 9), response: [3]) }
+        #expect(try generate(model, prompts: [Array(repeating: 5, count: 8)], configuration: GenerationConfiguration(maxNewTokens: 2), generator: &generator).count == 1)
+    }
+
+    @Test("a config.json written here reads back equal; Flan-T5's says tie_word_embeddings false and no scale override")
+    func configurationRoundTrip() throws {
+        for name in T5ParityTests.variants {
+            let original = try T5Configuration.load(from: fixtures.appendingPathComponent(name).appendingPathComponent("config.json"))
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("t5-config-\(UUID().uuidString).json")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try original.save(to: url)
+            #expect(try T5Configuration.load(from: url) == original)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            #expect(object["tie_word_embeddings"] as? Bool == !name.hasPrefix("flan") && object["scale_decoder_outputs"] == nil)
+        }
+    }
+}
