@@ -37,7 +37,7 @@ struct Bench: ParsableCommand {
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
     }
 
-    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + ["ppo_iteration", "dpo_step", "tokenizer"] }
+    static var allNames: [String] { KernelBenchmarks.names + ModelBenchmarks.names + Seq2SeqBenchmarks.names + ["ppo_iteration", "dpo_step", "tokenizer"] }
 
     var selected: Set<String>? {
         let names = only.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -59,6 +59,8 @@ struct Bench: ParsableCommand {
         ModelBenchmarks.runTraining(only: chosen, tiny: tiny, emit: emit)
         ModelBenchmarks.runEncoderTraining(only: chosen, tiny: tiny, emit: emit)
         ModelBenchmarks.runServing(only: chosen, tiny: tiny, emit: emit)
+        Seq2SeqBenchmarks.run(only: chosen, tiny: tiny, emit: emit)
+        Seq2SeqBenchmarks.runTraining(only: chosen, tiny: tiny, emit: emit)
         if chosen == nil || chosen!.contains("ppo_iteration") { emit(ppoRecord()) }
         if chosen == nil || chosen!.contains("dpo_step") {
             do { emit(try DPOBenchmark.run(tiny: tiny)) } catch { emit(BenchmarkRecord(name: "dpo_step", fields: [("error", .text("\(error)"))])) }

@@ -104,7 +104,8 @@ struct CLITests {
         let records = try jsonLines(out)
         #expect(records.compactMap { $0["bench"] as? String } == ["blas", "sgemm", "copy", "attention", "layernorm", "gelu", "softmax", "crossentropy", "adamw",
                                                                    "generate_gpt2_small", "generate_gpt2_small", "generate_shakespeare", "generate_shakespeare",
-                                                                   "train_shakespeare", "train_gpt2_small", "train_minilm_classifier", "serve_batching", "serve_batching", "ppo_iteration", "dpo_step", "tokenizer"])
+                                                                   "train_shakespeare", "train_gpt2_small", "train_minilm_classifier", "serve_batching", "serve_batching",
+                                                                   "generate_t5_small", "generate_t5_small", "train_t5_small", "ppo_iteration", "dpo_step", "tokenizer"])
         for record in records where ["generate", "train"].contains(where: { (record["bench"] as? String)?.hasPrefix($0) == true }) {
             #expect((record["tokens_per_second"] as? Double ?? 0) > 0)
         }
