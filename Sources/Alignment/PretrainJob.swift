@@ -21,7 +21,8 @@ public struct PretrainJob: Equatable, Sendable {
     public var bpeMerges = 500
     /// A checkpoint directory to start from instead of random weights.
     public var initFrom: String?
-    /// The family of a new model (`model_type`: "gpt2"; ignored with `init_from`).
+    /// The family of a new model (`model_type`: "gpt2", or "t5" for an encoder-decoder pretrained
+    /// by span corruption; ignored with `init_from`).
     public var modelType = "gpt2"
     /// Blocks, heads and width of a new model (ignored with `init_from`).
     public var layers = 6, heads = 6, embeddingDimension = 384
@@ -58,32 +59,56 @@ public struct PretrainJob: Equatable, Sendable {
         let checkpoint = resume ? run.newestCheckpoint() : nil
         try run.recordConfiguration(mapping, resuming: checkpoint != nil, allowingChanges: overrideConfig)
         let tokenizer: any Tokenizer
-        let model: any CausalLanguageModel
+        let model: any AutoregressiveModel
         if let checkpoint {
             tokenizer = try loadTokenizer(from: checkpoint.url)
-            model = try ModelLoader.languageModel(from: checkpoint.url)
+            model = try ModelLoader.autoregressiveModel(from: checkpoint.url)
         } else {
             switch self.tokenizer {
             case "character": tokenizer = CharacterTokenizer(corpus: text)
-            case "bpe": tokenizer = BytePairTrainer.train(corpus: text, mergeCount: bpeMerges)
+            case "bpe":
+                // A new model's family may need its own special tokens (T5: <pad>, </s>, sentinels).
+                let specials = initFrom == nil ? ModelLoader.newModelSpecialTokens(modelType: modelType) : []
+                tokenizer = BytePairTrainer.train(corpus: text, mergeCount: bpeMerges, specialTokens: specials.isEmpty ? ["<|endoftext|>"] : specials)
             default: tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer))
             }
             if let initFrom {
-                model = try ModelLoader.languageModel(from: URL(fileURLWithPath: initFrom))
+                model = try ModelLoader.autoregressiveModel(from: URL(fileURLWithPath: initFrom))
             } else {
+                let end = tokenizer.specialTokens["</s>"] ?? tokenizer.endOfTextTokenId
                 let shape = NewModelShape(vocabularySize: tokenizer.vocabularySize, positions: training.blockSize, hiddenSize: embeddingDimension,
                                           layers: layers, heads: heads, dropout: dropout,
-                                          bosTokenId: tokenizer.endOfTextTokenId, eosTokenId: tokenizer.endOfTextTokenId)
-                model = try ModelLoader.newLanguageModel(modelType: modelType, shape: shape, seed: training.seed)
+                                          bosTokenId: tokenizer.endOfTextTokenId, eosTokenId: end, padTokenId: tokenizer.specialTokens["<pad>"])
+                model = try ModelLoader.newModel(modelType: modelType, shape: shape, seed: training.seed)
             }
         }
         let tokens: [Int32]
         do { tokens = try tokenizer.encodeChecked(text).map { Int32($0) } } catch {
             throw RunError.invalidData(path: corpus, problem: "the tokenizer cannot encode the corpus: \(error)")
         }
-        let trainer = try PretrainTrainer(model: model, tokens: tokens, configuration: training, run: run,
-                                          tokenizer: tokenizer, corpusName: corpus)
-        let state = try trainer.train(resume: checkpoint != nil, progress: progress)
+        let state: TrainerState
+        if let causal = model as? any CausalLanguageModel {
+            let trainer = try PretrainTrainer(model: causal, tokens: tokens, configuration: training, run: run,
+                                              tokenizer: tokenizer, corpusName: corpus)
+            state = try trainer.train(resume: checkpoint != nil, progress: progress)
+        } else if let seq2seq = model as? any EncoderDecoderLanguageModel {
+            // An encoder-decoder learns by T5's span corruption, its sentinels the tokenizer's <extra_id_N>.
+            var sentinels: [Int32] = []
+            while let id = tokenizer.specialTokens["<extra_id_\(sentinels.count)>"] { sentinels.append(Int32(id)) }
+            guard !sentinels.isEmpty else {
+                throw RunError.unsuitableModel(path: self.tokenizer, problem: "span corruption for an encoder-decoder needs sentinel tokens <extra_id_0>, <extra_id_1>, … in the tokenizer; this one has none (train one with tokenizer: bpe and model_type: t5)")
+            }
+            guard let end = seq2seq.modelConfiguration.eosTokenId else {
+                throw RunError.unsuitableModel(path: initFrom ?? "config", problem: "span corruption needs the model's eos_token_id (</s>)")
+            }
+            let corruption = SpanCorruption(noiseDensity: training.noiseDensity, meanNoiseSpanLength: training.meanNoiseSpanLength,
+                                            sentinels: sentinels, endOfSequence: Int32(end))
+            let trainer = try SpanCorruptionTrainer(model: seq2seq, tokens: tokens, corruption: corruption, configuration: training, run: run,
+                                                    tokenizer: tokenizer, corpusName: corpus)
+            state = try trainer.train(resume: checkpoint != nil, progress: progress)
+        } else {
+            throw RunError.unsuitableModel(path: initFrom ?? modelType, problem: "the model is neither a causal nor an encoder-decoder language model")
+        }
         return (run, checkpoint?.url, state)
     }
 }
@@ -96,7 +121,7 @@ extension PretrainJob: FieldListSettings {
         .field("tokenizer", \.tokenizer, "character, bpe (trained on the corpus with bpe_merges merges), or a tokenizer directory."),
         .field("bpe_merges", \.bpeMerges, "Merges for a trained byte-level BPE."),
         .optional("init_from", \.initFrom, "A checkpoint directory to start from instead of random weights.", type: "text"),
-        .field("model_type", \.modelType, "The family of a new model (config.json's model_type; ignored with init_from)."),
+        .field("model_type", \.modelType, "The family of a new model (config.json's model_type: gpt2, or t5 — an encoder-decoder, pretrained by span corruption; ignored with init_from)."),
         .field("n_layer", \.layers, "Blocks of a new model."),
         .field("n_head", \.heads, "Attention heads of a new model."),
         .field("n_embd", \.embeddingDimension, "Width of a new model."),

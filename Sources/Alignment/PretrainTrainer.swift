@@ -40,6 +40,10 @@ public struct PretrainConfiguration: Equatable, Sendable, TrainingLoopSettings, 
     public var keepCheckpoints = 2
     /// Seed of the window sampler (the model's dropout has its own seeded stream).
     public var seed: UInt64 = 1337
+    /// Encoder-decoders (span corruption): the fraction of each window's tokens cut out (T5: 0.15).
+    public var noiseDensity = 0.15
+    /// Encoder-decoders (span corruption): the mean length of a cut span (T5: 3).
+    public var meanNoiseSpanLength = 3.0
 
     /// Defaults as nanoGPT's Shakespeare-char config where they apply.
     public init() {}
@@ -58,6 +62,8 @@ public struct PretrainConfiguration: Equatable, Sendable, TrainingLoopSettings, 
         .optional("early_stopping_patience", \.earlyStoppingPatience, "Stop after this many evaluations without a better valid loss; null: never.", type: "integer"),
         .field("keep_checkpoints", \.keepCheckpoints, "Newest checkpoints kept (the best one is kept as well)."),
         .field("seed", \.seed, "Seed of the window sampler (dropout has its own seeded stream)."),
+        .field("noise_density", \.noiseDensity, "Encoder-decoders (T5 span corruption): fraction of each window's tokens cut out."),
+        .field("mean_noise_span_length", \.meanNoiseSpanLength, "Encoder-decoders (T5 span corruption): mean length of a cut span."),
     ] }
 
     /// An optimizer setting, by name (`configuration.learningRate`).

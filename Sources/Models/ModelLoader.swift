@@ -13,13 +13,14 @@ public struct NewModelShape: Sendable, Equatable {
     public var vocabularySize: Int, positions: Int, hiddenSize: Int, layers: Int, heads: Int
     /// Dropout everywhere the family has it.
     public var dropout: Float
-    /// Beginning- and end-of-sequence ids.
-    public var bosTokenId: Int?, eosTokenId: Int?
+    /// Beginning-of-sequence, end-of-sequence and padding ids.
+    public var bosTokenId: Int?, eosTokenId: Int?, padTokenId: Int?
 
     /// A shape.
-    public init(vocabularySize: Int, positions: Int, hiddenSize: Int, layers: Int, heads: Int, dropout: Float, bosTokenId: Int?, eosTokenId: Int?) {
+    public init(vocabularySize: Int, positions: Int, hiddenSize: Int, layers: Int, heads: Int, dropout: Float, bosTokenId: Int?, eosTokenId: Int?,
+                padTokenId: Int? = nil) {
         (self.vocabularySize, self.positions, self.hiddenSize, self.layers, self.heads) = (vocabularySize, positions, hiddenSize, layers, heads)
-        (self.dropout, self.bosTokenId, self.eosTokenId) = (dropout, bosTokenId, eosTokenId)
+        (self.dropout, self.bosTokenId, self.eosTokenId, self.padTokenId) = (dropout, bosTokenId, eosTokenId, padTokenId)
     }
 }
 
@@ -42,13 +43,23 @@ public struct ModelFamily: Sendable {
     /// A new, randomly initialized causal LM of a shape (seeded), validated; nil when the family
     /// cannot start from scratch.
     public var newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)?
+    /// Loads an encoder-decoder LM checkpoint directory (T5), in evaluation mode; nil otherwise.
+    public var loadEncoderDecoderModel: (@Sendable (URL) throws -> any EncoderDecoderLanguageModel)?
+    /// A new, randomly initialized encoder-decoder of a shape (seeded), validated; nil otherwise.
+    public var newEncoderDecoderModel: (@Sendable (NewModelShape, UInt64) throws -> any EncoderDecoderLanguageModel)?
+    /// Special tokens a tokenizer trained for a new model of the family must have, in id order
+    /// (T5: `<pad>`, `</s>`, `<unk>`, `<extra_id_0>` … `<extra_id_99>`); empty: the trainer's default.
+    public var newModelSpecialTokens: [String]
 
     /// A family.
     public init(modelTypes: [String], architectures: [String], loadConfiguration: @escaping @Sendable (URL) throws -> any LanguageModelConfiguration,
                 loadLanguageModel: (@Sendable (URL) throws -> any CausalLanguageModel)? = nil,
                 loadClassifier: (@Sendable (URL) throws -> SequenceClassifier)? = nil,
                 loadEncoderClassifier: (@Sendable (URL) throws -> any EncoderClassifier)? = nil,
-                newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)? = nil) {
+                newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)? = nil,
+                loadEncoderDecoderModel: (@Sendable (URL) throws -> any EncoderDecoderLanguageModel)? = nil,
+                newEncoderDecoderModel: (@Sendable (NewModelShape, UInt64) throws -> any EncoderDecoderLanguageModel)? = nil,
+                newModelSpecialTokens: [String] = []) {
         self.modelTypes = modelTypes
         self.architectures = architectures
         self.loadConfiguration = loadConfiguration
@@ -56,6 +67,9 @@ public struct ModelFamily: Sendable {
         self.loadClassifier = loadClassifier
         self.loadEncoderClassifier = loadEncoderClassifier
         self.newLanguageModel = newLanguageModel
+        self.loadEncoderDecoderModel = loadEncoderDecoderModel
+        self.newEncoderDecoderModel = newEncoderDecoderModel
+        self.newModelSpecialTokens = newModelSpecialTokens
     }
 
     /// BERT and RoBERTa encoders (HF `BertModel`/`RobertaModel`, `*ForSequenceClassification`):
@@ -83,7 +97,7 @@ public struct ModelFamily: Sendable {
 
 /// Loads checkpoints of any registered family.
 public enum ModelLoader {
-    private static let families = Mutex<[ModelFamily]>([.gpt2, .bertEncoders])
+    private static let families = Mutex<[ModelFamily]>([.gpt2, .t5, .bertEncoders])
 
     /// Adds a family; it replaces a registered one that shares a `model_type`.
     public static func register(_ family: ModelFamily) {
@@ -137,6 +151,34 @@ public enum ModelLoader {
             throw CheckpointError.cannotCreate(modelType: modelType, creatable: registered.filter { $0.newLanguageModel != nil }.flatMap(\.modelTypes))
         }
         return try make(shape, seed)
+    }
+
+    /// A new, randomly initialized model of the family named `modelType`: a causal LM, or an
+    /// encoder-decoder when the family is one.
+    /// - Throws: ``CheckpointError`` (path "config") naming the field and the families that can.
+    public static func newModel(modelType: String, shape: NewModelShape, seed: UInt64) throws -> any AutoregressiveModel {
+        let registered = families.withLock { $0 }
+        if let family = registered.first(where: { $0.modelTypes.contains(modelType) }) {
+            if let make = family.newLanguageModel { return try make(shape, seed) }
+            if let make = family.newEncoderDecoderModel { return try make(shape, seed) }
+        }
+        throw CheckpointError.cannotCreate(modelType: modelType, creatable: registered.filter { $0.newLanguageModel != nil || $0.newEncoderDecoderModel != nil }.flatMap(\.modelTypes))
+    }
+
+    /// The special tokens a tokenizer trained for a new model of `modelType` needs (empty for an
+    /// unknown type or a family without requirements).
+    public static func newModelSpecialTokens(modelType: String) -> [String] {
+        families.withLock { $0 }.first { $0.modelTypes.contains(modelType) }?.newModelSpecialTokens ?? []
+    }
+
+    /// Loads the language model in `directory`, causal or encoder-decoder (any registered family),
+    /// in evaluation mode.
+    /// - Throws: ``CheckpointError`` naming config.json when the family has neither (an encoder).
+    public static func autoregressiveModel(from directory: URL) throws -> any AutoregressiveModel {
+        let family = try family(of: directory)
+        if let load = family.loadLanguageModel { return try load(directory) }
+        guard let load = family.loadEncoderDecoderModel else { throw unable(directory, family, "language model", \ModelFamily.loadLanguageModel) }
+        return try load(directory)
     }
 
     /// Loads the causal language model in `directory` (any registered family), in evaluation mode.

@@ -168,10 +168,15 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
         return object
     }
 
-    /// Writes `config.json`.
+    /// Writes `config.json`. Float fields keep a decimal point (transformers ≥ 5 validates
+    /// `initializer_factor` as a float and refuses `1`).
     public func save(to url: URL) throws {
         let data = try JSONSerialization.data(withJSONObject: jsonObject, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: url, options: .atomic)
+        var text = String(decoding: data, as: UTF8.self)
+        for key in ["dropout_rate", "layer_norm_epsilon", "initializer_factor"] {
+            text = text.replacingOccurrences(of: #"("\#(key)" ?: ?)(-?[0-9]+)(?=[,\n}])"#, with: "$1$2.0", options: .regularExpression)
+        }
+        try Data(text.utf8).write(to: url, options: .atomic)
     }
 }
 

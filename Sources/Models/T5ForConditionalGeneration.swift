@@ -115,3 +115,50 @@ extension T5ForConditionalGeneration {
         try tokenizer?.save(to: directory)
     }
 }
+
+extension ModelFamily {
+    /// T5 and Flan-T5 (HF `T5ForConditionalGeneration`): encoder-decoder language models. A new one
+    /// is Flan-T5-shaped (gated GELU, untied head, d_ff = 2·d_model, d_kv = d_model / heads) and
+    /// its tokenizer needs T5's special tokens.
+    public static let t5 = ModelFamily(
+        modelTypes: ["t5"], architectures: ["T5ForConditionalGeneration", "T5Model"],
+        loadConfiguration: { try T5Configuration.load(from: $0.appendingPathComponent("config.json")) },
+        loadEncoderDecoderModel: { try T5ForConditionalGeneration.load(from: $0) },
+        newEncoderDecoderModel: { shape, seed in
+            var configuration = T5Configuration()
+            configuration.vocabularySize = shape.vocabularySize
+            configuration.modelDimension = shape.hiddenSize
+            configuration.heads = shape.heads
+            configuration.headSize = shape.heads > 0 ? shape.hiddenSize / shape.heads : 0
+            configuration.feedForwardDimension = 2 * shape.hiddenSize
+            configuration.encoderLayers = shape.layers
+            configuration.decoderLayers = shape.layers
+            configuration.dropout = shape.dropout
+            configuration.feedForwardProjection = "gated-gelu"
+            configuration.tieWordEmbeddings = false
+            configuration.scaleDecoderOutputs = false
+            configuration.eosTokenId = shape.eosTokenId
+            configuration.padTokenId = shape.padTokenId ?? 0
+            configuration.decoderStartTokenId = configuration.padTokenId ?? 0
+            if shape.heads <= 0 || shape.hiddenSize % shape.heads != 0 {
+                throw CheckpointError.invalidField(path: "config", field: "n_embd", problem: "(\(shape.hiddenSize)) must be divisible by n_head (\(shape.heads))")
+            }
+            try configuration.validate(path: "config")
+            let model = T5ForConditionalGeneration(configuration, seed: seed)
+            // transformers draws an untied head from N(0, 1), which starts a model trained from
+            // scratch at a loss of ~20 nats; N(0, 1/d_model) starts it near ln V, as a tied head does.
+            if let head = model.lm_head {
+                var generator = RandomGenerator(seed: seed ^ 0x4EAD)
+                head.weight = Tensor(normalShape: head.weight.shape, standardDeviation: 1 / Float(shape.hiddenSize).squareRoot(),
+                                     generator: &generator, requiresGrad: true)
+            }
+            return model
+        },
+        newModelSpecialTokens: T5Configuration.specialTokens)
+}
+
+extension T5Configuration {
+    /// The special tokens of T5's tokenizer, in its id order: `<pad>`, `</s>`, `<unk>`, then the
+    /// 100 sentinels `<extra_id_0>` … `<extra_id_99>` that span corruption uses.
+    public static let specialTokens = ["<pad>", "</s>", "<unk>"] + (0..<100).map { "<extra_id_\($0)>" }
+}

@@ -8,6 +8,7 @@ import Models
 import NN
 import Tensors
 import Testing
+import Tokenizers
 
 /// A tiny T5 for a 40-id vocabulary: 0 pad, 1 </s>, 2…29 text, 30…39 sentinels (<extra_id_0> = 39).
 func tinyT5(dropout: Float = 0, gated: Bool = true) -> T5ForConditionalGeneration {
@@ -139,5 +140,43 @@ struct SpanCorruptionTrainerTests {
         #expect { try SpanCorruptionTrainer(model: model, tokens: spanCorpus, corruption: corruption, configuration: spanConfiguration(steps: 1), run: run) } throws: { error in
             "\(error)".contains("block_size") && "\(error)".contains("at most 16")
         }
+    }
+}
+
+@Suite("Pretraining job with an encoder-decoder")
+struct EncoderDecoderPretrainJobTests {
+    @Test("model_type t5: a BPE tokenizer with T5's special tokens, a Flan-T5-shaped model, span corruption; a crash and --resume continue exactly")
+    func pretrainT5() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("t5-pretrain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let corpus = folder.appendingPathComponent("corpus.txt")
+        try String(repeating: "To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer.\n", count: 60)
+            .write(to: corpus, atomically: true, encoding: .utf8)
+        func run(_ name: String, resume: Bool, crashAt: Int? = nil) throws -> RunDirectory {
+            let (job, training, mapping) = try PretrainJob.resolve(file: nil, overrides: [
+                "--corpus", corpus.path, "--runs_dir", folder.path, "--name", name, "--tokenizer", "bpe", "--bpe_merges", "60",
+                "--model_type", "t5", "--n_layer", "1", "--n_head", "2", "--n_embd", "16", "--dropout", "0.1", "--block_size", "24",
+                "--batch_size", "3", "--max_steps", "6", "--eval_interval", "3", "--eval_batches", "1", "--log_interval", "1",
+                "--checkpoint_interval", "2", "--warmup_steps", "1",
+            ])
+            struct Crash: Error {}
+            do {
+                return try job.run(training: training, mapping: mapping, resume: resume) { if $0.step == crashAt { throw Crash() } }.run
+            } catch is Crash {
+                return try RunDirectory(root: folder.appendingPathComponent(name))
+            }
+        }
+        let whole = try run("whole", resume: false)
+        let model = try T5ForConditionalGeneration.load(from: whole.finalURL)
+        let tokenizer = try loadTokenizer(from: whole.finalURL)
+        #expect(model.configuration.isGated && model.lm_head != nil && model.configuration.feedForwardDimension == 32)
+        #expect(tokenizer.specialTokens["<extra_id_99>"] != nil && model.configuration.eosTokenId == tokenizer.specialTokens["</s>"])
+        #expect(model.configuration.padTokenId == tokenizer.specialTokens["<pad>"] && model.decoderStartTokenId == model.configuration.padTokenId)
+        _ = try run("crashed", resume: false, crashAt: 5)
+        _ = try run("crashed", resume: true)
+        let expected = try String(contentsOf: whole.metricsURL, encoding: .utf8)
+        #expect(expected.contains("valid/loss") && expected.split(separator: "\n").count == 6)
+        #expect(try String(contentsOf: folder.appendingPathComponent("crashed/metrics.jsonl"), encoding: .utf8) == expected)
     }
 }
