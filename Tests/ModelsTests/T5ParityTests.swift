@@ -103,6 +103,39 @@ struct T5ParityTests {
         #expect(worstRelative(stepped, full) < 1e-5)
     }
 
+    @Test("transformers loaded checkpoints Swift trained and saved (both variants) with the same logits (fixture from check-swift)")
+    func pythonReadsSwiftCheckpoints() throws {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent("t5_swift_checkpoint_check.json"))
+        let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
+        #expect(Set(results.keys) == Set(Self.variants))
+        for (name, result) in results {
+            #expect(result["passed"] as? Bool == true, "\(name)")
+            #expect((result["max_abs_logit_difference"] as? Double ?? 1) <= 1e-4 * max(1, result["max_abs_logit"] as? Double ?? 1), "\(name)")
+        }
+    }
+
+    /// With RLHF_WRITE_PARITY_DIR set, saves each variant after one AdamW step (so the weights are
+    /// Swift's own) with its logits, for `python3 scripts/reference/t5_parity.py check-swift DIR`.
+    @Test("write T5 checkpoints for the Python check", .enabled(if: ProcessInfo.processInfo.environment["RLHF_WRITE_PARITY_DIR"] != nil))
+    func savedCheckpointsForPython() throws {
+        let root = URL(fileURLWithPath: ProcessInfo.processInfo.environment["RLHF_WRITE_PARITY_DIR"]!)
+        for name in Self.variants {
+            let c = try Case(name)
+            let optimizer = AdamW(parameters: c.model.namedParameters(), configuration: AdamWConfiguration(learningRate: 1e-2))
+            c.model(c.ids, mask: c.mask, labels: c.labels).loss.backward()
+            optimizer.step()
+            let directory = root.appendingPathComponent(name)
+            try c.model.save(to: directory, tokenizer: nil)
+            let logits = withNoGrad { c.model(c.ids, mask: c.mask, labels: c.labels).logits }
+            var writer = SafeTensorsWriter()
+            try writer.add("logits", shape: logits.shape, floats: logits.scalars)
+            try writer.add("input_ids", shape: c.ids.shape, int64s: c.ids.values.map(Int64.init))
+            try writer.add("attention_mask", shape: c.ids.shape, int64s: c.mask.scalars.map { Int64($0) })
+            try writer.add("labels", shape: c.labels.shape, int64s: c.labels.values.map(Int64.init))
+            try writer.write(to: directory.appendingPathComponent("swift_logits.safetensors"))
+        }
+    }
+
     @Test("a T5 model saved here loads back with the same logits and the same tensor names as transformers writes")
     func saveRoundTrip() throws {
         for name in Self.variants {

@@ -19,6 +19,13 @@
       generation of at most 10 and at least 4 (min_new_tokens) new tokens per row (generated: (2, 11) starting with the pad id, padded with
       the pad id after </s>) from model.generate(do_sample=False, num_beams=1, use_cache=False).
 
+  python3 scripts/reference/t5_parity.py check-swift DIR
+      DIR holds t5-tiny/ and flan-t5-tiny/ as saved by Swift after one AdamW step, each with
+      swift_logits.safetensors (written by the Swift test `savedCheckpointsForPython` when
+      RLHF_WRITE_PARITY_DIR=DIR). Loads each with T5ForConditionalGeneration.from_pretrained,
+      recomputes the logits, and records the comparison in
+      Tests/ModelsTests/Fixtures/t5_swift_checkpoint_check.json.
+
 The default init (torch.manual_seed(0)) is perturbed so every parameter matters: layer-norm
 weights get N(0, 0.1) noise added. Floats are float32; library versions are in the metadata.
 """
@@ -123,9 +130,38 @@ def make():
     make_one("flan-t5-tiny", "gated-gelu", tied=False)
 
 
+def check_swift(directory):
+    from safetensors.torch import load_file
+    results = {}
+    for name in ["t5-tiny", "flan-t5-tiny"]:
+        folder = os.path.join(directory, name)
+        model = T5ForConditionalGeneration.from_pretrained(folder, attn_implementation="eager")
+        model.eval()
+        swift = load_file(os.path.join(folder, "swift_logits.safetensors"))
+        with torch.no_grad():
+            logits = model(input_ids=swift["input_ids"].long(), attention_mask=swift["attention_mask"].long(),
+                           labels=swift["labels"].long()).logits
+        difference = (logits - swift["logits"]).abs().max().item()
+        scale = logits.abs().max().item()
+        results[name] = {
+            "loaded_with": "transformers.T5ForConditionalGeneration.from_pretrained",
+            "transformers": transformers.__version__, "torch": torch.__version__,
+            "untied_head": model.lm_head.weight.data_ptr() != model.shared.weight.data_ptr(),
+            "scale_decoder_outputs": bool(model.config.scale_decoder_outputs),
+            "max_abs_logit_difference": difference, "max_abs_logit": scale,
+            "passed": difference <= 1e-4 * max(1.0, scale),
+        }
+    with open(os.path.join(FIXTURES, "t5_swift_checkpoint_check.json"), "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print(json.dumps(results))
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "make":
         make()
+    elif len(sys.argv) == 3 and sys.argv[1] == "check-swift":
+        check_swift(sys.argv[2])
     else:
         print(__doc__)
         sys.exit(2)
