@@ -31,7 +31,9 @@ public protocol Tokenizer: AnyObject, Sendable {
     /// U+FFFD (as Hugging Face's `decode` and tiktoken's `decode(errors="replace")` do).
     /// Ids that are no token of this tokenizer are skipped, as in Hugging Face.
     /// - Parameter ids: token ids, normally from `encode`.
-    /// - Returns: the decoded text; `decode(encode(x)) == x` for every string `x`, byte for byte.
+    /// - Returns: the decoded text; `decode(encode(x)) == x` for every string `x`, byte for byte, for
+    ///   the tokenizers that do not normalize (byte-level BPE, characters; WordPiece and Unigram give
+    ///   the normalized text).
     func decode(_ ids: [Int]) -> String
 
     /// The exact bytes of `ids`, with nothing replaced: the concatenated bytes of each token (for

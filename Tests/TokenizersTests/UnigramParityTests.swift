@@ -104,6 +104,10 @@ struct UnigramParityTests {
         #expect(tally.allEqual, "\(tally); \(tally.mismatches)")
         #expect(tokenizer.vocabularySize == 2100 && tokenizer.endOfTextTokenId == 1 && tokenizer.unknownTokenId == 2)
         #expect(tokenizer.specialTokens.count == 103 && tokenizer.specialTokens["<extra_id_0>"] == 2099)
+        // Many texts at once run on several threads (the regular expression of the normalizer too).
+        let texts = selected.filter { $0.kind == "text" }
+        let batch = Array(repeating: texts.map { $0.text! }, count: 40).joined()
+        #expect(tokenizer.encodeBatch(Array(batch)) == Array(Array(repeating: texts.map { $0.ids_plain! }, count: 40).joined()))
     }
 
     @Test("Byte-fallback tokenizer (transformers' generic SentencePiece converter): ids and decodes equal tokenizers'")
