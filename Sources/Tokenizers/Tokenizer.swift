@@ -2,9 +2,10 @@ import Foundation
 
 /// Turns text into token ids and back.
 ///
-/// Two kinds exist: `ByteLevelBPETokenizer` (GPT-2's byte-level BPE, ids identical to tiktoken and
-/// Hugging Face's `GPT2TokenizerFast`) and `CharacterTokenizer` (one id per Unicode scalar, as in
-/// nanoGPT's Shakespeare-char). `loadTokenizer(from:)` reads either from the files `save(to:)` writes.
+/// The kinds: `ByteLevelBPETokenizer` (GPT-2's byte-level BPE, ids identical to tiktoken and
+/// Hugging Face's `GPT2TokenizerFast`), `CharacterTokenizer` (one id per Unicode scalar, as in
+/// nanoGPT's Shakespeare-char), `WordPieceTokenizer` (BERT) and `UnigramTokenizer` (SentencePiece
+/// Unigram: T5). `loadTokenizer(from:)` reads each from the files `save(to:)` writes.
 ///
 /// Tokenizers are immutable after construction and safe to use from several threads at once.
 public protocol Tokenizer: AnyObject, Sendable {
@@ -30,7 +31,9 @@ public protocol Tokenizer: AnyObject, Sendable {
     /// U+FFFD (as Hugging Face's `decode` and tiktoken's `decode(errors="replace")` do).
     /// Ids that are no token of this tokenizer are skipped, as in Hugging Face.
     /// - Parameter ids: token ids, normally from `encode`.
-    /// - Returns: the decoded text; `decode(encode(x)) == x` for every string `x`, byte for byte.
+    /// - Returns: the decoded text; `decode(encode(x)) == x` for every string `x`, byte for byte, for
+    ///   the tokenizers that do not normalize (byte-level BPE, characters; WordPiece and Unigram give
+    ///   the normalized text).
     func decode(_ ids: [Int]) -> String
 
     /// The exact bytes of `ids`, with nothing replaced: the concatenated bytes of each token (for
@@ -119,9 +122,10 @@ func encodeConcurrently(_ texts: [String], _ encode: @Sendable (String) -> [Int]
 /// or a single tokenizer file.
 ///
 /// In a directory, the first of these that exists is read:
-/// 1. `tokenizer.json`: a byte-level BPE model (`ByteLevelBPETokenizer`) or the per-character
-///    `WordLevel` model `CharacterTokenizer` writes;
-///    or a `WordPiece` model (BERT's, `WordPieceTokenizer`);
+/// 1. `tokenizer.json`: a byte-level BPE model (`ByteLevelBPETokenizer`), the per-character
+///    `WordLevel` model `CharacterTokenizer` writes, a `WordPiece` model (BERT's,
+///    `WordPieceTokenizer`), or a `Unigram` model (T5's and other SentencePiece models',
+///    `UnigramTokenizer`), chosen by `model.type`;
 /// 2. `vocab.json` + `merges.txt` (GPT-2 files; `<|endoftext|>` is special if in `vocab.json`), or
 ///    a lone `vocab.txt` (BERT's WordPiece vocabulary, with `tokenizer_config.json`'s casing);
 /// 3. a single `*.tiktoken` rank file, with GPT-2's `<|endoftext|>` = 50256 as its special token
@@ -183,10 +187,11 @@ private func loadTokenizerFile(_ file: URL) throws(TokenizerError) -> any Tokeni
     case "BPE": return try ByteLevelBPETokenizer(document: document)
     case "WordLevel": return try CharacterTokenizer(document: document)
     case "WordPiece": return try WordPieceTokenizer(document: document)
+    case "Unigram": return try UnigramTokenizer(document: document)
     default:
         throw document.error(
             at: typeNode ?? document.root, field: "model.type",
-            "expected \"BPE\" (byte-level BPE), \"WordLevel\" (characters) or \"WordPiece\" (BERT), found \(typeNode?.kindDescription ?? "no model type")")
+            "expected \"BPE\" (byte-level BPE), \"WordLevel\" (characters), \"WordPiece\" (BERT) or \"Unigram\" (SentencePiece, T5), found \(typeNode?.kindDescription ?? "no model type")")
     }
 }
 

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The description reads like a compiler diagnostic, for example
 /// `merges.txt:7: expected two tokens separated by one space, found 1 ("Ġt")` or
-/// `tokenizer.json:12 (model.type): expected "BPE" or "WordLevel", found "Unigram"`.
+/// `tokenizer.json:12 (model.vocab[7]): expected a finite number as the score of "▁the", found the string "x"`.
 public struct TokenizerError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The file the error concerns (its path), or `nil` when it concerns text passed in memory.
     public let path: String?

@@ -130,8 +130,8 @@ struct TokenizerErrorTests {
             try loadTokenizer(from: scratch.write("tokenizer.json", text))
         }
         #expect(try load(Self.tokenizerJSON()).encode(" th") == [256, 104])
-        expectTokenizerError(["tokenizer.json:7", "(model.type)", "expected \"BPE\" (byte-level BPE), \"WordLevel\" (characters) or \"WordPiece\" (BERT), found the string \"Unigram\""]) {
-            try load(Self.tokenizerJSON(model: #"{"type": "Unigram", "vocab": []}"#))
+        expectTokenizerError(["tokenizer.json:7", "(model.type)", "expected \"BPE\" (byte-level BPE), \"WordLevel\" (characters), \"WordPiece\" (BERT) or \"Unigram\" (SentencePiece, T5), found the string \"WordPieceV2\""]) {
+            try load(Self.tokenizerJSON(model: #"{"type": "WordPieceV2", "vocab": []}"#))
         }
         expectTokenizerError(["tokenizer.json:5", "(pre_tokenizer.add_prefix_space)", "not supported"]) {
             try load(Self.tokenizerJSON(preTokenizer: #"{"type": "ByteLevel", "add_prefix_space": true}"#))
