@@ -7,9 +7,12 @@
 // row is refilled with the last active row), the rows share one column count, and a padding mask
 // marks each row's own columns. A new request is prefilled in a cache of its own and copied in;
 // when the columns run out, the cache is compacted.
-// It speaks to causal language models (any family) through the model interface; an
-// encoder-decoder is decoded by `generate`, and joins step-level batching when its family needs
-// serving (its rows would carry their encoded prompts beside the decoder cache).
+// It speaks to any ``AutoregressiveModel`` through the model interface. A causal LM's rows share
+// one key/value cache and one forward pass per step, as above. Any other model (an
+// encoder-decoder) gives each row a decoding session of its own — its encoded prompt and its
+// decoder cache, made when the request joins and dropped when it leaves — and steps the rows'
+// sessions one after another: the decoder interface has no self-attention padding mask, so rows
+// at different decoder steps cannot share one pass.
 // Shapes: B active rows, L cache columns, V vocabulary.
 
 import Foundation
@@ -43,9 +46,12 @@ public enum DecodingEvent: Equatable, Sendable {
 /// A batch of requests decoded together, one token per request per ``step()``.
 public final class DecodingBatch {
     /// The model.
-    public let model: any CausalLanguageModel
+    public let model: any AutoregressiveModel
     /// The most requests decoded at once.
     public let maximumBatch: Int
+    /// The model as a causal LM, whose rows share `cache`; nil for any other model.
+    let causal: (any CausalLanguageModel)?
+    /// The causal rows' shared key/value cache (an empty one for other models).
     let cache: KeyValueCache
     let decode: (([Int]) -> String)?
     /// The model's vocabulary size, context and end-of-sequence id (read once, not per row and step).
@@ -65,21 +71,26 @@ public final class DecodingBatch {
         var columns: [Int]
         /// The position id of the next token.
         var position: Int
+        /// The row's own decoding session (its encoded prompt and decoder cache), for a model
+        /// that is not a causal LM; nil for a causal LM's rows.
+        var session: (any DecodingSession)? = nil
     }
     var rows: [Row] = []
 
     /// A batch for `model` holding at most `maximumBatch` requests. The model is put in evaluation
     /// mode (no dropout) and must not be trained while the batch runs.
     /// - Parameter decode: turns tokens into text, needed for stop strings.
-    public init(model: any CausalLanguageModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
+    public init(model: any AutoregressiveModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
         precondition(maximumBatch >= 1, "maximumBatch must be at least 1")
         model.setTraining(false)
         self.model = model
+        causal = model as? any CausalLanguageModel
         self.maximumBatch = maximumBatch
         self.decode = decode
         let configuration = model.modelConfiguration
         (vocabularySize, positions, endOfSequence) = (configuration.vocabularySize, configuration.positions, configuration.eosTokenId)
-        cache = model.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
+        cache = causal?.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
+            ?? KeyValueCache(layers: 0, batch: maximumBatch, heads: 1, headSize: 1, capacity: 0)
     }
 
     /// How many times the cache was compacted (its columns ran out).
@@ -90,7 +101,7 @@ public final class DecodingBatch {
     public var hasRoom: Bool { rows.count < maximumBatch }
 
     /// Checks a request against the model: a non-empty prompt of in-vocabulary ids that fits
-    /// `n_positions` with its `max_new_tokens`, and valid sampling settings.
+    /// the model with its `max_new_tokens` (a causal LM: `n_positions`), and valid sampling settings.
     /// - Throws: ``GenerationError`` saying what is wrong.
     public func validate(_ request: DecodingRequest) throws {
         try request.configuration.sampling.validate()
@@ -100,10 +111,18 @@ public final class DecodingBatch {
         guard request.configuration.maxNewTokens >= 1, request.configuration.minNewTokens >= 0 else {
             throw GenerationError("max_new_tokens must be ≥ 1 and min_new_tokens ≥ 0")
         }
-        guard request.prompt.count + request.configuration.maxNewTokens <= positions else {
-            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(positions)")
+        if let problem = contextProblem(promptLength: request.prompt.count, newTokens: request.configuration.maxNewTokens) {
+            throw GenerationError(problem)
         }
         if !request.configuration.stopStrings.isEmpty && decode == nil { throw GenerationError("stop strings need a tokenizer") }
+    }
+
+    /// Why a prompt of `promptLength` tokens with `newTokens` new ones does not fit the model, or
+    /// nil: a causal LM holds both in its `n_positions`; another model says (``AutoregressiveModel/contextProblem(promptLength:newTokens:)``).
+    public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
+        guard causal != nil else { return model.contextProblem(promptLength: promptLength, newTokens: newTokens) }
+        guard promptLength + newTokens > positions else { return nil }
+        return "the prompt has \(promptLength) tokens; with max_new_tokens \(newTokens) that exceeds the context of \(positions) tokens"
     }
 
     /// Adds a request: prefills its prompt and places it in the next free row. It takes part from
@@ -113,6 +132,13 @@ public final class DecodingBatch {
     public func admit(id: Int, _ request: DecodingRequest) throws {
         guard hasRoom else { throw GenerationError("the batch is full (\(maximumBatch) requests)") }
         try validate(request)
+        guard let model = causal else {
+            let session = withNoGrad { model.startDecoding(prompts: [request.prompt], newTokens: request.configuration.maxNewTokens) }
+            rows.append(Row(id: id, request: request, generator: RandomGenerator(seed: request.seed),
+                            sequence: GeneratedSequence(prompt: request.prompt, tokens: [], logProbabilities: [], finishReason: .length),
+                            logits: session.logits, logitsOffset: 0, columns: [], position: 0, session: session))
+            return
+        }
         let p = request.prompt.count
         let own = model.makeCache(batch: 1, capacity: p)
         let logits = withNoGrad {
@@ -173,6 +199,18 @@ public final class DecodingBatch {
             cache.reset()
             return events
         }
+        guard let model = causal else {
+            // Each row's own session: one decoder step per row.
+            withNoGrad {
+                for b in rows.indices {
+                    let session = rows[b].session!
+                    session.append([next[b]])
+                    rows[b].logits = session.logits
+                    rows[b].logitsOffset = 0
+                }
+            }
+            return events
+        }
         if cache.length + 1 > cache.capacity { compact() }
         let B = rows.count, L = cache.length + 1
         let mask = Tensor(zeros: [B, L])  // each row sees its own columns and the new one
@@ -207,10 +245,10 @@ public final class DecodingBatch {
     /// Removes row `index`, moving the last row into its place (cache columns included).
     func retire(_ index: Int) {
         let last = rows.count - 1
-        if index != last {
+        if index != last && causal != nil {
             cache.copyRow(from: cache, sourceRow: last, count: cache.length, into: index, at: 0)
-            rows[index] = rows[last]
         }
+        if index != last { rows[index] = rows[last] }
         rows.removeLast()
     }
 
