@@ -9,10 +9,13 @@
 // when the columns run out, the cache is compacted.
 // It speaks to any ``AutoregressiveModel`` through the model interface. A causal LM's rows share
 // one key/value cache and one forward pass per step, as above. Any other model (an
-// encoder-decoder) gives each row a decoding session of its own — its encoded prompt and its
-// decoder cache, made when the request joins and dropped when it leaves — and steps the rows'
-// sessions one after another: the decoder interface has no self-attention padding mask, so rows
-// at different decoder steps cannot share one pass.
+// encoder-decoder) decodes in cohorts: the requests that join at the same step start one decoding
+// session together (one encoder pass over their prompts, then one decoder pass per step for the
+// cohort — each row its own encoded source and its own row of the decoder cache). A row that
+// finishes or is cancelled leaves the batch at once (its place is free for a new request); its
+// cohort feeds it a placeholder token until the cohort's last row is done. Cohorts that joined at
+// different steps take separate passes: the decoder interface has no self-attention padding mask
+// or per-row step, so rows at different decoder steps cannot share one.
 // Shapes: B active rows, L cache columns, V vocabulary.
 
 import Foundation
@@ -71,9 +74,24 @@ public final class DecodingBatch {
         var columns: [Int]
         /// The position id of the next token.
         var position: Int
-        /// The row's own decoding session (its encoded prompt and decoder cache), for a model
-        /// that is not a causal LM; nil for a causal LM's rows.
-        var session: (any DecodingSession)? = nil
+        /// For a model that is not a causal LM, the cohort the row decodes in (nil until its
+        /// first step), and its row in the cohort's session; nil for a causal LM's rows.
+        var cohort: Cohort? = nil
+        var member = 0
+    }
+
+    /// Requests of a model that is not a causal LM that started at the same step: one decoding
+    /// session over their prompts. Rows that have left keep their place in the session, fed
+    /// their last token, until no row of the cohort is left (then the cohort is released).
+    final class Cohort {
+        let session: any DecodingSession
+        /// The token each member is fed at the next step.
+        var next: [Int32]
+
+        init(session: any DecodingSession, size: Int) {
+            self.session = session
+            next = Array(repeating: 0, count: size)
+        }
     }
     var rows: [Row] = []
 
@@ -93,6 +111,9 @@ public final class DecodingBatch {
             ?? KeyValueCache(layers: 0, batch: maximumBatch, heads: 1, headSize: 1, capacity: 0)
     }
 
+    /// Forward passes of the model so far: a causal LM's prompt prefills and batched steps; another
+    /// model's cohort starts and cohort steps.
+    public private(set) var forwardPasses = 0
     /// How many times the cache was compacted (its columns ran out).
     public private(set) var compactions = 0
     /// Requests being decoded.
@@ -133,14 +154,15 @@ public final class DecodingBatch {
         guard hasRoom else { throw GenerationError("the batch is full (\(maximumBatch) requests)") }
         try validate(request)
         guard let model = causal else {
-            let session = withNoGrad { model.startDecoding(prompts: [request.prompt], newTokens: request.configuration.maxNewTokens) }
+            // Its cohort starts at the next step, with the other requests admitted before it.
             rows.append(Row(id: id, request: request, generator: RandomGenerator(seed: request.seed),
                             sequence: GeneratedSequence(prompt: request.prompt, tokens: [], logProbabilities: [], finishReason: .length),
-                            logits: session.logits, logitsOffset: 0, columns: [], position: 0, session: session))
+                            logits: Tensor(zeros: [vocabularySize]), logitsOffset: 0, columns: [], position: 0))
             return
         }
         let p = request.prompt.count
         let own = model.makeCache(batch: 1, capacity: p)
+        forwardPasses += 1
         let logits = withNoGrad {
             let hidden = model.hidden(IndexTensor(shape: [1, p], values: request.prompt.map { Int32($0) }), cache: own)
             return model.logits(hidden: hidden.slice(axis: 1, (p - 1)..<p))
@@ -158,6 +180,7 @@ public final class DecodingBatch {
     /// runs one batched forward pass for the rest.
     /// - Returns: the events of this step, in row order (a request's token before its finish).
     public func step() -> [DecodingEvent] {
+        if causal == nil { startCohort() }
         var events: [DecodingEvent] = []
         var finished: [Int] = []
         var next: [Int32] = []
@@ -200,14 +223,18 @@ public final class DecodingBatch {
             return events
         }
         guard let model = causal else {
-            // Each row's own session: one decoder step per row.
-            withNoGrad {
-                for b in rows.indices {
-                    let session = rows[b].session!
-                    session.append([next[b]])
-                    rows[b].logits = session.logits
-                    rows[b].logitsOffset = 0
-                }
+            // One decoder step per cohort, every member fed (a member that left, its last token).
+            var cohorts: [Cohort] = []
+            for b in rows.indices {
+                let cohort = rows[b].cohort!
+                cohort.next[rows[b].member] = next[b]
+                if !cohorts.contains(where: { $0 === cohort }) { cohorts.append(cohort) }
+            }
+            withNoGrad { for cohort in cohorts { cohort.session.append(cohort.next) } }
+            forwardPasses += cohorts.count
+            for b in rows.indices {
+                rows[b].logits = rows[b].cohort!.session.logits
+                rows[b].logitsOffset = rows[b].member * vocabularySize
             }
             return events
         }
@@ -221,6 +248,7 @@ public final class DecodingBatch {
         let positions = IndexTensor(shape: [B, 1], values: rows.map { Int32($0.position) })
         withNoGrad {
             let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: mask, cache: cache)
+            forwardPasses += 1
             let V = vocabularySize
             for b in 0..<B {
                 rows[b].logits = logits
@@ -230,6 +258,23 @@ public final class DecodingBatch {
             }
         }
         return events
+    }
+
+    /// Starts one cohort for the rows admitted since the last step (a model that is not a causal
+    /// LM): their prompts encoded together, room for the longest `max_new_tokens` among them.
+    func startCohort() {
+        let joining = rows.indices.filter { rows[$0].cohort == nil }
+        guard !joining.isEmpty else { return }
+        let newTokens = joining.map { rows[$0].request.configuration.maxNewTokens }.max()!
+        let session = withNoGrad { model.startDecoding(prompts: joining.map { rows[$0].request.prompt }, newTokens: newTokens) }
+        forwardPasses += 1
+        let cohort = Cohort(session: session, size: joining.count)
+        for (member, index) in joining.enumerated() {
+            rows[index].cohort = cohort
+            rows[index].member = member
+            rows[index].logits = session.logits
+            rows[index].logitsOffset = member * vocabularySize
+        }
     }
 
     /// Drops a request before it finishes (its client went away), freeing its row.

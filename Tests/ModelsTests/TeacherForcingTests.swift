@@ -82,7 +82,7 @@ struct TeacherForcingTests {
         #expect(wrapped.namedParameters().suffix(2).map(\.name) == ["v_head.summary.weight", "v_head.summary.bias"])
     }
 
-    @Test("encoder-decoder requests joining and leaving a DecodingBatch at different steps get what generate gives each alone")
+    @Test("encoder-decoder requests joining and leaving a DecodingBatch at different steps get what generate gives each alone; those joining together share each pass")
     func decodingBatchSeq2Seq() throws {
         let model = tinySeq2Seq(vocabulary: 12)
         let sampled = GenerationConfiguration(maxNewTokens: 7, sampling: SamplingConfiguration(temperature: 1))
@@ -103,6 +103,21 @@ struct TeacherForcingTests {
         }
         #expect(Set(done.values.map(\.tokens)).count > 1, "the requests must differ for the check to mean anything")
         #expect(batch.activeCount == 0)
+        // Requests that join together decode as one cohort: one pass per step for both, even after
+        // the shorter one has left.
+        let together = DecodingBatch(model: model, maximumBatch: 2)
+        var long = greedy
+        long.maxNewTokens = 6
+        var short = greedy
+        short.maxNewTokens = 3
+        let pair = try runBatch(together, [DecodingRequest(prompt: [3, 4], configuration: long), DecodingRequest(prompt: [5, 6, 7], configuration: short)],
+                                joinAt: [0, 0])
+        #expect(together.forwardPasses == 6, "\(together.forwardPasses) passes: the start and five steps, shared")
+        for (id, request) in [(0, [3, 4]), (1, [5, 6, 7])] {
+            var generator = RandomGenerator(seed: 0)
+            let expected = try generate(model, prompts: [request], configuration: id == 0 ? long : short, generator: &generator)[0]
+            #expect(pair[id] == expected, "request \(id) of the cohort")
+        }
         // A prompt longer than the encoder takes is refused with the model's reason.
         #expect(throws: GenerationError.self) { try batch.admit(id: 9, DecodingRequest(prompt: Array(repeating: 3, count: 33), configuration: greedy)) }
     }
