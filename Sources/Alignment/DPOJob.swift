@@ -80,9 +80,9 @@ public struct DPOJob: Equatable, Sendable {
         let run = try RunDirectory(root: URL(fileURLWithPath: runsDirectory).appendingPathComponent(name))
         try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
-        let policy = try ModelLoader.languageModel(from: checkpoint?.url ?? URL(fileURLWithPath: model))
+        let policy = try ModelLoader.autoregressiveModel(from: checkpoint?.url ?? URL(fileURLWithPath: model))
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: model))
-        let referenceModel = training.referenceFree ? nil : try ModelLoader.languageModel(from: URL(fileURLWithPath: reference ?? model))
+        let referenceModel = training.referenceFree ? nil : try ModelLoader.autoregressiveModel(from: URL(fileURLWithPath: reference ?? model))
         guard let endOfSequence = try tokenizer.endOfTextTokenId ?? policy.modelConfiguration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
             throw RunError.unsuitableModel(path: model, problem: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")
         }

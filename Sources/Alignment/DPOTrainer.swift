@@ -2,6 +2,9 @@
 // concatenated pass, sequence log-prob = sum over response tokens (prompt masked), reference
 // log-probs computed once and cached (or reference-free), sigmoid / IPO / conservative losses,
 // an optional NLL term on the chosen response, TRL's metric names, on the shared training loop.
+// Any ``AutoregressiveModel`` trains: an encoder-decoder as TRL's `is_encoder_decoder` (the
+// prompt is the encoder's source, each response a decoder target), through the same batched
+// teacher-forced pass.
 
 import Datasets
 import Foundation
@@ -58,29 +61,28 @@ public struct DPOExample: Sendable, Equatable {
 /// Trains a policy with DPO in a run directory.
 public final class DPOTrainer {
     /// The policy and the frozen reference (nil when reference-free).
-    public let policy: any CausalLanguageModel
-    public let reference: (any CausalLanguageModel)?
+    public let policy: any AutoregressiveModel
+    public let reference: (any AutoregressiveModel)?
     /// Settings, the run folder, the tokenizer saved with checkpoints.
     public let configuration: DPOConfiguration
     public let run: RunDirectory
     public let tokenizer: (any Tokenizer)?
     /// Training and held-out pairs, reference log-probs filled in.
     public private(set) var train: [DPOExample], valid: [DPOExample]
-    let padding: Int32
 
     /// Splits the examples, and computes the reference log-probs of every response once.
-    public init(policy: any CausalLanguageModel, reference: (any CausalLanguageModel)?, examples: [DPOExample], configuration: DPOConfiguration,
+    public init(policy: any AutoregressiveModel, reference: (any AutoregressiveModel)?, examples: [DPOExample], configuration: DPOConfiguration,
                 run: RunDirectory, tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
         guard configuration.beta > 0 else { throw RunError.invalidSetting(field: "beta", source: "config", problem: "must be positive, got \(configuration.beta)") }
         guard (0..<0.5).contains(configuration.labelSmoothing) else { throw RunError.invalidSetting(field: "label_smoothing", source: "config", problem: "must be in [0, 0.5)") }
         guard configuration.referenceFree || reference != nil else { throw RunError.invalidSetting(field: "reference_free", source: "config", problem: "is false, so a reference model is needed") }
-        let V = policy.modelConfiguration.vocabularySize, positions = policy.modelConfiguration.positions
-        // A sequence of n_positions + 1 tokens fits: its last token is only a target (SequenceGrid
-        // feeds the model all but the last column).
+        let V = policy.modelConfiguration.vocabularySize
+        // A causal LM takes a sequence of n_positions + 1 tokens: its last token is only a target.
         for (index, example) in examples.enumerated() {
-            for (side, sequence) in [("chosen", example.prompt + example.chosen), ("rejected", example.prompt + example.rejected)] {
-                guard sequence.count - 1 <= positions else {
-                    throw RunError.invalidData(path: dataName, problem: "pair \(index + 1): prompt + \(side) is \(sequence.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
+            for (side, response) in [("chosen", example.chosen), ("rejected", example.rejected)] {
+                let sequence = example.prompt + response
+                if let problem = policy.teacherForcingProblem(promptLength: example.prompt.count, responseLength: response.count) {
+                    throw RunError.invalidData(path: dataName, problem: "pair \(index + 1): prompt + \(side) is \(problem); lower max_length")
                 }
                 if let bad = sequence.first(where: { $0 < 0 || Int($0) >= V }) {
                     throw RunError.tokenOutsideVocabulary(path: dataName, token: Int(bad), vocabularySize: V)
@@ -96,22 +98,21 @@ public final class DPOTrainer {
         self.configuration = configuration
         self.run = run
         self.tokenizer = tokenizer
-        self.padding = Int32(policy.modelConfiguration.eosTokenId ?? 0)
         if let reference = self.reference {
             reference.setTraining(false)
-            train = Self.withReference(train, reference: reference, configuration: configuration, padding: padding)
-            valid = Self.withReference(valid, reference: reference, configuration: configuration, padding: padding)
+            train = Self.withReference(train, reference: reference, configuration: configuration)
+            valid = Self.withReference(valid, reference: reference, configuration: configuration)
         }
         self.train = train
         self.valid = valid
     }
 
     /// Fills in the reference log-probs, in batches, without gradients.
-    static func withReference(_ examples: [DPOExample], reference: any CausalLanguageModel, configuration: DPOConfiguration, padding: Int32) -> [DPOExample] {
+    static func withReference(_ examples: [DPOExample], reference: any AutoregressiveModel, configuration: DPOConfiguration) -> [DPOExample] {
         var result = examples
         for start in stride(from: 0, to: examples.count, by: configuration.batchSize) {
             let range = start..<min(start + configuration.batchSize, examples.count)
-            let (chosen, rejected) = withNoGrad { sequenceLogProbabilities(reference, Array(examples[range]), configuration: configuration, padding: padding) }
+            let (chosen, rejected) = withNoGrad { sequenceLogProbabilities(reference, Array(examples[range]), configuration: configuration) }
             for (offset, index) in range.enumerated() {
                 result[index].referenceChosen = chosen.scalars[offset]
                 result[index].referenceRejected = rejected.scalars[offset]
@@ -122,15 +123,15 @@ public final class DPOTrainer {
 
     /// Sequence log-probabilities of the chosen and rejected responses, each (B), from one pass
     /// over 2B rows: the sum over response tokens (IPO: the mean), prompt masked. The LM head
-    /// runs only at the N positions that predict response tokens.
-    static func sequenceLogProbabilities(_ model: any CausalLanguageModel, _ batch: [DPOExample], configuration: DPOConfiguration,
-                                         padding: Int32) -> (chosen: Tensor, rejected: Tensor) {
+    /// runs only at the N positions that predict response tokens. (An encoder-decoder encodes
+    /// each prompt for both of its rows and decodes each response: TRL's `is_encoder_decoder`.)
+    static func sequenceLogProbabilities(_ model: any AutoregressiveModel, _ batch: [DPOExample],
+                                         configuration: DPOConfiguration) -> (chosen: Tensor, rejected: Tensor) {
         let B = batch.count
-        let grid = SequenceGrid(prompts: batch.map(\.prompt) + batch.map(\.prompt), responses: batch.map(\.chosen) + batch.map(\.rejected),
-                                padding: padding)
+        let grid = ResponseBatch(prompts: batch.map(\.prompt) + batch.map(\.prompt), responses: batch.map(\.chosen) + batch.map(\.rejected))
         let N = grid.responseCount
-        let logits = model.logits(hidden: grid.responseRows(model.hidden(grid.ids)))
-        let perToken = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [N], values: grid.responseTargets))
+        let logits = model.outputLogits(model.responseStates(grid))
+        let perToken = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [N], values: grid.targets))
         // Row sums as a product with a (2B, N) 0/1 segment matrix (IPO: 1/length weights).
         var segment = [Float](repeating: 0, count: 2 * B * N)
         var start = 0
@@ -146,7 +147,7 @@ public final class DPOTrainer {
     /// A batch's loss and TRL's metrics: rewards/chosen, rewards/rejected, rewards/accuracies,
     /// rewards/margins, logps/chosen, logps/rejected, loss.
     public func loss(_ batch: [DPOExample]) -> (loss: Tensor, metrics: [String: Double]) {
-        let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, configuration: configuration, padding: padding)
+        let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, configuration: configuration)
         let result = dpoLoss(policyChosen: chosen, policyRejected: rejected, referenceChosen: batch.map(\.referenceChosen),
                              referenceRejected: batch.map(\.referenceRejected), beta: configuration.beta,
                              type: configuration.lossType, labelSmoothing: configuration.labelSmoothing)

@@ -9,7 +9,8 @@ import Yams
 
 /// trlX's `trlx.train`: PPO from the checkpoint at `model` against `rewardFunction` on `prompts`.
 /// - Parameters:
-///   - model: an HF causal-LM checkpoint of a registered family (a value head is read when present, else created).
+///   - model: an HF checkpoint of a registered family, a causal LM or an encoder-decoder (trlX's
+///     seq2seq PPO) (a value head is read when present, else created on the final states).
 ///   - rewardFunction: scores (prompt, response) pairs.
 ///   - prompts: training prompts; `evalPrompts`: sampled at each evaluation into samples.jsonl.
 ///   - config: the PPO settings.
@@ -21,7 +22,7 @@ public func train(model: URL, rewardFunction: any RewardFunction, prompts: [Stri
                   config: PPOConfiguration, runDirectory: URL, resume: Bool = false,
                   progress: ((PPOProgress) throws -> Void)? = nil) throws -> ValueHeadModel {
     let policy = try ValueHeadModel.load(from: model)
-    let reference = try ModelLoader.languageModel(from: model)
+    let reference = try ModelLoader.autoregressiveModel(from: model)
     let valueModel = config.valueModel == .separate ? try ValueHeadModel.load(from: model) : nil
     let tokenizer = try loadTokenizer(from: model)
     let trainer = try PPOTrainer(policy: policy, valueModel: valueModel, reference: reference, tokenizer: tokenizer,

@@ -2,8 +2,9 @@
 // and record the policy's and the frozen reference's log-probabilities and the values, from
 // which the per-token rewards −β·(log π − log π_ref) (+ the score on the last token) follow.
 //
-// Sequences are prompt + response, right-padded into (B, L); position t of the (B, L − 1) grid
-// predicts token t + 1, so row b's response token j sits at column P_b − 1 + j.
+// Prompt + response pairs go to the models as a ``ResponseBatch``: each model lays them out its own
+// way (a causal LM's right-padded grid, an encoder-decoder's encoder and decoder inputs) and
+// returns the states that predict the response tokens, flat in row order.
 
 import Foundation
 import Models
@@ -49,29 +50,25 @@ public struct PPORollouts: Sendable {
 struct PPOModels {
     let policy: ValueHeadModel
     let valueModel: ValueHeadModel?
-    let reference: any CausalLanguageModel
+    let reference: any AutoregressiveModel
     /// How the responses were sampled (temperature, support, banned EOS).
     let distribution: ResponseDistribution
 
     /// log π(response tokens), values and entropy at the response positions only, each (N) in row
     /// order (differentiable unless called under `withNoGrad`). The LM head runs on those N rows,
     /// not on every prompt position.
-    func policyPass(_ grid: SequenceGrid, entropyToo: Bool, entropyDifferentiable: Bool = false) -> (logProbabilities: Tensor, values: Tensor, entropy: Tensor?) {
-        let N = grid.responseCount
-        let selected = grid.responseRows(policy.model.hidden(grid.ids))
-        let values: Tensor
-        if let valueModel {
-            values = valueModel.valueHead.summary(grid.responseRows(valueModel.model.hidden(grid.ids))).reshaped([N])
-        } else {
-            values = policy.valueHead.summary(selected).reshaped([N])
-        }
-        let (logProbabilities, entropy) = distribution.evaluate(policy.model.logits(hidden: selected), grid: grid, entropyToo: entropyToo,
+    func policyPass(_ grid: ResponseBatch, entropyToo: Bool, entropyDifferentiable: Bool = false) -> (logProbabilities: Tensor, values: Tensor, entropy: Tensor?) {
+        // The policy's final states (a causal LM's trunk, an encoder-decoder's decoder) feed both
+        // its LM head and its value head, unless a separate value model gives the values.
+        let selected = policy.model.responseStates(grid)
+        let values = valueModel?.responseOutputs(grid).values ?? policy.valueHead.summary(selected).reshaped([grid.responseCount])
+        let (logProbabilities, entropy) = distribution.evaluate(policy.model.outputLogits(selected), grid: grid, entropyToo: entropyToo,
                                                                 entropyDifferentiable: entropyDifferentiable)
         return (logProbabilities, values, entropy)
     }
 
     /// log π_ref(response tokens), (N), without gradients.
-    func referencePass(_ grid: SequenceGrid) -> Tensor {
+    func referencePass(_ grid: ResponseBatch) -> Tensor {
         distribution.logProbabilities(reference, grid: grid)
     }
 }

@@ -27,7 +27,7 @@ public final class PPOTrainer {
     public let policy: ValueHeadModel
     public let valueModel: ValueHeadModel?
     /// The frozen reference policy.
-    public let reference: any CausalLanguageModel
+    public let reference: any AutoregressiveModel
     /// The policy's tokenizer.
     public let tokenizer: any Tokenizer
     /// What the responses are scored by.
@@ -52,7 +52,7 @@ public final class PPOTrainer {
 
     /// Sets up PPO. `policy` is trained in place; `reference` must be a separate, frozen copy.
     /// - Throws: ``RunError`` for bad settings, no prompts, or a truncate token that is not one token.
-    public init(policy: ValueHeadModel, valueModel: ValueHeadModel? = nil, reference: any CausalLanguageModel, tokenizer: any Tokenizer,
+    public init(policy: ValueHeadModel, valueModel: ValueHeadModel? = nil, reference: any AutoregressiveModel, tokenizer: any Tokenizer,
                 reward: any RewardFunction, prompts: [String], evalPrompts: [String] = [], configuration: PPOConfiguration,
                 run: RunDirectory) throws {
         try configuration.validate()
@@ -138,7 +138,7 @@ public final class PPOTrainer {
         var logProbabilities: [[Float]] = [], referenceLogProbabilities: [[Float]] = [], values: [[Float]] = []
         for start in stride(from: 0, to: batch.count, by: configuration.chunkSize) {
             let range = start..<min(start + configuration.chunkSize, batch.count)
-            let grid = SequenceGrid(prompts: Array(promptIds[range]), responses: Array(responses[range]), padding: Int32(endOfSequence ?? 0))
+            let grid = ResponseBatch(prompts: Array(promptIds[range]), responses: Array(responses[range]))
             let pass = withNoGrad { models.policyPass(grid, entropyToo: false) }
             logProbabilities += grid.rows(pass.logProbabilities)
             values += grid.rows(pass.values)
@@ -241,9 +241,8 @@ public final class PPOTrainer {
     }
 
     /// The current policy's (and value model's) pass over `rows` of the rollouts: what the loss sees.
-    func currentPass(_ rows: [Int], of rollouts: PPORollouts) -> (grid: SequenceGrid, output: (logProbabilities: Tensor, values: Tensor, entropy: Tensor?)) {
-        let grid = SequenceGrid(prompts: rows.map { rollouts.promptTokens[$0] }, responses: rows.map { rollouts.responseTokens[$0] },
-                                padding: Int32(endOfSequence ?? 0))
+    func currentPass(_ rows: [Int], of rollouts: PPORollouts) -> (grid: ResponseBatch, output: (logProbabilities: Tensor, values: Tensor, entropy: Tensor?)) {
+        let grid = ResponseBatch(prompts: rows.map { rollouts.promptTokens[$0] }, responses: rows.map { rollouts.responseTokens[$0] })
         return (grid, models.policyPass(grid, entropyToo: true, entropyDifferentiable: configuration.entropyCoefficient != 0))
     }
 

@@ -66,7 +66,7 @@ public struct PolicySampler {
     }
 
     /// Samples one response per prompt from `model`, in chunks of `chunk_size`.
-    public func sample(_ model: any CausalLanguageModel, prompts: [String], generator: inout RandomGenerator) throws -> SampledResponses {
+    public func sample(_ model: any AutoregressiveModel, prompts: [String], generator: inout RandomGenerator) throws -> SampledResponses {
         let generation = GenerationConfiguration(
             maxNewTokens: configuration.maxNewTokens, minNewTokens: configuration.minNewTokens,
             sampling: SamplingConfiguration(temperature: configuration.temperature, topK: configuration.topK == 0 ? nil : configuration.topK, topP: configuration.topP),
@@ -102,16 +102,15 @@ public struct PolicySampler {
 
     /// log π(response tokens) under `model` at the sampling temperature, one array per response;
     /// computed in evaluation mode (no dropout), as generation samples.
-    public func logProbabilities(_ model: any CausalLanguageModel, of samples: SampledResponses) -> [[Float]] {
+    public func logProbabilities(_ model: any AutoregressiveModel, of samples: SampledResponses) -> [[Float]] {
         model.evaluating { rows(model, of: samples) }
     }
 
-    func rows(_ model: any CausalLanguageModel, of samples: SampledResponses) -> [[Float]] {
+    func rows(_ model: any AutoregressiveModel, of samples: SampledResponses) -> [[Float]] {
         var rows: [[Float]] = []
         for start in stride(from: 0, to: samples.responseTokens.count, by: configuration.chunkSize) {
             let range = start..<min(start + configuration.chunkSize, samples.responseTokens.count)
-            let grid = SequenceGrid(prompts: Array(samples.promptTokens[range]), responses: Array(samples.responseTokens[range]),
-                                    padding: Int32(endOfSequence ?? 0))
+            let grid = ResponseBatch(prompts: Array(samples.promptTokens[range]), responses: Array(samples.responseTokens[range]))
             rows += grid.rows(distribution.logProbabilities(model, grid: grid))
         }
         return rows

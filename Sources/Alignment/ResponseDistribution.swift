@@ -29,31 +29,32 @@ struct ResponseDistribution {
 
     /// (N, V′) additive mask: −10⁹ at the banned token on the rows where it could not be drawn, 0
     /// elsewhere; nil when no row banned it.
-    func bannedMask(_ grid: SequenceGrid, vocabulary V: Int) -> Tensor? {
+    func bannedMask(_ grid: ResponseBatch, vocabulary V: Int) -> Tensor? {
         guard let bannedToken, bannedToken >= 0, bannedToken < V, bannedBefore > 0,
-              grid.responseIndices.contains(where: { Int($0) < bannedBefore }) else { return nil }
+              grid.indices.contains(where: { Int($0) < bannedBefore }) else { return nil }
         var mask = [Float](repeating: 0, count: grid.responseCount * V)
-        for (row, j) in grid.responseIndices.enumerated() where Int(j) < bannedBefore { mask[row * V + bannedToken] = -1e9 }
+        for (row, j) in grid.indices.enumerated() where Int(j) < bannedBefore { mask[row * V + bannedToken] = -1e9 }
         return Tensor(shape: [grid.responseCount, V], values: mask)
     }
 
-    /// log p(response token) and, when asked, the entropy of p, each (N), from `logits` (N, V) at
-    /// the response-predicting positions of `grid`: over the sampled ids, at the temperature,
+    /// log p(response token) and, when asked, the entropy of p, each (N), from `logits` (N, V) that
+    /// predict the response tokens of `grid` (``AutoregressiveModel/outputLogits(_:)``): over the sampled ids, at the temperature,
     /// without the banned token where it was banned (its logit pushed to −10⁹, so the rest is
     /// renormalized exactly as the sampler renormalized it). Differentiable (the entropy only
     /// when `entropyDifferentiable`).
-    func evaluate(_ logits: Tensor, grid: SequenceGrid, entropyToo: Bool, entropyDifferentiable: Bool = false) -> (logProbabilities: Tensor, entropy: Tensor?) {
+    func evaluate(_ logits: Tensor, grid: ResponseBatch, entropyToo: Bool, entropyDifferentiable: Bool = false) -> (logProbabilities: Tensor, entropy: Tensor?) {
         var logits = scaled(logits)
         if let mask = bannedMask(grid, vocabulary: logits.shape[1]) { logits = logits + mask }
-        let logProbabilities = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [grid.responseCount], values: grid.responseTargets))
+        let logProbabilities = tokenLogProbabilities(logits, tokens: IndexTensor(shape: [grid.responseCount], values: grid.targets))
         guard entropyToo else { return (logProbabilities, nil) }
         return (logProbabilities, entropyDifferentiable ? Tensors.entropy(logits) : withNoGrad { Tensors.entropy(logits) })
     }
 
-    /// log p(response tokens) of a grid's rows under `model`, (N), without gradients.
-    func logProbabilities(_ model: any CausalLanguageModel, grid: SequenceGrid) -> Tensor {
+    /// log p(response tokens) of a batch's pairs under `model` (one teacher-forced pass), (N),
+    /// without gradients.
+    func logProbabilities(_ model: any AutoregressiveModel, grid: ResponseBatch) -> Tensor {
         withNoGrad {
-            evaluate(model.logits(hidden: grid.responseRows(model.hidden(grid.ids))), grid: grid, entropyToo: false).logProbabilities
+            evaluate(model.outputLogits(model.responseStates(grid)), grid: grid, entropyToo: false).logProbabilities
         }
     }
 }

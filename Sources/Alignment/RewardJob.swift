@@ -153,7 +153,7 @@ public struct RewardJob: Equatable, Sendable {
         let times = training.normalize
         func normalize(_ when: String) throws {
             let policyURL = URL(fileURLWithPath: normalizationPolicy ?? model)
-            let policy = try ModelLoader.languageModel(from: policyURL)
+            let policy = try ModelLoader.autoregressiveModel(from: policyURL)
             let policyTokenizer = try loadTokenizer(from: policyURL)
             let prompts = try normalizationPrompts.map { try PromptSet.read(URL(fileURLWithPath: $0)).records } ?? data.prompts
             let sampling = training.normalizationSampling

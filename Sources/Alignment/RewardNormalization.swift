@@ -42,7 +42,7 @@ public enum RewardNormalizer {
     /// response. Prompts too long for the policy keep their end.
     /// - Returns: the raw mean and standard deviation of the samples' rewards.
     @discardableResult
-    public static func fit(_ model: RewardModel, policy: any CausalLanguageModel, policyTokenizer: any Tokenizer, prompts: [String],
+    public static func fit(_ model: RewardModel, policy: any AutoregressiveModel, policyTokenizer: any Tokenizer, prompts: [String],
                            samples: Int, sampling: PPOConfiguration, seed: UInt64, batchSize: Int = 16) throws -> (mean: Double, standardDeviation: Double) {
         let texts = try sampleTexts(policy: policy, policyTokenizer: policyTokenizer, prompts: prompts, samples: samples,
                                     sampling: sampling, seed: seed)
@@ -51,7 +51,7 @@ public enum RewardNormalizer {
 
     /// prompt + response texts of `samples` responses sampled from `policy` as `sampling` says, on
     /// prompts drawn in a seeded cycle from `prompts`.
-    public static func sampleTexts(policy: any CausalLanguageModel, policyTokenizer: any Tokenizer, prompts: [String], samples: Int,
+    public static func sampleTexts(policy: any AutoregressiveModel, policyTokenizer: any Tokenizer, prompts: [String], samples: Int,
                                    sampling: PPOConfiguration, seed: UInt64) throws -> [String] {
         guard !prompts.isEmpty else { throw RunError.emptyData(path: "normalization", problem: "no prompts to sample the policy on") }
         guard sampling.maxNewTokens >= 1, sampling.maxNewTokens < policy.modelConfiguration.positions else {

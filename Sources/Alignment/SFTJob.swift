@@ -54,7 +54,7 @@ public struct SFTJob: Equatable, Sendable {
         try run.prepareForWriting()  // the lock first: nothing is read from the run before it is ours
         let checkpoint = resume ? run.newestCheckpoint() : nil
         let modelURL = checkpoint?.url ?? URL(fileURLWithPath: model)
-        let model = try ModelLoader.languageModel(from: modelURL)
+        let model = try ModelLoader.autoregressiveModel(from: modelURL)
         let tokenizer = try loadTokenizer(from: checkpoint?.url ?? URL(fileURLWithPath: self.tokenizer ?? self.model))
         guard let endOfSequence = try tokenizer.endOfTextTokenId ?? model.modelConfiguration.eosTokenId ?? endOfSequenceFromText(eosToken, tokenizer: tokenizer) else {
             throw RunError.unsuitableModel(path: modelURL.path, problem: "neither the tokenizer nor config.json (eos_token_id) names an end-of-sequence token; set eos_token to a one-token text")

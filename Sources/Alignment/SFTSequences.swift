@@ -3,6 +3,7 @@
 
 import Datasets
 import Foundation
+import Models
 import Tensors
 import Tokenizers
 
@@ -28,6 +29,19 @@ public struct SFTSequence: Sendable, Equatable {
     public init(tokens: [Int32], promptLength: Int) {
         self.tokens = tokens
         self.promptLength = promptLength
+    }
+
+    /// The sequence as a teacher-forced pair: the prompt (at least the first token: a sequence
+    /// without a prompt never predicts its first token) and the response + EOS after it.
+    public var pair: (prompt: [Int32], response: [Int32]) {
+        let split = max(promptLength, 1)
+        return (Array(tokens[..<split]), Array(tokens[split...]))
+    }
+
+    /// The sequences as one batch of teacher-forced pairs (``pair``).
+    public static func responseBatch(_ sequences: [SFTSequence]) -> ResponseBatch {
+        let pairs = sequences.map(\.pair)
+        return ResponseBatch(prompts: pairs.map(\.prompt), responses: pairs.map(\.response))
     }
 
     /// Next-token targets for `tokens.dropLast()`: position i predicts `tokens[i + 1]`, and is

@@ -1,6 +1,9 @@
 // Supervised fine-tuning (TRL's SFTTrainer with completion-only loss): prompt/response sequences,
 // loss on the response and its end-of-sequence token only, shuffled epochs, a held-out split
-// whose response-token loss is logged before training and at each evaluation.
+// whose response-token loss is logged before training and at each evaluation. Any
+// ``AutoregressiveModel`` trains through its teacher-forced ``AutoregressiveModel/responseLoss(_:reduction:)``:
+// a causal LM on prompt + response (HF's completion-only loss), an encoder-decoder seq2seq (the
+// prompt is the encoder's source, the response + EOS the decoder's target).
 
 import Datasets
 import Foundation
@@ -26,10 +29,10 @@ public struct SFTConfiguration: Equatable, Sendable, ScheduledConfiguration, Fie
 
 }
 
-/// Fine-tunes a causal LM on prompt/response sequences in a run directory.
+/// Fine-tunes a language model (causal or encoder-decoder) on prompt/response sequences in a run directory.
 public final class SFTTrainer {
     /// The model being trained.
-    public let model: any CausalLanguageModel
+    public let model: any AutoregressiveModel
     /// Hyper-parameters.
     public let configuration: SFTConfiguration
     /// Where checkpoints and metrics go.
@@ -38,17 +41,20 @@ public final class SFTTrainer {
     public let tokenizer: (any Tokenizer)?
     /// The training and held-out sequences.
     public let train: [SFTSequence], valid: [SFTSequence]
-    /// The id used to pad inputs (never a target).
-    public let padding: Int32
 
     /// Splits `sequences` with a seeded shuffle into training and held-out parts.
     /// - Throws: ``RunError`` when a part is empty, a sequence is longer than the model's
     ///   positions allow, or a token is outside the vocabulary.
-    public init(model: any CausalLanguageModel, sequences: [SFTSequence], configuration: SFTConfiguration, run: RunDirectory,
+    public init(model: any AutoregressiveModel, sequences: [SFTSequence], configuration: SFTConfiguration, run: RunDirectory,
                 tokenizer: (any Tokenizer)? = nil, dataName: String = "data") throws {
-        let positions = model.modelConfiguration.positions
-        if let long = sequences.first(where: { $0.tokens.count - 1 > positions }) {
-            throw RunError.invalidData(path: dataName, problem: "a sequence has \(long.tokens.count) tokens, more than n_positions + 1 = \(positions + 1); lower max_length")
+        for sequence in sequences {
+            guard sequence.tokens.count >= 2, sequence.promptLength < sequence.tokens.count else {
+                throw RunError.invalidData(path: dataName, problem: "a sequence of \(sequence.tokens.count) tokens with a \(sequence.promptLength)-token prompt has no response token to train on")
+            }
+            let (prompt, response) = sequence.pair
+            if let problem = model.teacherForcingProblem(promptLength: prompt.count, responseLength: response.count) {
+                throw RunError.invalidData(path: dataName, problem: "a sequence has \(problem); lower max_length")
+            }
         }
         let V = model.modelConfiguration.vocabularySize
         if let bad = sequences.lazy.flatMap(\.tokens).first(where: { $0 < 0 || Int($0) >= V }) {
@@ -61,16 +67,15 @@ public final class SFTTrainer {
         self.tokenizer = tokenizer
         self.train = train
         self.valid = valid
-        self.padding = Int32(model.modelConfiguration.eosTokenId ?? 0)
     }
 
     /// Optimizer steps in the run (``TrainingSchedule/totalSteps(examples:)``).
     public var totalSteps: Int { configuration.training.totalSteps(examples: train.count) }
 
     /// The micro-batches of the next step (seeded per-epoch shuffles, continuing across epochs).
-    func nextStep(_ state: inout TrainerState) -> [LanguageModelBatch] {
+    func nextStep(_ state: inout TrainerState) -> [[SFTSequence]] {
         configuration.training.nextMicroBatches(examples: train.count, salt: 0x5F7, state: &state).map { indices in
-            SFTSequenceBuilder.batch(indices.map { train[$0] }, padding: padding)
+            indices.map { train[$0] }
         }
     }
 
@@ -82,10 +87,10 @@ public final class SFTTrainer {
         defer { model.setTraining(true) }
         var total: Double = 0, count = 0
         for start in stride(from: 0, to: valid.count, by: configuration.batchSize) {
-            let batch = SFTSequenceBuilder.batch(Array(valid[start..<min(start + configuration.batchSize, valid.count)]), padding: padding)
-            let n = batch.targetCount
+            let batch = SFTSequence.responseBatch(Array(valid[start..<min(start + configuration.batchSize, valid.count)]))
+            let n = batch.responseCount
             guard n > 0 else { continue }
-            total += Double(withNoGrad { crossEntropy(model(batch.inputs), targets: batch.targets, reduction: .sum) }.item)
+            total += Double(withNoGrad { model.responseLoss(batch, reduction: .sum) }.item)
             count += n
         }
         return count > 0 ? Float(total / Double(count)) : nil
@@ -95,8 +100,13 @@ public final class SFTTrainer {
     /// first; with `resume`, continues exactly from the newest checkpoint. Returns the final state.
     @discardableResult
     public func train(resume: Bool = false, progress: ((TrainingProgress) throws -> Void)? = nil) throws -> TrainerState {
-        let loop = TrainingLoop<TrainingSchedule, LanguageModelBatch>(model: model, settings: configuration.training, run: run, tokenizer: tokenizer, maxSteps: totalSteps)
-        return try loop.train(languageModel: model, resume: resume, evaluateAtStart: true, nextStep: nextStep, validLoss: validLoss, progress: progress)
+        let loop = TrainingLoop<TrainingSchedule, [SFTSequence]>(model: model, settings: configuration.training, run: run, tokenizer: tokenizer, maxSteps: totalSteps)
+        // Each micro-batch weighs its response tokens (the mean cross-entropy over a step's tokens);
+        // its real tokens are every sequence's but the last (the tokens-per-second figure).
+        return try loop.train(resume: resume, evaluateAtStart: true, nextStep: nextStep,
+                              weight: { $0.reduce(0) { $0 + $1.pair.response.count } }, tokens: { $0.reduce(0) { $0 + $1.tokens.count - 1 } },
+                              loss: { [model] in (model.responseLoss(SFTSequence.responseBatch($0), reduction: .mean), [:]) },
+                              evaluate: { self.validLoss().map { ["valid/loss": Double($0)] } ?? [:] }, progress: progress)
     }
 }
 

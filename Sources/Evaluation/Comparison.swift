@@ -161,7 +161,7 @@ public struct Comparison: Sendable {
 /// - Throws: a checkpoint or tokenizer error (for example a character the tokenizer cannot encode).
 public func generateResponses(directory: URL, prompts: [String], generation: GenerationConfiguration, seed: UInt64 = 0,
                               batchSize: Int = 8) throws -> [String] {
-    let model = try ModelLoader.languageModel(from: directory)
+    let model = try ModelLoader.autoregressiveModel(from: directory)
     let tokenizer = try loadTokenizer(from: directory)
     var generator = RandomGenerator(seed: seed)
     var responses: [String] = []

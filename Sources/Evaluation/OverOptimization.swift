@@ -37,7 +37,7 @@ public struct OverOptimizationStudy: Sendable, Codable {
         }
         let (job, ppo, _) = try PPOJob.resolve(file: run.configURL, overrides: [])
         let initialURL = URL(fileURLWithPath: job.model)
-        let reference = try ModelLoader.languageModel(from: initialURL)
+        let reference = try ModelLoader.autoregressiveModel(from: initialURL)
         let tokenizer = try loadTokenizer(from: initialURL)
         let sampler = try PolicySampler(configuration: ppo, tokenizer: tokenizer, modelConfiguration: reference.modelConfiguration)
         let proxyReward = try proxy ?? RewardSpecification.make(job.reward, tokenizer: tokenizer)
@@ -50,7 +50,7 @@ public struct OverOptimizationStudy: Sendable, Codable {
         guard !checkpoints.isEmpty else { throw RunError.runDirectory(path: run.root.path, problem: "the run has no checkpoints yet") }
         var points: [PolicyMeasurement] = []
         for (step, url) in [(0, initialURL)] + checkpoints {
-            let policy = step == 0 ? reference : try ModelLoader.languageModel(from: url)
+            let policy = step == 0 ? reference : try ModelLoader.autoregressiveModel(from: url)
             let point = try PolicyMeasurement.measure(name: step == 0 ? "initial" : "step-\(step)", step: step, policy: policy,
                                                       reference: reference, sampler: sampler, prompts: evaluation,
                                                       samplesPerPrompt: samplesPerPrompt, proxy: proxyReward, gold: gold, seed: seed)

@@ -65,7 +65,7 @@ public struct PolicyMeasurement: Sendable, Equatable, Codable {
     /// - Parameters:
     ///   - policy: the model measured; `reference`: the policy KL is measured against.
     ///   - proxy: the reward optimised; `gold`: the independent judge (optional).
-    public static func measure(name: String, step: Int? = nil, policy: any CausalLanguageModel, reference: any CausalLanguageModel,
+    public static func measure(name: String, step: Int? = nil, policy: any AutoregressiveModel, reference: any AutoregressiveModel,
                                sampler: PolicySampler, prompts: [String], samplesPerPrompt: Int = 1,
                                proxy: any RewardFunction, gold: (any RewardFunction)?, seed: UInt64) throws -> PolicyMeasurement {
         let repeated = prompts.flatMap { Array(repeating: $0, count: max(samplesPerPrompt, 1)) }

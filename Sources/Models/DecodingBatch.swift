@@ -7,9 +7,15 @@
 // row is refilled with the last active row), the rows share one column count, and a padding mask
 // marks each row's own columns. A new request is prefilled in a cache of its own and copied in;
 // when the columns run out, the cache is compacted.
-// It speaks to causal language models (any family) through the model interface; an
-// encoder-decoder is decoded by `generate`, and joins step-level batching when its family needs
-// serving (its rows would carry their encoded prompts beside the decoder cache).
+// It speaks to any ``AutoregressiveModel`` through the model interface. A causal LM's rows share
+// one key/value cache and one forward pass per step, as above. Any other model (an
+// encoder-decoder) decodes in cohorts: the requests that join at the same step start one decoding
+// session together (one encoder pass over their prompts, then one decoder pass per step for the
+// cohort — each row its own encoded source and its own row of the decoder cache). A row that
+// finishes or is cancelled leaves the batch at once (its place is free for a new request); its
+// cohort feeds it a placeholder token until the cohort's last row is done. Cohorts that joined at
+// different steps take separate passes: the decoder interface has no self-attention padding mask
+// or per-row step, so rows at different decoder steps cannot share one.
 // Shapes: B active rows, L cache columns, V vocabulary.
 
 import Foundation
@@ -43,9 +49,12 @@ public enum DecodingEvent: Equatable, Sendable {
 /// A batch of requests decoded together, one token per request per ``step()``.
 public final class DecodingBatch {
     /// The model.
-    public let model: any CausalLanguageModel
+    public let model: any AutoregressiveModel
     /// The most requests decoded at once.
     public let maximumBatch: Int
+    /// The model as a causal LM, whose rows share `cache`; nil for any other model.
+    let causal: (any CausalLanguageModel)?
+    /// The causal rows' shared key/value cache (an empty one for other models).
     let cache: KeyValueCache
     let decode: (([Int]) -> String)?
     /// The model's vocabulary size, context and end-of-sequence id (read once, not per row and step).
@@ -65,23 +74,46 @@ public final class DecodingBatch {
         var columns: [Int]
         /// The position id of the next token.
         var position: Int
+        /// For a model that is not a causal LM, the cohort the row decodes in (nil until its
+        /// first step), and its row in the cohort's session; nil for a causal LM's rows.
+        var cohort: Cohort? = nil
+        var member = 0
+    }
+
+    /// Requests of a model that is not a causal LM that started at the same step: one decoding
+    /// session over their prompts. Rows that have left keep their place in the session, fed
+    /// their last token, until no row of the cohort is left (then the cohort is released).
+    final class Cohort {
+        let session: any DecodingSession
+        /// The token each member is fed at the next step.
+        var next: [Int32]
+
+        init(session: any DecodingSession, size: Int) {
+            self.session = session
+            next = Array(repeating: 0, count: size)
+        }
     }
     var rows: [Row] = []
 
     /// A batch for `model` holding at most `maximumBatch` requests. The model is put in evaluation
     /// mode (no dropout) and must not be trained while the batch runs.
     /// - Parameter decode: turns tokens into text, needed for stop strings.
-    public init(model: any CausalLanguageModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
+    public init(model: any AutoregressiveModel, maximumBatch: Int, decode: (([Int]) -> String)? = nil) {
         precondition(maximumBatch >= 1, "maximumBatch must be at least 1")
         model.setTraining(false)
         self.model = model
+        causal = model as? any CausalLanguageModel
         self.maximumBatch = maximumBatch
         self.decode = decode
         let configuration = model.modelConfiguration
         (vocabularySize, positions, endOfSequence) = (configuration.vocabularySize, configuration.positions, configuration.eosTokenId)
-        cache = model.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
+        cache = causal?.makeCache(batch: maximumBatch, capacity: 2 * configuration.positions)
+            ?? KeyValueCache(layers: 0, batch: maximumBatch, heads: 1, headSize: 1, capacity: 0)
     }
 
+    /// Forward passes of the model so far: a causal LM's prompt prefills and batched steps; another
+    /// model's cohort starts and cohort steps.
+    public private(set) var forwardPasses = 0
     /// How many times the cache was compacted (its columns ran out).
     public private(set) var compactions = 0
     /// Requests being decoded.
@@ -90,7 +122,7 @@ public final class DecodingBatch {
     public var hasRoom: Bool { rows.count < maximumBatch }
 
     /// Checks a request against the model: a non-empty prompt of in-vocabulary ids that fits
-    /// `n_positions` with its `max_new_tokens`, and valid sampling settings.
+    /// the model with its `max_new_tokens` (a causal LM: `n_positions`), and valid sampling settings.
     /// - Throws: ``GenerationError`` saying what is wrong.
     public func validate(_ request: DecodingRequest) throws {
         try request.configuration.sampling.validate()
@@ -100,10 +132,18 @@ public final class DecodingBatch {
         guard request.configuration.maxNewTokens >= 1, request.configuration.minNewTokens >= 0 else {
             throw GenerationError("max_new_tokens must be ≥ 1 and min_new_tokens ≥ 0")
         }
-        guard request.prompt.count + request.configuration.maxNewTokens <= positions else {
-            throw GenerationError("the prompt has \(request.prompt.count) tokens; with max_new_tokens \(request.configuration.maxNewTokens) that exceeds the context of \(positions)")
+        if let problem = contextProblem(promptLength: request.prompt.count, newTokens: request.configuration.maxNewTokens) {
+            throw GenerationError(problem)
         }
         if !request.configuration.stopStrings.isEmpty && decode == nil { throw GenerationError("stop strings need a tokenizer") }
+    }
+
+    /// Why a prompt of `promptLength` tokens with `newTokens` new ones does not fit the model, or
+    /// nil: a causal LM holds both in its `n_positions`; another model says (``AutoregressiveModel/contextProblem(promptLength:newTokens:)``).
+    public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
+        guard causal != nil else { return model.contextProblem(promptLength: promptLength, newTokens: newTokens) }
+        guard promptLength + newTokens > positions else { return nil }
+        return "the prompt has \(promptLength) tokens; with max_new_tokens \(newTokens) that exceeds the context of \(positions) tokens"
     }
 
     /// Adds a request: prefills its prompt and places it in the next free row. It takes part from
@@ -113,8 +153,16 @@ public final class DecodingBatch {
     public func admit(id: Int, _ request: DecodingRequest) throws {
         guard hasRoom else { throw GenerationError("the batch is full (\(maximumBatch) requests)") }
         try validate(request)
+        guard let model = causal else {
+            // Its cohort starts at the next step, with the other requests admitted before it.
+            rows.append(Row(id: id, request: request, generator: RandomGenerator(seed: request.seed),
+                            sequence: GeneratedSequence(prompt: request.prompt, tokens: [], logProbabilities: [], finishReason: .length),
+                            logits: Tensor(zeros: [vocabularySize]), logitsOffset: 0, columns: [], position: 0))
+            return
+        }
         let p = request.prompt.count
         let own = model.makeCache(batch: 1, capacity: p)
+        forwardPasses += 1
         let logits = withNoGrad {
             let hidden = model.hidden(IndexTensor(shape: [1, p], values: request.prompt.map { Int32($0) }), cache: own)
             return model.logits(hidden: hidden.slice(axis: 1, (p - 1)..<p))
@@ -132,6 +180,7 @@ public final class DecodingBatch {
     /// runs one batched forward pass for the rest.
     /// - Returns: the events of this step, in row order (a request's token before its finish).
     public func step() -> [DecodingEvent] {
+        if causal == nil { startCohort() }
         var events: [DecodingEvent] = []
         var finished: [Int] = []
         var next: [Int32] = []
@@ -173,6 +222,22 @@ public final class DecodingBatch {
             cache.reset()
             return events
         }
+        guard let model = causal else {
+            // One decoder step per cohort, every member fed (a member that left, its last token).
+            var cohorts: [Cohort] = []
+            for b in rows.indices {
+                let cohort = rows[b].cohort!
+                cohort.next[rows[b].member] = next[b]
+                if !cohorts.contains(where: { $0 === cohort }) { cohorts.append(cohort) }
+            }
+            withNoGrad { for cohort in cohorts { cohort.session.append(cohort.next) } }
+            forwardPasses += cohorts.count
+            for b in rows.indices {
+                rows[b].logits = rows[b].cohort!.session.logits
+                rows[b].logitsOffset = rows[b].member * vocabularySize
+            }
+            return events
+        }
         if cache.length + 1 > cache.capacity { compact() }
         let B = rows.count, L = cache.length + 1
         let mask = Tensor(zeros: [B, L])  // each row sees its own columns and the new one
@@ -183,6 +248,7 @@ public final class DecodingBatch {
         let positions = IndexTensor(shape: [B, 1], values: rows.map { Int32($0.position) })
         withNoGrad {
             let logits = model(IndexTensor(shape: [B, 1], values: next), positions: positions, mask: mask, cache: cache)
+            forwardPasses += 1
             let V = vocabularySize
             for b in 0..<B {
                 rows[b].logits = logits
@@ -192,6 +258,23 @@ public final class DecodingBatch {
             }
         }
         return events
+    }
+
+    /// Starts one cohort for the rows admitted since the last step (a model that is not a causal
+    /// LM): their prompts encoded together, room for the longest `max_new_tokens` among them.
+    func startCohort() {
+        let joining = rows.indices.filter { rows[$0].cohort == nil }
+        guard !joining.isEmpty else { return }
+        let newTokens = joining.map { rows[$0].request.configuration.maxNewTokens }.max()!
+        let session = withNoGrad { model.startDecoding(prompts: joining.map { rows[$0].request.prompt }, newTokens: newTokens) }
+        forwardPasses += 1
+        let cohort = Cohort(session: session, size: joining.count)
+        for (member, index) in joining.enumerated() {
+            rows[index].cohort = cohort
+            rows[index].member = member
+            rows[index].logits = session.logits
+            rows[index].logitsOffset = member * vocabularySize
+        }
     }
 
     /// Drops a request before it finishes (its client went away), freeing its row.
@@ -207,10 +290,10 @@ public final class DecodingBatch {
     /// Removes row `index`, moving the last row into its place (cache columns included).
     func retire(_ index: Int) {
         let last = rows.count - 1
-        if index != last {
+        if index != last && causal != nil {
             cache.copyRow(from: cache, sourceRow: last, count: cache.length, into: index, at: 0)
-            rows[index] = rows[last]
         }
+        if index != last { rows[index] = rows[last] }
         rows.removeLast()
     }
 

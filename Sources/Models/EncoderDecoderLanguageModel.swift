@@ -81,6 +81,45 @@ extension EncoderDecoderLanguageModel {
                              encoderMask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)), cache: nil)
         return logits(decoded: decoded).reshaped([T, modelConfiguration.vocabularySize])
     }
+
+    public func teacherForcingProblem(promptLength: Int, responseLength: Int) -> String? {
+        if let limit = maximumSourceLength, promptLength > limit { return "a \(promptLength)-token prompt, more than the encoder's \(limit)" }
+        if let limit = maximumTargetLength, responseLength > limit { return "a \(responseLength)-token response, more than the decoder's \(limit) positions" }
+        return nil
+    }
+
+    /// The decoder's states (N, C): the prompts right-padded and encoded (padding masked), the
+    /// decoder fed start + response[:-1] right-padded (its self-attention is causal, so the
+    /// padding after a row's tokens changes nothing), step j of row b predicting token j.
+    public func responseStates(_ batch: ResponseBatch) -> Tensor {
+        let (ids, encoderMask) = encoderInputs(batch.prompts)
+        let encoded = encode(ids, mask: encoderMask)
+        let B = batch.count, T = batch.lengths.max() ?? 1
+        let padding = Int32(modelConfiguration.padTokenId ?? decoderStartTokenId)
+        var inputs = [Int32](repeating: padding, count: B * T)
+        for (b, response) in batch.responses.enumerated() {
+            inputs[b * T] = Int32(decoderStartTokenId)
+            for (j, token) in response.dropLast().enumerated() { inputs[b * T + j + 1] = token }
+        }
+        let decoded = decoderStates(IndexTensor(shape: [B, T], values: inputs), encoded: encoded, encoderMask: encoderMask, cache: nil)
+        return batch.responseRows(decoded, starts: Array(repeating: 0, count: B))
+    }
+
+    public func outputLogits(_ states: Tensor) -> Tensor { logits(decoded: states) }
+
+    /// The mean (or sum) cross-entropy of the response tokens at the decoder states that predict them.
+    public func responseLoss(_ batch: ResponseBatch, reduction: LossReduction) -> Tensor {
+        crossEntropy(outputLogits(responseStates(batch)), targets: IndexTensor(shape: [batch.responseCount], values: batch.targets), reduction: reduction)
+    }
+
+    /// The prompts right-padded with the pad id (B, S), and their mask (B, S): 1 for real tokens.
+    public func encoderInputs(_ prompts: [[Int32]]) -> (ids: IndexTensor, mask: Tensor) {
+        let B = prompts.count, S = prompts.map(\.count).max() ?? 1
+        let padding = Int32(modelConfiguration.padTokenId ?? 0)
+        let ids = IndexTensor(shape: [B, S], values: prompts.flatMap { $0 + Array(repeating: padding, count: S - $0.count) })
+        let mask = Tensor(shape: [B, S], values: prompts.flatMap { Array(repeating: Float(1), count: $0.count) + Array(repeating: 0, count: S - $0.count) })
+        return (ids, mask)
+    }
 }
 
 /// An encoder-decoder's decoding: the prompts right-padded and encoded once, then the decoder
@@ -93,10 +132,9 @@ final class EncoderDecoderSession: DecodingSession {
 
     init(model: any EncoderDecoderLanguageModel, prompts: [[Int]], newTokens: Int) {
         self.model = model
-        let B = prompts.count, S = prompts.map(\.count).max() ?? 1
-        let padding = Int32(model.modelConfiguration.padTokenId ?? 0)
-        let ids = IndexTensor(shape: [B, S], values: prompts.flatMap { $0.map { Int32($0) } + Array(repeating: padding, count: S - $0.count) })
-        encoderMask = Tensor(shape: [B, S], values: prompts.flatMap { Array(repeating: Float(1), count: $0.count) + Array(repeating: 0, count: S - $0.count) })
+        let B = prompts.count
+        let ids: IndexTensor
+        (ids, encoderMask) = model.encoderInputs(prompts.map { $0.map { Int32($0) } })
         encoded = model.encode(ids, mask: encoderMask)
         cache = model.makeDecoderCache(batch: B, capacity: max(newTokens, 1))
         let start = IndexTensor(shape: [B, 1], values: Array(repeating: Int32(model.decoderStartTokenId), count: B))

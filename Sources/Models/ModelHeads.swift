@@ -1,4 +1,5 @@
-// Heads on any trunk: TRL's value head (`v_head.summary.*`) on a causal LM, and Hugging Face's
+// Heads on any trunk: TRL's value head (`v_head.summary.*`) on any autoregressive model (a
+// causal LM's trunk, an encoder-decoder's decoder), and Hugging Face's
 // sequence-classification head (`score`, read at each row's last real token) on a trunk, named as
 // the family's `*ForSequenceClassification` names them (`transformer.*` for GPT-2, `model.*` for Llama).
 // Shapes: B batch, T time, C channels.
@@ -28,16 +29,17 @@ public final class ValueHead: Module {
     }
 }
 
-/// A causal LM with a value head on its trunk, named as TRL's
-/// `AutoModelForCausalLMWithValueHead` saves it: the LM's own names plus `v_head.summary.*`.
+/// A policy with a value head on its final states (a causal LM's trunk, an encoder-decoder's
+/// decoder), named as TRL's `AutoModelForCausalLMWithValueHead` / `AutoModelForSeq2SeqLMWithValueHead`
+/// save it: the LM's own names plus `v_head.summary.*`.
 public final class ValueHeadModel: Module {
     /// The policy.
-    public let model: any CausalLanguageModel
+    public let model: any AutoregressiveModel
     /// The value head.
     public let valueHead: ValueHead
 
     /// Wraps `model` with a new value head, all zeros (``ValueHead/init(channels:)``).
-    public init(model: any CausalLanguageModel) {
+    public init(model: any AutoregressiveModel) {
         self.model = model
         valueHead = ValueHead(channels: model.modelConfiguration.hiddenSize)
     }
@@ -47,20 +49,32 @@ public final class ValueHeadModel: Module {
         model.namedParameters() + valueHead.namedParameters().map { ("v_head." + $0.name, $0.tensor) }
     }
 
-    /// Logits (B, T, V) and values (B, T) from one pass of the trunk.
+    /// Logits (B, T, V) and values (B, T) from one pass of a causal LM's trunk.
     /// - Parameters:
     ///   - ids: (B, T) token ids.
     ///   - positions: (B, T) position ids, or nil.
     ///   - mask: (B, T) padding mask, or nil.
+    /// - Precondition: the model is a causal LM (an encoder-decoder's values come from ``responseOutputs(_:)``).
     public func callAsFunction(_ ids: IndexTensor, positions: IndexTensor? = nil, mask: Tensor? = nil) -> (logits: Tensor, values: Tensor) {
+        guard let model = model as? any CausalLanguageModel else {
+            fatalError("ValueHeadModel(ids): the model is not a causal LM; use responseOutputs(_:)")
+        }
         let hidden = model.hidden(ids, positions: positions, mask: mask)
         return (model.logits(hidden: hidden), valueHead(hidden))
     }
 
+    /// The final states (N, C) that predict each response token of `batch`
+    /// (``AutoregressiveModel/responseStates(_:)``: a causal LM's trunk, an encoder-decoder's
+    /// decoder) and the value (N) the head reads from each, from one teacher-forced pass.
+    public func responseOutputs(_ batch: ResponseBatch) -> (states: Tensor, values: Tensor) {
+        let states = model.responseStates(batch)
+        return (states, valueHead.summary(states).reshaped([batch.responseCount]))
+    }
+
     /// Loads a TRL value-head checkpoint (the LM's tensors plus `v_head.summary.*`) of any
-    /// registered family; a plain LM checkpoint gets a new value head of zeros.
+    /// registered family, causal or encoder-decoder; a plain LM checkpoint gets a new value head of zeros.
     public static func load(from directory: URL) throws -> ValueHeadModel {
-        let wrapped = ValueHeadModel(model: try ModelLoader.languageModel(from: directory))
+        let wrapped = ValueHeadModel(model: try ModelLoader.autoregressiveModel(from: directory))
         let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         if file.names.contains("v_head.summary.weight") {
             try wrapped.valueHead.loadSafeTensors(from: file, strict: false) { "v_head." + $0 }

@@ -1,6 +1,6 @@
 // Which family a checkpoint directory holds, read from its config.json (`model_type`, then
 // `architectures`), and the loaders of each family, by kind: causal LM, decoder classifier,
-// encoder classifier. GPT-2 (a decoder) and BERT/RoBERTa (encoders) are built in; another family
+// encoder classifier, encoder-decoder LM. GPT-2 (a decoder) and BERT/RoBERTa (encoders) are built in; another family
 // (or a test's) registers a ``ModelFamily``.
 
 import Foundation
@@ -34,6 +34,9 @@ public struct ModelFamily: Sendable {
     public var loadConfiguration: @Sendable (URL) throws -> any LanguageModelConfiguration
     /// Loads a causal LM checkpoint directory, in evaluation mode; nil for an encoder-only family.
     public var loadLanguageModel: (@Sendable (URL) throws -> any CausalLanguageModel)?
+    /// Loads an encoder-decoder LM checkpoint directory (`T5ForConditionalGeneration`), in
+    /// evaluation mode; nil for a family without one.
+    public var loadEncoderDecoderModel: (@Sendable (URL) throws -> any EncoderDecoderLanguageModel)?
     /// Loads a sequence-classifier checkpoint directory (a decoder trunk and a score head), in
     /// evaluation mode; nil when the family's classifiers are encoders.
     public var loadClassifier: (@Sendable (URL) throws -> SequenceClassifier)?
@@ -43,8 +46,6 @@ public struct ModelFamily: Sendable {
     /// A new, randomly initialized causal LM of a shape (seeded), validated; nil when the family
     /// cannot start from scratch.
     public var newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)?
-    /// Loads an encoder-decoder LM checkpoint directory (T5), in evaluation mode; nil otherwise.
-    public var loadEncoderDecoderModel: (@Sendable (URL) throws -> any EncoderDecoderLanguageModel)?
     /// A new, randomly initialized encoder-decoder of a shape (seeded), validated; nil otherwise.
     public var newEncoderDecoderModel: (@Sendable (NewModelShape, UInt64) throws -> any EncoderDecoderLanguageModel)?
     /// Special tokens a tokenizer trained for a new model of the family must have, in id order
@@ -171,22 +172,34 @@ public enum ModelLoader {
         families.withLock { $0 }.first { $0.modelTypes.contains(modelType) }?.newModelSpecialTokens ?? []
     }
 
-    /// Loads the language model in `directory`, causal or encoder-decoder (any registered family),
-    /// in evaluation mode.
-    /// - Throws: ``CheckpointError`` naming config.json when the family has neither (an encoder).
-    public static func autoregressiveModel(from directory: URL) throws -> any AutoregressiveModel {
-        let family = try family(of: directory)
-        if let load = family.loadLanguageModel { return try load(directory) }
-        guard let load = family.loadEncoderDecoderModel else { throw unable(directory, family, "language model", \ModelFamily.loadLanguageModel) }
-        return try load(directory)
-    }
-
     /// Loads the causal language model in `directory` (any registered family), in evaluation mode.
     /// - Throws: ``CheckpointError`` naming config.json when the family has no causal LM (an encoder).
     public static func languageModel(from directory: URL) throws -> any CausalLanguageModel {
         let family = try family(of: directory)
         guard let load = family.loadLanguageModel else { throw unable(directory, family, "causal language model", \ModelFamily.loadLanguageModel) }
         return try load(directory)
+    }
+
+    /// Loads the encoder-decoder language model in `directory` (any registered family), in evaluation mode.
+    /// - Throws: ``CheckpointError`` naming config.json when the family has none.
+    public static func encoderDecoderModel(from directory: URL) throws -> any EncoderDecoderLanguageModel {
+        let family = try family(of: directory)
+        guard let load = family.loadEncoderDecoderModel else {
+            throw unable(directory, family, "encoder-decoder language model", \ModelFamily.loadEncoderDecoderModel)
+        }
+        return try load(directory)
+    }
+
+    /// Loads the policy in `directory`, whatever its shape: the family's causal LM, else its
+    /// encoder-decoder LM, in evaluation mode. What the jobs load a policy with.
+    /// - Throws: ``CheckpointError`` naming config.json when the family has neither (an encoder).
+    public static func autoregressiveModel(from directory: URL) throws -> any AutoregressiveModel {
+        let family = try family(of: directory)
+        if let load = family.loadLanguageModel { return try load(directory) }
+        if let load = family.loadEncoderDecoderModel { return try load(directory) }
+        let able = families.withLock { $0 }.filter { $0.loadLanguageModel != nil || $0.loadEncoderDecoderModel != nil }.flatMap(\.modelTypes)
+        throw CheckpointError.missingKind(path: directory.appendingPathComponent("config.json").path, modelTypes: family.modelTypes,
+                                          kind: "causal or encoder-decoder language model", families: able)
     }
 
     /// Loads the decoder sequence classifier in `directory` (any registered family), in evaluation mode.

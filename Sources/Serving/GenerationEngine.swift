@@ -57,7 +57,7 @@ public final class GenerationEngine: @unchecked Sendable {
     ///   - decode: token ids → text, for stop strings.
     ///   - maximumBatch: requests decoded together.
     ///   - maximumQueue: requests allowed to wait for a place in the batch.
-    public init(model: any CausalLanguageModel, decode: (([Int]) -> String)?, maximumBatch: Int = 16, maximumQueue: Int = 64) {
+    public init(model: any AutoregressiveModel, decode: (([Int]) -> String)?, maximumBatch: Int = 16, maximumQueue: Int = 64) {
         precondition(maximumBatch >= 1 && maximumQueue >= 0, "maximumBatch ≥ 1 and maximumQueue ≥ 0")
         self.maximumBatch = maximumBatch
         self.maximumQueue = maximumQueue
@@ -69,7 +69,13 @@ public final class GenerationEngine: @unchecked Sendable {
     }
 
     /// The model served.
-    public var model: any CausalLanguageModel { batch.model }
+    public var model: any AutoregressiveModel { batch.model }
+
+    /// Why a prompt of `promptLength` tokens with `newTokens` new ones does not fit the model
+    /// (a causal LM's context; an encoder-decoder's encoder and decoder), or nil when it does.
+    public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
+        batch.contextProblem(promptLength: promptLength, newTokens: newTokens)
+    }
 
     /// Checks a request without queueing it.
     /// - Throws: ``GenerationError`` saying what is wrong.

@@ -115,11 +115,9 @@ public final class ModelService: Sendable {
         let field = request.isChat ? "messages" : "prompt"
         let ids: [Int]
         do { ids = try tokenizer.encodeChecked(prompt) } catch { throw APIError(status: 400, "the prompt cannot be encoded: \(error)", parameter: field) }
-        let context = engine.model.modelConfiguration.positions
         guard !ids.isEmpty else { throw APIError(status: 400, "the prompt is empty", parameter: field) }
-        guard ids.count + request.maxTokens <= context else {
-            throw APIError(status: 400, "the prompt has \(ids.count) tokens; with max_tokens \(request.maxTokens) that exceeds the context of \(context) tokens",
-                           parameter: field)
+        if let problem = engine.contextProblem(promptLength: ids.count, newTokens: request.maxTokens) {
+            throw APIError(status: 400, problem.replacingOccurrences(of: "max_new_tokens", with: "max_tokens"), parameter: field)
         }
         return ids
     }

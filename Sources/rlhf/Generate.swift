@@ -30,7 +30,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let network = try ModelLoader.languageModel(from: directory)
+        let network = try ModelLoader.autoregressiveModel(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
         let ids = tokenizer.encode(prompt)
         var generator = RandomGenerator(seed: seed)

@@ -51,7 +51,7 @@ struct Serve: AsyncParsableCommand {
             key = value
         }
         let directory = URL(fileURLWithPath: model)
-        let network = try ModelLoader.languageModel(from: directory)
+        let network = try ModelLoader.autoregressiveModel(from: directory)
         let tokenizer = try loadTokenizer(from: directory)
         let engine = GenerationEngine(model: network, decode: { tokenizer.decode($0) }, maximumBatch: maxBatch, maximumQueue: maxQueue)
         let service = ModelService(name: name ?? directory.standardizedFileURL.lastPathComponent, engine: engine, tokenizer: tokenizer,
