@@ -26,8 +26,8 @@ public protocol EncoderDecoderLanguageModel: AutoregressiveModel {
     /// The decoder's final states (B, T, C) for decoder inputs (B, T), attending to `encoded`.
     /// - Parameters:
     ///   - ids: (B, T) decoder input ids (the start token, then the response shifted right).
-    ///   - encoded: (B, S, C) from ``encode(_:mask:)``. (T5's prompts end with `</s>`: the
-    ///     tokenizer's post-processor adds it, not this interface.)
+    ///   - encoded: (B, S, C) from ``encode(_:mask:)``. (Prompts end with `</s>`: generation,
+    ///     scoring and the trainers pass them through ``source(_:)``.)
     ///   - encoderMask: (B, S) the prompt's padding mask.
     ///   - cache: the decoder's self-attention keys and values of earlier steps (with the
     ///     encoder's keys and values, computed once), extended by this call; nil for a full pass.
@@ -45,9 +45,9 @@ public protocol EncoderDecoderLanguageModel: AutoregressiveModel {
 public final class EncoderDecoderCache {
     /// The decoder's self-attention cache.
     public let selfAttention: KeyValueCache
-    /// Per decoder layer, the cross-attention keys and values (B, heads, S, head size) of the
-    /// encoded prompt: the conformer fills them at the first step and reads them at every later
-    /// one, so the prompt's projections are computed once.
+    /// Per decoder layer, the cross-attention keys and values of the encoded prompt (in the
+    /// conformer's layout; T5: (B, S, heads · head size)): the conformer fills them at the first
+    /// step and reads them at every later one, so the prompt's projections are computed once.
     public var crossAttention: [(keys: Tensor, values: Tensor)] = []
     /// Decoder steps taken.
     public var steps: Int { selfAttention.length }
@@ -74,11 +74,11 @@ extension EncoderDecoderLanguageModel {
     }
 
     public func responseLogits(prompt: [Int], response: [Int]) -> Tensor {
-        let S = prompt.count, T = response.count
-        let encoded = encode(IndexTensor(shape: [1, S], values: prompt.map { Int32($0) }), mask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)))
+        let T = response.count
+        let (ids, mask) = encoderInputs([prompt.map { Int32($0) }])
+        let encoded = encode(ids, mask: mask)
         let inputs = [Int32(decoderStartTokenId)] + response.dropLast().map { Int32($0) }
-        let decoded = decoderStates(IndexTensor(shape: [1, T], values: inputs), encoded: encoded,
-                             encoderMask: Tensor(shape: [1, S], values: [Float](repeating: 1, count: S)), cache: nil)
+        let decoded = decoderStates(IndexTensor(shape: [1, T], values: inputs), encoded: encoded, encoderMask: mask, cache: nil)
         return logits(decoded: decoded).reshaped([T, modelConfiguration.vocabularySize])
     }
 
@@ -112,8 +112,19 @@ extension EncoderDecoderLanguageModel {
         crossEntropy(outputLogits(responseStates(batch)), targets: IndexTensor(shape: [batch.responseCount], values: batch.targets), reduction: reduction)
     }
 
-    /// The prompts right-padded with the pad id (B, S), and their mask (B, S): 1 for real tokens.
+    /// A prompt as the encoder reads it: ending with the model's `</s>` (`eos_token_id`), which is
+    /// appended unless the prompt already ends with it — as T5's tokenizer post-processor does, so
+    /// a prompt encoded without special tokens (or by a tokenizer without that template) and one
+    /// encoded with them reach the encoder alike.
+    public func source(_ prompt: [Int32]) -> [Int32] {
+        guard let end = modelConfiguration.eosTokenId.map(Int32.init), prompt.last != end else { return prompt }
+        return prompt + [end]
+    }
+
+    /// The prompts as ``source(_:)`` ends them, right-padded with the pad id (B, S), and their
+    /// mask (B, S): 1 for real tokens.
     public func encoderInputs(_ prompts: [[Int32]]) -> (ids: IndexTensor, mask: Tensor) {
+        let prompts = prompts.map(source)
         let B = prompts.count, S = prompts.map(\.count).max() ?? 1
         let padding = Int32(modelConfiguration.padTokenId ?? 0)
         let ids = IndexTensor(shape: [B, S], values: prompts.flatMap { $0 + Array(repeating: padding, count: S - $0.count) })

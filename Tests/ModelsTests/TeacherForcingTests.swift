@@ -64,11 +64,12 @@ struct TeacherForcingTests {
         #expect(values.count == batch.responseCount)
         var offset = 0
         for (prompt, response) in zip(prompts, responses) {
-            // The decoder by hand: encode the prompt alone, feed start + response[:-1].
-            let S = prompt.count, T = response.count
+            // The decoder by hand: encode the prompt alone (ending with </s>), feed start + response[:-1].
+            let source = prompt.last == 11 ? prompt : prompt + [11]  // the tiny family's eos
+            let S = source.count, T = response.count
             let expected = withNoGrad { () -> [Float] in
                 let mask = Tensor(shape: [1, S], values: [Float](repeating: 1, count: S))
-                let encoded = model.encode(IndexTensor(shape: [1, S], values: prompt), mask: mask)
+                let encoded = model.encode(IndexTensor(shape: [1, S], values: source), mask: mask)
                 let inputs = [Int32(model.decoderStartTokenId)] + response.dropLast()
                 let decoded = model.decoderStates(IndexTensor(shape: [1, T], values: inputs), encoded: encoded, encoderMask: mask, cache: nil)
                 return wrapped.valueHead(decoded).scalars
@@ -146,5 +147,22 @@ struct TeacherForcingTests {
         try wrapped.save(to: directory)
         let reloaded = try ValueHeadModel.load(from: directory)
         #expect(reloaded.model is TinySeq2SeqPolicy && reloaded.valueHead.summary.bias!.scalars == [0.5])
+    }
+}
+
+@Suite("Encoder-decoder sources end with </s>")
+struct EncoderDecoderSourceTests {
+    @Test("a prompt without </s> gets one; a prompt that has it is left alone; both reach the encoder alike")
+    func sourceEndsWithEndOfSequence() throws {
+        let model = tinySeq2Seq()
+        #expect(model.source([4, 5]) == [4, 5, 11] && model.source([4, 5, 11]) == [4, 5, 11])  // eos 11
+        let (ids, mask) = model.encoderInputs([[4, 5], [6, 7, 8, 11]])
+        #expect(ids.values == [4, 5, 11, 0, 6, 7, 8, 11] && mask.scalars == [1, 1, 1, 0, 1, 1, 1, 1])
+        let bare = try responseLogProbabilities(model, prompt: [4, 5], response: [3, 2])
+        let ended = try responseLogProbabilities(model, prompt: [4, 5, 11], response: [3, 2])
+        let other = try responseLogProbabilities(model, prompt: [4, 5, 7], response: [3, 2])
+        #expect(bare == ended && bare != other)
+        // Without an eos id nothing is appended.
+        #expect(tinySeq2Seq(eos: nil).source([4, 5]) == [4, 5])
     }
 }
