@@ -9,7 +9,7 @@ import Tokenizers
 
 /// Samples continuations of a prompt from a checkpoint directory.
 struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Generate text from a Hugging Face GPT-2 checkpoint directory.")
+    static let configuration = CommandConfiguration(abstract: "Generate text from a Hugging Face checkpoint directory (a causal LM such as GPT-2, or an encoder-decoder such as T5: the prompt is its source).")
 
     @Option(help: "Checkpoint directory (config.json, model.safetensors, tokenizer files).") var model: String
     @Option(help: "The prompt.") var prompt: String
@@ -52,7 +52,8 @@ struct Generate: ParsableCommand {
                 ]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
-                print(prompt + text)
+                // A causal LM continues the prompt; an encoder-decoder writes a new text from it.
+                print(network is any EncoderDecoderLanguageModel ? text : prompt + text)
                 if numReturnSequences > 1 { print("---") }
             }
         }

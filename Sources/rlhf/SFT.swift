@@ -5,7 +5,7 @@ import ArgumentParser
 import Commands
 import Foundation
 
-/// Fine-tunes a GPT-2 checkpoint on an SFT file into runs/<name>/.
+/// Fine-tunes a checkpoint (causal, or encoder-decoder: prompt → source, completion → target) on an SFT file into runs/<name>/.
 struct SFT: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
