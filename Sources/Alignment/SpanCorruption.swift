@@ -80,6 +80,10 @@ public struct SpanCorruption: Sendable, Equatable {
             throw RunError.invalidSetting(field: "block_size", source: "config", problem: "is \(window.count); span corruption needs windows of at least 2 tokens")
         }
         let spans = spanCount(length: window.count)
+        guard window.count - noiseCount(length: window.count) >= spans else {
+            throw RunError.invalidSetting(field: "noise_density", source: "config",
+                                          problem: "leaves \(window.count - noiseCount(length: window.count)) kept tokens in a \(window.count)-token window, fewer than its \(spans) noise spans need between them; lower noise_density or raise mean_noise_span_length")
+        }
         guard spans <= sentinels.count else {
             throw RunError.invalidSetting(field: "block_size", source: "config",
                                           problem: "windows of \(window.count) tokens have \(spans) noise spans, but the tokenizer has \(sentinels.count) sentinels (<extra_id_N>); use a smaller block_size")

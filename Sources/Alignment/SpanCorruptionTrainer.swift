@@ -75,6 +75,10 @@ public final class SpanCorruptionTrainer {
         guard corruption.meanNoiseSpanLength >= 1 else {
             throw RunError.invalidSetting(field: "mean_noise_span_length", source: "config", problem: "must be ≥ 1, got \(corruption.meanNoiseSpanLength)")
         }
+        if T - corruption.noiseCount(length: T) < corruption.spanCount(length: T) {
+            throw RunError.invalidSetting(field: "noise_density", source: "config",
+                                          problem: "is \(corruption.noiseDensity): windows of \(T) tokens keep \(T - corruption.noiseCount(length: T)), fewer than their \(corruption.spanCount(length: T)) noise spans need; lower noise_density or raise mean_noise_span_length")
+        }
         guard !tokens.isEmpty else { throw RunError.emptyData(path: corpusName, problem: "the corpus is empty") }
         guard configuration.validFraction >= 0 && configuration.validFraction < 1 else {
             throw RunError.invalidSetting(field: "valid_fraction", source: "config", problem: "must be in [0, 1), got \(configuration.validFraction)")

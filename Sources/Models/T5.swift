@@ -156,10 +156,9 @@ public final class T5Block: Module {
                     cache.crossAttention.append((cross.EncDecAttention.k(encoded), cross.EncDecAttention.v(encoded)))
                 }
                 let (keys, values) = cache.crossAttention[index]
-                let rows = normed.shape[0]
+                require(keys.shape[0] == normed.shape[0], "T5 decoding: \(normed.shape[0]) rows, but the cache encoded \(keys.shape[0]) prompts")
                 attended = cross.EncDecAttention.o(scoredAttention(
-                    query: cross.EncDecAttention.q(normed), key: keys.shape[0] == rows ? keys : keys.slice(axis: 0, 0..<rows),
-                    value: values.shape[0] == rows ? values : values.slice(axis: 0, 0..<rows), heads: cross.EncDecAttention.heads,
+                    query: cross.EncDecAttention.q(normed), key: keys, value: values, heads: cross.EncDecAttention.heads,
                     keyMask: encoderMask, scale: 1))
             } else {
                 attended = cross.EncDecAttention(normed, keyValue: encoded, keyMask: encoderMask, bias: nil, causal: false)

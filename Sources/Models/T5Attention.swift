@@ -27,7 +27,7 @@ public func t5RelativePositionBucket(_ relativePosition: Int, bidirectional: Boo
     // float32 as torch computes it, truncated toward zero by .to(torch.long).
     let ratio = Float(distance) / Float(maxExact)
     let large = maxExact + Int(Foundation.log(ratio) / Float(Foundation.log(Double(maxDistance) / Double(maxExact))) * Float(buckets - maxExact))
-    return bucket + min(large, buckets - 1)
+    return bucket + min(max(large, maxExact), buckets - 1)
 }
 
 /// `SelfAttention` / `EncDecAttention`: q, k, v (inner, C), o (C, inner), and in the first block

@@ -107,8 +107,9 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
         if relativeAttentionBuckets < 4 {
             try fail("relative_attention_num_buckets", "is \(relativeAttentionBuckets); T5's bidirectional buckets need at least 4")
         }
-        if relativeAttentionMaxDistance <= relativeAttentionBuckets / 4 {
-            try fail("relative_attention_max_distance", "(\(relativeAttentionMaxDistance)) must exceed a quarter of relative_attention_num_buckets (\(relativeAttentionBuckets / 4)), where the logarithmic buckets begin")
+        // The decoder's exact buckets reach buckets/2; the logarithmic ones must start beyond them.
+        if relativeAttentionMaxDistance <= relativeAttentionBuckets / 2 {
+            try fail("relative_attention_max_distance", "(\(relativeAttentionMaxDistance)) must exceed half of relative_attention_num_buckets (\(relativeAttentionBuckets / 2)), where the decoder's logarithmic buckets begin")
         }
         let parts = feedForwardProjection.split(separator: "-", omittingEmptySubsequences: false)
         if parts.count > 2 || (parts.count == 2 && parts[0] != "gated") || !Self.supportedActivations.contains(activation) {

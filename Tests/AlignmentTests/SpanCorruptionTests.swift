@@ -72,6 +72,13 @@ struct SpanCorruptionTests {
         }
     }
 
+    @Test("more spans than kept tokens can separate is an error naming noise_density, not a trap")
+    func tooDense() {
+        let dense = SpanCorruption(noiseDensity: 0.9, meanNoiseSpanLength: 1, sentinels: tinySentinels, endOfSequence: 1)
+        var generator = RandomGenerator(seed: 1)
+        #expect { try dense.corrupt((0..<10).map { Int32(2 + $0) }, generator: &generator) } throws: { "\($0)".contains("noise_density") }
+    }
+
     @Test("too few sentinels for a window's spans is an error naming block_size")
     func tooFewSentinels() {
         let short = SpanCorruption(sentinels: [39, 38], endOfSequence: 1)

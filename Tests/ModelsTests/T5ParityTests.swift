@@ -101,6 +101,27 @@ struct T5ParityTests {
             stepped += session.logits.scalars
         }
         #expect(worstRelative(stepped, full) < 1e-5)
+        // A padded batch of prompts of different lengths: every row's stepped logits equal its full pass,
+        // and the cache holds one cross-attention key/value pair per decoder layer after every step.
+        let prompts = [prompt, Array(prompt.prefix(5)), [7, 8, 1]]
+        let batch = model.startDecoding(prompts: prompts, newTokens: response.count)
+        var rows = [[Float]](repeating: [], count: prompts.count)
+        for step in 0..<response.count {
+            let logits = batch.logits.scalars, V = model.configuration.vocabularySize
+            for r in 0..<prompts.count { rows[r] += logits[(r * V)..<((r + 1) * V)] }
+            if step < response.count - 1 { batch.append(Array(repeating: Int32(response[step]), count: prompts.count)) }
+        }
+        for (r, rowPrompt) in prompts.enumerated() {
+            let alone = withNoGrad { model.responseLogits(prompt: rowPrompt, response: response) }.scalars
+            #expect(worstRelative(rows[r], alone) < 1e-5, "row \(r)")
+        }
+        let cache = model.makeDecoderCache(batch: 1, capacity: 4)
+        let (ids, mask) = model.encoderInputs([prompt.map { Int32($0) }])
+        let encoded = withNoGrad { model.encode(ids, mask: mask) }
+        for step in 0..<3 {
+            _ = withNoGrad { model.decoderStates(IndexTensor(shape: [1, 1], values: [Int32(step == 0 ? model.decoderStartTokenId : 5)]), encoded: encoded, encoderMask: mask, cache: cache) }
+            #expect(cache.crossAttention.count == model.configuration.decoderLayers && cache.steps == step + 1)
+        }
     }
 
     @Test("transformers loaded checkpoints Swift trained and saved (both variants) with the same logits (fixture from check-swift)")
@@ -183,7 +204,8 @@ struct T5ConfigurationTests {
     }
 
     @Test("bad sizes and types name their field (values as JSON text)", arguments: [
-        ("d_kv", "0"), ("relative_attention_num_buckets", "2"), ("relative_attention_max_distance", "1"), ("num_heads", "\"four\""),
+        ("d_kv", "0"), ("relative_attention_num_buckets", "2"), ("relative_attention_max_distance", "1"),
+        ("relative_attention_max_distance", "4"), ("num_heads", "\"four\""),
         ("dropout_rate", "1.5"), ("eos_token_id", "500"), ("tie_word_embeddings", "\"no\""), ("d_model", "-3"),
     ])
     func badFields(field: String, json: String) throws {
