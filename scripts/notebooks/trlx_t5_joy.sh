@@ -14,7 +14,7 @@
 # (byte-level BPE with T5's special tokens) and span-corruption pretraining on GoEmotions + Shakespeare;
 # 3 seq2seq SFT mapping a comment's first 4 words to the comment; 4 PPO with classifier:…:joy on
 # 4-word GoEmotions prompts (trlX's settings: init_kl_coef 0.05, target 6, gamma 0.99, lam 0.95,
-# vf_coef 1, top_k 0, max_new_tokens as the comments need).
+# vf_coef 1, top_k 0; a separate value model and lr 3e-4 for this small policy — see docs/t5-joy.md).
 set -eu
 DATA=${1:-../shared/data}
 WORK=${2:-runs/trlx-t5-joy}
@@ -57,7 +57,7 @@ if [ ! -d "$WORK/runs/t5-ppo/final" ]; then
     "$RLHF" ppo --model "$START" --prompts "$WORK/ppo-prompts.jsonl" --eval_prompts "$WORK/eval-prompts.jsonl" \
         --num_eval_prompts 64 --reward "classifier:$WORK/runs/joy-classifier/final:joy" --name t5-ppo --runs_dir "$WORK/runs" \
         --iterations 150 --num_rollouts 64 --chunk_size 16 --ppo_epochs 4 --num_mini_batches 4 --init_kl_coef 0.05 --target 6 \
-        --horizon 10000 --gamma 0.99 --lam 0.95 --vf_coef 1.0 --top_k 0 --max_new_tokens 30 --learning_rate 5e-5 \
+        --horizon 10000 --gamma 0.99 --lam 0.95 --vf_coef 1.0 --value_model separate --top_k 0 --max_new_tokens 30 --learning_rate 3e-4 \
         --eval_interval 5 --checkpoint_interval 10 --resume
 fi
 log "done: $WORK/runs/t5-ppo (metrics.jsonl, samples.jsonl)"
