@@ -56,11 +56,18 @@ public struct PolicySampler {
         bos = modelConfiguration.bosTokenId
     }
 
-    /// Prompt tokens that leave room for `max_new_tokens` (the end of a long prompt is kept).
-    public func promptTokens(_ prompt: String) throws -> [Int32] {
+    /// A prompt's tokens as `model` can take them. A causal model holds prompt and response in one
+    /// context: the end of a long prompt is kept, leaving room for `max_new_tokens`. An
+    /// encoder-decoder reads the prompt in its encoder: only its source limit applies (less one
+    /// for the `</s>` the model appends), and the beginning is kept, as transformers truncates.
+    public func promptTokens(_ prompt: String, for model: (any AutoregressiveModel)? = nil) throws -> [Int32] {
         var ids: [Int]
         do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError.invalidData(path: "prompts", problem: "cannot tokenize a prompt: \(error)") }
-        ids = Array(ids.suffix(positions - configuration.maxNewTokens))
+        if let encoderDecoder = model as? any EncoderDecoderLanguageModel {
+            if let limit = encoderDecoder.maximumSourceLength { ids = Array(ids.prefix(max(limit - 1, 1))) }
+        } else {
+            ids = Array(ids.suffix(positions - configuration.maxNewTokens))
+        }
         if ids.isEmpty { ids = [endOfSequence ?? bos ?? 0] }
         return ids.map { Int32($0) }
     }
@@ -74,7 +81,7 @@ public struct PolicySampler {
             stopAtEndOfSequence: configuration.stopAtEndOfSequence, vocabularyLimit: vocabularyLimit)
         var result = SampledResponses(promptTokens: [], responseTokens: [], texts: [], truncations: [])
         for start in stride(from: 0, to: prompts.count, by: configuration.chunkSize) {
-            let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map(promptTokens)
+            let chunk = try prompts[start..<min(start + configuration.chunkSize, prompts.count)].map { try promptTokens($0, for: model) }
             let generated = try generate(model, prompts: chunk.map { $0.map(Int.init) }, configuration: generation,
                                          generator: &generator, decode: { [tokenizer] in tokenizer.decode($0) })
             for (prompt, sequence) in zip(chunk, generated) {

@@ -62,7 +62,7 @@ public final class SpanCorruptionTrainer {
         let T = configuration.blockSize
         guard T >= 2 else { throw RunError.invalidSetting(field: "block_size", source: "config", problem: "is \(T); span corruption needs at least 2") }
         let lengths = corruption.lengths(window: T)
-        if let problem = model.contextProblem(promptLength: lengths.source, newTokens: lengths.target) {
+        if let problem = model.contextProblem(promptLength: lengths.source - 1, newTokens: lengths.target) {  // the source ends with its </s>
             throw RunError.invalidSetting(field: "block_size", source: "config", problem: "is \(T): \(problem)")
         }
         guard corruption.spanCount(length: T) <= corruption.sentinels.count else {

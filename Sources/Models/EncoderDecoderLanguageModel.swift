@@ -60,8 +60,10 @@ public final class EncoderDecoderCache {
 
 extension EncoderDecoderLanguageModel {
     public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
-        if let limit = maximumSourceLength, promptLength > limit {
-            return "the prompt has \(promptLength) tokens; the encoder takes at most \(limit)"
+        // The source is the prompt and the </s> that ``source(_:)`` appends (counted whether or not
+        // the prompt already ends with it: at most one token too strict).
+        if let limit = maximumSourceLength, promptLength + 1 > limit {
+            return "the prompt has \(promptLength) tokens; with </s> the encoder takes at most \(limit)"
         }
         if let limit = maximumTargetLength, newTokens > limit {
             return "max_new_tokens \(newTokens) exceeds the decoder's \(limit) positions"
@@ -83,7 +85,7 @@ extension EncoderDecoderLanguageModel {
     }
 
     public func teacherForcingProblem(promptLength: Int, responseLength: Int) -> String? {
-        if let limit = maximumSourceLength, promptLength > limit { return "a \(promptLength)-token prompt, more than the encoder's \(limit)" }
+        if let limit = maximumSourceLength, promptLength + 1 > limit { return "a \(promptLength)-token prompt, more than the encoder's \(limit) with </s>" }
         if let limit = maximumTargetLength, responseLength > limit { return "a \(responseLength)-token response, more than the decoder's \(limit) positions" }
         return nil
     }

@@ -187,3 +187,20 @@ struct EncoderDecoderPretrainJobTests {
         #expect(try String(contentsOf: folder.appendingPathComponent("crashed/metrics.jsonl"), encoding: .utf8) == expected)
     }
 }
+
+@Suite("Prompts of encoder-decoder policies")
+struct EncoderDecoderPromptTests {
+    @Test("an encoder-decoder's prompt keeps its beginning up to the source limit less </s>; a causal model's keeps its end, leaving room for the response")
+    func truncation() throws {
+        var configuration = PPOConfiguration()
+        configuration.maxNewTokens = 20
+        let tokenizer = CharacterTokenizer(corpus: "abcdefghij")
+        let policy = tinySeq2Seq()  // vocabulary 12, source limit 32
+        let sampler = try PolicySampler(configuration: configuration, tokenizer: tokenizer, modelConfiguration: policy.modelConfiguration)
+        let prompt = String(repeating: "abcdefghij", count: 4)
+        let ids = tokenizer.encode(prompt).map { Int32($0) }
+        #expect(try sampler.promptTokens(prompt, for: policy) == Array(ids.prefix(31)))
+        #expect(try sampler.promptTokens(prompt) == Array(ids.suffix(32 - 20)))
+        #expect(try sampler.promptTokens("abc", for: policy) == Array(ids.prefix(3)))
+    }
+}

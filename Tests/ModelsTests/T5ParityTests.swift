@@ -221,11 +221,12 @@ struct T5ConfigurationTests {
         configuration.sourcePositions = 8
         let model = T5ForConditionalGeneration(configuration)
         var generator = RandomGenerator(seed: 1)
-        #expect { try generate(model, prompts: [Array(repeating: 5, count: 9)], configuration: GenerationConfiguration(maxNewTokens: 2), generator: &generator) } throws: {
-            "\($0)".contains("9 tokens") && "\($0)".contains("at most 8")
+        // 8 prompt tokens + </s> exceed the 8 the encoder takes; 7 + </s> fit.
+        #expect { try generate(model, prompts: [Array(repeating: 5, count: 8)], configuration: GenerationConfiguration(maxNewTokens: 2), generator: &generator) } throws: {
+            "\($0)".contains("8 tokens") && "\($0)".contains("at most 8")
         }
-        #expect(throws: GenerationError.self) { try responseLogProbabilities(model, prompt: Array(repeating: 5, count: 9), response: [3]) }
-        #expect(try generate(model, prompts: [Array(repeating: 5, count: 8)], configuration: GenerationConfiguration(maxNewTokens: 2), generator: &generator).count == 1)
+        #expect(throws: GenerationError.self) { try responseLogProbabilities(model, prompt: Array(repeating: 5, count: 8), response: [3]) }
+        #expect(try generate(model, prompts: [Array(repeating: 5, count: 7)], configuration: GenerationConfiguration(maxNewTokens: 2), generator: &generator).count == 1)
     }
 
     @Test("a config.json written here reads back equal; Flan-T5's says tie_word_embeddings false and no scale override")
