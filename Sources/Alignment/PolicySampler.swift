@@ -56,18 +56,14 @@ public struct PolicySampler {
         bos = modelConfiguration.bosTokenId
     }
 
-    /// A prompt's tokens as `model` can take them. A causal model holds prompt and response in one
-    /// context: the end of a long prompt is kept, leaving room for `max_new_tokens`. An
-    /// encoder-decoder reads the prompt in its encoder: only its source limit applies (less one
-    /// for the `</s>` the model appends), and the beginning is kept, as transformers truncates.
+    /// A prompt's tokens as `model` takes them with room for `max_new_tokens`
+    /// (``AutoregressiveModel/fittedPrompt(_:newTokens:)``: a causal model keeps a long prompt's
+    /// end, an encoder-decoder its beginning); without a model, as a causal model of this
+    /// sampler's `n_positions`.
     public func promptTokens(_ prompt: String, for model: (any AutoregressiveModel)? = nil) throws -> [Int32] {
         var ids: [Int]
         do { ids = try tokenizer.encodeChecked(prompt) } catch { throw RunError.invalidData(path: "prompts", problem: "cannot tokenize a prompt: \(error)") }
-        if let encoderDecoder = model as? any EncoderDecoderLanguageModel {
-            if let limit = encoderDecoder.maximumSourceLength { ids = Array(ids.prefix(max(limit - 1, 1))) }
-        } else {
-            ids = Array(ids.suffix(positions - configuration.maxNewTokens))
-        }
+        ids = model?.fittedPrompt(ids, newTokens: configuration.maxNewTokens) ?? Array(ids.suffix(positions - configuration.maxNewTokens))
         if ids.isEmpty { ids = [endOfSequence ?? bos ?? 0] }
         return ids.map { Int32($0) }
     }

@@ -94,22 +94,8 @@ public final class PretrainTrainer {
         guard T >= 1, T <= model.modelConfiguration.positions else {
             throw RunError.invalidSetting(field: "block_size", source: "config", problem: "is \(T); it must be in 1...\(model.modelConfiguration.positions) (n_positions)")
         }
-        guard !tokens.isEmpty else { throw RunError.emptyData(path: corpusName, problem: "the corpus is empty") }
-        guard configuration.validFraction >= 0 && configuration.validFraction < 1 else {
-            throw RunError.invalidSetting(field: "valid_fraction", source: "config", problem: "must be in [0, 1), got \(configuration.validFraction)")
-        }
-        let cut = Int(Double(tokens.count) * (1 - configuration.validFraction))
-        train = Array(tokens[..<cut])
-        valid = configuration.validFraction > 0 ? Array(tokens[cut...]) : []
-        guard train.count > T else {
-            throw RunError.invalidData(path: corpusName, problem: "the training part has \(train.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus or a smaller block_size")
-        }
-        if configuration.validFraction > 0 && valid.count <= T {
-            throw RunError.invalidData(path: corpusName, problem: "the validation part has \(valid.count) tokens, fewer than one block of \(T) plus its target; use a longer corpus, a larger valid_fraction or a smaller block_size")
-        }
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.modelConfiguration.vocabularySize }) {
-            throw RunError.tokenOutsideVocabulary(path: corpusName, token: Int(bad), vocabularySize: model.modelConfiguration.vocabularySize)
-        }
+        (train, valid) = try splitCorpus(tokens, window: T, what: "one block of \(T) plus its target", validFraction: configuration.validFraction,
+                                         vocabularySize: model.modelConfiguration.vocabularySize, corpusName: corpusName)
         self.model = model
         self.configuration = configuration
         self.run = run
@@ -144,4 +130,28 @@ public final class PretrainTrainer {
         }
         return total / Float(max(configuration.evalBatches, 1))
     }
+}
+
+/// Splits a token stream contiguously for pretraining: the training part first, the last
+/// `validFraction` held out. Each part must hold more than `T` tokens (`what` names that window in
+/// the messages) and every token must be in the vocabulary.
+/// - Throws: ``RunError`` naming `valid_fraction` or the corpus.
+func splitCorpus(_ tokens: [Int32], window T: Int, what: String, validFraction: Double, vocabularySize: Int,
+                 corpusName: String) throws -> (train: [Int32], valid: [Int32]) {
+    guard !tokens.isEmpty else { throw RunError.emptyData(path: corpusName, problem: "the corpus is empty") }
+    guard validFraction >= 0 && validFraction < 1 else {
+        throw RunError.invalidSetting(field: "valid_fraction", source: "config", problem: "must be in [0, 1), got \(validFraction)")
+    }
+    let cut = Int(Double(tokens.count) * (1 - validFraction))
+    let train = Array(tokens[..<cut]), valid = validFraction > 0 ? Array(tokens[cut...]) : []
+    guard train.count > T else {
+        throw RunError.invalidData(path: corpusName, problem: "the training part has \(train.count) tokens, fewer than \(what); use a longer corpus or a smaller block_size")
+    }
+    if validFraction > 0 && valid.count <= T {
+        throw RunError.invalidData(path: corpusName, problem: "the validation part has \(valid.count) tokens, fewer than \(what); use a longer corpus, a larger valid_fraction or a smaller block_size")
+    }
+    if let bad = tokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+        throw RunError.tokenOutsideVocabulary(path: corpusName, token: Int(bad), vocabularySize: vocabularySize)
+    }
+    return (train, valid)
 }

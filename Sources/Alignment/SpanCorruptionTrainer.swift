@@ -79,21 +79,10 @@ public final class SpanCorruptionTrainer {
             throw RunError.invalidSetting(field: "noise_density", source: "config",
                                           problem: "is \(corruption.noiseDensity): windows of \(T) tokens keep \(T - corruption.noiseCount(length: T)), fewer than their \(corruption.spanCount(length: T)) noise spans need; lower noise_density or raise mean_noise_span_length")
         }
-        guard !tokens.isEmpty else { throw RunError.emptyData(path: corpusName, problem: "the corpus is empty") }
-        guard configuration.validFraction >= 0 && configuration.validFraction < 1 else {
-            throw RunError.invalidSetting(field: "valid_fraction", source: "config", problem: "must be in [0, 1), got \(configuration.validFraction)")
-        }
-        let cut = Int(Double(tokens.count) * (1 - configuration.validFraction))
-        train = Array(tokens[..<cut])
-        valid = configuration.validFraction > 0 ? Array(tokens[cut...]) : []
-        guard train.count > T else {
-            throw RunError.invalidData(path: corpusName, problem: "the training part has \(train.count) tokens, fewer than one window of \(T); use a longer corpus or a smaller block_size")
-        }
-        if configuration.validFraction > 0 && valid.count <= T {
-            throw RunError.invalidData(path: corpusName, problem: "the validation part has \(valid.count) tokens, fewer than one window of \(T); use a longer corpus, a larger valid_fraction or a smaller block_size")
-        }
         let V = model.modelConfiguration.vocabularySize
-        if let bad = (tokens + corruption.sentinels + [corruption.endOfSequence]).first(where: { $0 < 0 || Int($0) >= V }) {
+        (train, valid) = try splitCorpus(tokens, window: T, what: "one window of \(T)", validFraction: configuration.validFraction,
+                                         vocabularySize: V, corpusName: corpusName)
+        if let bad = (corruption.sentinels + [corruption.endOfSequence]).first(where: { $0 < 0 || Int($0) >= V }) {
             throw RunError.tokenOutsideVocabulary(path: corpusName, token: Int(bad), vocabularySize: V)
         }
         self.model = model

@@ -20,6 +20,11 @@ public protocol AutoregressiveModel: TrainableModel {
     /// in its encoder and the response in its decoder).
     func contextProblem(promptLength: Int, newTokens: Int) -> String?
 
+    /// `prompt` cut to what the model takes with room for `newTokens` (a causal LM keeps the end,
+    /// sharing its context with the response; an encoder-decoder keeps the beginning, up to its
+    /// source limit with `</s>`); unchanged when it fits.
+    func fittedPrompt(_ prompt: [Int], newTokens: Int) -> [Int]
+
     /// Starts decoding `prompts` (B non-empty rows of in-vocabulary ids) with room for
     /// `newTokens` new tokens per row: the session's logits are those of each row's first new token.
     func startDecoding(prompts: [[Int]], newTokens: Int) -> any DecodingSession

@@ -8,6 +8,10 @@ import Foundation
 import Tensors
 
 extension CausalLanguageModel {
+    public func fittedPrompt(_ prompt: [Int], newTokens: Int) -> [Int] {
+        Array(prompt.suffix(max(modelConfiguration.positions - newTokens, 0)))
+    }
+
     public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
         let limit = modelConfiguration.positions
         guard promptLength + newTokens > limit else { return nil }

@@ -59,6 +59,12 @@ public final class EncoderDecoderCache {
 }
 
 extension EncoderDecoderLanguageModel {
+    public func fittedPrompt(_ prompt: [Int], newTokens: Int) -> [Int] {
+        // As transformers truncates a source: the beginning is kept; one place is left for </s>.
+        guard let limit = maximumSourceLength else { return prompt }
+        return Array(prompt.prefix(max(limit - 1, 1)))
+    }
+
     public func contextProblem(promptLength: Int, newTokens: Int) -> String? {
         // The source is the prompt and the </s> that ``source(_:)`` appends (counted whether or not
         // the prompt already ends with it: at most one token too strict).

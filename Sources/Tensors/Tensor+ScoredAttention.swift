@@ -66,12 +66,14 @@ private func scoredAttention(
     let queryLayout = HeadLayout.interleaved(time: Tq, width: C, headSize: HS)
     let keyLayout = HeadLayout.interleaved(time: Tk, width: C, headSize: HS)
     let out = Tensor(zeros: [B, Tq, C])
-    let probabilities = TensorStorage(count: B * NH * Tq * Tk)
-    scoredAttentionForward(query: query.data, queryLayout, key: key.data, keyLayout, value: value.data, keyLayout,
-                           out: out.data, queryLayout, probabilities: probabilities.pointer, bias: bias?.data,
-                           biasBatchStride: biasBatchStride, keyMask: keyMask?.data, dropoutMask: dropoutMask?.pointer, shape: shape)
     var inputs = [query, key, value]
     if let bias { inputs.append(bias) }
+    // The probabilities are kept only for a backward pass (not when decoding or evaluating).
+    let recording = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
+    let probabilities = TensorStorage(count: recording ? B * NH * Tq * Tk : 0)
+    scoredAttentionForward(query: query.data, queryLayout, key: key.data, keyLayout, value: value.data, keyLayout,
+                           out: out.data, queryLayout, probabilities: recording ? probabilities.pointer : nil, bias: bias?.data,
+                           biasBatchStride: biasBatchStride, keyMask: keyMask?.data, dropoutMask: dropoutMask?.pointer, shape: shape)
     return Tensor.record(out, inputs: inputs) { _, gradient in
         scoredAttentionBackward(query: query.data, queryLayout, key: key.data, keyLayout, value: value.data, keyLayout,
                                 probabilities: probabilities.pointer, dout: gradient.data, queryLayout,

@@ -7,6 +7,7 @@ import Alignment
 import Models
 import NN
 import Tensors
+import TestFamilies
 import Testing
 import Tokenizers
 

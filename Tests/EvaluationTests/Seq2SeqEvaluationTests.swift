@@ -7,6 +7,7 @@ import Evaluation
 import Foundation
 import Models
 import Tensors
+import TestFamilies
 import Testing
 import Tokenizers
 

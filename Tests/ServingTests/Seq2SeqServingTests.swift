@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Models
 import Serving
 import Tensors
+import TestFamilies
 import Testing
 import Tokenizers
 

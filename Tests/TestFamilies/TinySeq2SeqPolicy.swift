@@ -4,7 +4,7 @@
 // over each prompt's real tokens (the padding mask matters). Decoder: embeddings + learned
 // positions + the pooled source, one causal self-attention block (through its cache when
 // decoding), an MLP, dropout, an untied head. Batched teacher forcing works for any B and T.
-// (Copies of this file live in the test targets that need it, as `TinyLM` does.)
+// It is the `TestFamilies` target, which the test targets that need it import.
 // Shapes: B batch, S source tokens, T target tokens, C channels, V vocabulary.
 
 import Foundation
@@ -14,40 +14,46 @@ import Tensors
 import Tokenizers
 
 /// config.json of the tiny family (`model_type` "tiny-s2s").
-struct TinySeq2SeqPolicyConfiguration: LanguageModelConfiguration, Codable, Equatable {
-    var modelType: String { "tiny-s2s" }
-    var vocabularySize: Int
-    var hiddenSize: Int
-    var positions: Int
-    var eosTokenId: Int?
-    var padTokenId: Int?
-    var dropout: Float
-    var layers: Int { 1 }
-    var bosTokenId: Int? { nil }
+public struct TinySeq2SeqPolicyConfiguration: LanguageModelConfiguration, Codable, Equatable {
+    public var modelType: String { "tiny-s2s" }
+    public var vocabularySize: Int
+    public var hiddenSize: Int
+    public var positions: Int
+    public var eosTokenId: Int?
+    public var padTokenId: Int?
+    public var dropout: Float
+    public var layers: Int { 1 }
+    public var bosTokenId: Int? { nil }
 
     enum CodingKeys: String, CodingKey {
         case vocabularySize = "vocab_size", hiddenSize = "d_model", positions = "n_positions", eosTokenId = "eos_token_id"
         case padTokenId = "pad_token_id", dropout = "dropout_rate"
     }
+
+    /// A configuration.
+    public init(vocabularySize: Int, hiddenSize: Int, positions: Int, eosTokenId: Int?, padTokenId: Int?, dropout: Float) {
+        (self.vocabularySize, self.hiddenSize, self.positions) = (vocabularySize, hiddenSize, positions)
+        (self.eosTokenId, self.padTokenId, self.dropout) = (eosTokenId, padTokenId, dropout)
+    }
 }
 
 /// The tiny encoder-decoder; the decoder starts from the pad id (T5's convention).
-final class TinySeq2SeqPolicy: EncoderDecoderLanguageModel {
-    var sourceEmbedding: Embedding
-    var sourcePosition: Embedding
-    var encoder: Linear
-    var targetEmbedding: Embedding
-    var position: Embedding
-    var qkv: Linear
-    var proj: Linear
-    var up: Linear
-    var down: Linear
-    var dropout: Dropout
-    var head: Linear
-    let source: RandomSource
-    let configuration: TinySeq2SeqPolicyConfiguration
+public final class TinySeq2SeqPolicy: EncoderDecoderLanguageModel {
+    public var sourceEmbedding: Embedding
+    public var sourcePosition: Embedding
+    public var encoder: Linear
+    public var targetEmbedding: Embedding
+    public var position: Embedding
+    public var qkv: Linear
+    public var proj: Linear
+    public var up: Linear
+    public var down: Linear
+    public var dropout: Dropout
+    public var head: Linear
+    public let source: RandomSource
+    public let configuration: TinySeq2SeqPolicyConfiguration
 
-    init(_ configuration: TinySeq2SeqPolicyConfiguration, seed: UInt64) {
+    public init(_ configuration: TinySeq2SeqPolicyConfiguration, seed: UInt64) {
         self.configuration = configuration
         var generator = RandomGenerator(seed: seed)
         let (V, C, P) = (configuration.vocabularySize, configuration.hiddenSize, configuration.positions)
@@ -65,18 +71,18 @@ final class TinySeq2SeqPolicy: EncoderDecoderLanguageModel {
         dropout = Dropout(probability: configuration.dropout, source: source)
     }
 
-    var modelConfiguration: any LanguageModelConfiguration { configuration }
-    var decoderStartTokenId: Int { configuration.padTokenId ?? 0 }
-    var maximumSourceLength: Int? { configuration.positions }
-    var maximumTargetLength: Int? { configuration.positions }
+    public var modelConfiguration: any LanguageModelConfiguration { configuration }
+    public var decoderStartTokenId: Int { configuration.padTokenId ?? 0 }
+    public var maximumSourceLength: Int? { configuration.positions }
+    public var maximumTargetLength: Int? { configuration.positions }
 
-    func encode(_ ids: IndexTensor, mask: Tensor) -> Tensor {
+    public func encode(_ ids: IndexTensor, mask: Tensor) -> Tensor {
         let (B, S) = (ids.shape[0], ids.shape[1])
         let positions = IndexTensor(shape: [B, S], values: (0..<(B * S)).map { Int32($0 % S) })
         return encoder(sourceEmbedding(ids) + sourcePosition(positions))
     }
 
-    func decoderStates(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor {
+    public func decoderStates(_ ids: IndexTensor, encoded: Tensor, encoderMask: Tensor, cache: EncoderDecoderCache?) -> Tensor {
         let (B, T, S, C) = (ids.shape[0], ids.shape[1], encoded.shape[1], configuration.hiddenSize)
         // Each row's mean over its real source tokens, as one (B, B·S) · (B·S, C) product.
         var weights = [Float](repeating: 0, count: B * B * S)
@@ -95,13 +101,13 @@ final class TinySeq2SeqPolicy: EncoderDecoderLanguageModel {
         return h + down(up(h).relu())
     }
 
-    func logits(decoded: Tensor) -> Tensor { head(decoded) }
+    public func logits(decoded: Tensor) -> Tensor { head(decoded) }
 
-    func makeDecoderCache(batch: Int, capacity: Int) -> EncoderDecoderCache {
+    public func makeDecoderCache(batch: Int, capacity: Int) -> EncoderDecoderCache {
         EncoderDecoderCache(selfAttention: KeyValueCache(layers: 1, batch: batch, heads: 2, headSize: configuration.hiddenSize / 2, capacity: capacity))
     }
 
-    func save(to directory: URL, tokenizer: (any Tokenizer)?) throws {
+    public func save(to directory: URL, tokenizer: (any Tokenizer)?) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as? [String: Any] ?? [:]
         object["model_type"] = "tiny-s2s"
@@ -111,12 +117,12 @@ final class TinySeq2SeqPolicy: EncoderDecoderLanguageModel {
         try tokenizer?.save(to: directory)
     }
 
-    static func configuration(in directory: URL) throws -> TinySeq2SeqPolicyConfiguration {
+    public static func configuration(in directory: URL) throws -> TinySeq2SeqPolicyConfiguration {
         try JSONDecoder().decode(TinySeq2SeqPolicyConfiguration.self, from: Data(contentsOf: directory.appendingPathComponent("config.json")))
     }
 
     /// Loads a checkpoint (a value-head checkpoint's `v_head.*` is left to the value head), in evaluation mode.
-    static func load(from directory: URL) throws -> TinySeq2SeqPolicy {
+    public static func load(from directory: URL) throws -> TinySeq2SeqPolicy {
         let model = TinySeq2SeqPolicy(try configuration(in: directory), seed: 0)
         let report = try model.loadSafeTensors(from: directory.appendingPathComponent("model.safetensors"), strict: false)
         if let first = report.missing.first {
@@ -129,15 +135,15 @@ final class TinySeq2SeqPolicy: EncoderDecoderLanguageModel {
 }
 
 /// The family, registered as T5 will be: one line.
-let tinySeq2SeqFamily = ModelFamily(
+public let tinySeq2SeqFamily = ModelFamily(
     modelTypes: ["tiny-s2s"], architectures: ["TinySeq2SeqForConditionalGeneration"],
     loadConfiguration: { try TinySeq2SeqPolicy.configuration(in: $0) },
     loadEncoderDecoderModel: { try TinySeq2SeqPolicy.load(from: $0) })
 
-let registerTinySeq2SeqFamily: Void = ModelLoader.register(tinySeq2SeqFamily)
+public let registerTinySeq2SeqFamily: Void = ModelLoader.register(tinySeq2SeqFamily)
 
 /// A tiny encoder-decoder over `vocabulary` ids: pad 0 (the decoder's start), EOS `eos`.
-func tinySeq2Seq(vocabulary: Int = 12, eos: Int? = 11, dropout: Float = 0, seed: UInt64 = 3) -> TinySeq2SeqPolicy {
+public func tinySeq2Seq(vocabulary: Int = 12, eos: Int? = 11, dropout: Float = 0, seed: UInt64 = 3) -> TinySeq2SeqPolicy {
     TinySeq2SeqPolicy(TinySeq2SeqPolicyConfiguration(vocabularySize: vocabulary, hiddenSize: 16, positions: 32, eosTokenId: eos,
                                                      padTokenId: 0, dropout: dropout), seed: seed)
 }
