@@ -35,7 +35,7 @@ public struct ClassifierLabelReward: RewardFunction {
         let configuration = classifier.modelConfiguration
         let texts = zip(prompts, responses).map { includePrompt ? $0 + $1 : $1 }
         let sequences = try texts.map { text -> [Int32] in
-            let ids = try tokenizer.encodeChecked(text).suffix(configuration.positions).map { Int32($0) }
+            let ids = classifier.input(try tokenizer.encodeChecked(text), limit: configuration.positions)
             return ids.isEmpty ? [Int32(configuration.eosTokenId ?? 0)] : ids
         }
         let (ids, lengths) = rightPadded(sequences, padding: Int32(configuration.padTokenId ?? configuration.eosTokenId ?? 0))

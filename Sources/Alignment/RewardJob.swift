@@ -52,7 +52,9 @@ public struct RewardJob: Equatable, Sendable {
     }
 
     /// The data as tokenized examples, the objective, and texts usable as normalization prompts.
-    public func examples(tokenizer: any Tokenizer, configuration: RewardConfiguration) throws
+    /// With `endOfSequence` (a T5 classifier's `</s>`: ``ModelLoader/classifierEndOfSequence(of:)``)
+    /// every text's tokens end with it, as ``SequenceClassifier/input(_:limit:)`` builds them.
+    public func examples(tokenizer: any Tokenizer, configuration: RewardConfiguration, endOfSequence: Int? = nil) throws
         -> (examples: [RewardExample], objective: RewardObjective, labels: [String]?, prompts: [String], truncated: Int, folded: Int, skipped: Int) {
         let url = URL(fileURLWithPath: data)
         let objective: RewardObjective
@@ -81,6 +83,11 @@ public struct RewardJob: Equatable, Sendable {
             let ids: [Int]
             do { ids = try tokenizer.encodeChecked(text) } catch {
                 throw RunError.invalidData(path: data, problem: "record \(record): cannot tokenize: \(error) (set unknown_characters: fold to approximate or drop such characters)")
+            }
+            if let endOfSequence {
+                let body = ids.last == endOfSequence ? Array(ids.dropLast()) : ids
+                if body.count + 1 > configuration.maxLength { truncated += 1 }
+                return body.suffix(max(configuration.maxLength - 1, 0)).map { Int32($0) } + [Int32(endOfSequence)]
             }
             if ids.count > configuration.maxLength { truncated += 1 }
             let kept = ids.suffix(configuration.maxLength).map { Int32($0) }
@@ -139,7 +146,8 @@ public struct RewardJob: Equatable, Sendable {
         let checkpoint = resume ? run.newestCheckpoint() : nil
         let modelURL = URL(fileURLWithPath: model)
         let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer ?? model))
-        let data = try examples(tokenizer: tokenizer, configuration: training)
+        let data = try examples(tokenizer: tokenizer, configuration: training,
+                                endOfSequence: try ModelLoader.classifierEndOfSequence(of: checkpoint?.url ?? modelURL))
         report?("data: \(data.examples.count) \(data.objective.rawValue) examples; \(data.truncated) texts truncated to their last \(training.maxLength) tokens"
                 + (data.folded > 0 ? "; \(data.folded) texts had unknown characters folded or dropped" : "")
                 + (data.skipped > 0 ? "; \(data.skipped) bad records skipped" : ""))
@@ -196,8 +204,8 @@ public struct RewardJob: Equatable, Sendable {
             existing.classifier.setTraining(true)
             return RewardModel(classifier: existing.classifier, tokenizer: tokenizer, head: existing.head)
         }
-        let lm = try ModelLoader.languageModel(from: url)
-        let classifier = SequenceClassifier(trunk: lm.trunk, source: lm.source, labels: outputs, seed: configuration.seed)
+        let (trunk, source) = try ModelLoader.classifierTrunk(from: url)
+        let classifier = SequenceClassifier(trunk: trunk, source: source, labels: outputs, seed: configuration.seed)
         return RewardModel(classifier: classifier, tokenizer: tokenizer, head: head)
     }
 }

@@ -38,6 +38,14 @@ public protocol EncoderDecoderLanguageModel: AutoregressiveModel {
 
     /// A decoder cache for `batch` rows and `capacity` steps.
     func makeDecoderCache(batch: Int, capacity: Int) -> EncoderDecoderCache
+
+    /// The family's sequence-classifier trunk sharing this model's encoder and decoder (T5's
+    /// ``T5ClassifierTrunk``), which a reward model starts from; nil (the default) when the family has none.
+    var classifierTrunk: (any TransformerTrunk)? { get }
+}
+
+extension EncoderDecoderLanguageModel {
+    public var classifierTrunk: (any TransformerTrunk)? { nil }
 }
 
 /// What an encoder-decoder's decoder keeps between steps: its own keys and values per layer, and

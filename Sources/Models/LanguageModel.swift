@@ -62,6 +62,23 @@ public protocol TransformerTrunk: Module {
 
     /// Writes config.json naming `architecture`, with `labelCount` labels when given (a classifier).
     func saveConfiguration(to url: URL, architecture: String, labelCount: Int?) throws
+
+    /// Where the family's sequence classifier keeps a `ClassificationHead` (dense, tanh,
+    /// `out_proj`, both with biases, as T5's and BART's): "classification_head"; nil (the default)
+    /// for a bare `score` projection without bias (GPT-2's, Llama's).
+    var classificationHeadPrefix: String? { get }
+    /// Whether a row's padding must be masked even after its end (a bidirectional encoder reads
+    /// it); false (the default) for causal trunks, where nothing looks past a row's last token.
+    var readsPaddingAfterRowEnd: Bool { get }
+    /// The id a classifier's input must end with, where the family reads the score (T5: `</s>`,
+    /// which its tokenizer appends); nil (the default) when the last token of the text is read.
+    var classifierEndOfSequence: Int? { get }
+}
+
+extension TransformerTrunk {
+    public var classificationHeadPrefix: String? { nil }
+    public var readsPaddingAfterRowEnd: Bool { false }
+    public var classifierEndOfSequence: Int? { nil }
 }
 
 /// A causal language model: a trunk and an LM head (HF `*ForCausalLM` / `GPT2LMHeadModel`).

@@ -94,8 +94,11 @@ public final class ValueHeadModel: Module {
 public final class SequenceClassifier: TrainableModel {
     /// The trunk (its names under `trunk.parameterPrefix`).
     public let trunk: any TransformerTrunk
-    /// (num_labels, C).
+    /// (num_labels, C): `score` (no bias), or a `ClassificationHead`'s `out_proj` (with bias).
     public var score: Linear
+    /// A `ClassificationHead`'s hidden layer (C, C), tanh after it, when the trunk's family has
+    /// one (``TransformerTrunk/classificationHeadPrefix``: T5's); nil for a bare `score`.
+    public var dense: Linear?
     /// Where dropout masks come from; save `source.generator` to resume a run exactly.
     public let source: RandomSource
 
@@ -112,17 +115,36 @@ public final class SequenceClassifier: TrainableModel {
         self.trunk = trunk
         self.source = source
         let C = trunk.modelConfiguration.hiddenSize
-        score = Linear(inputs: C, outputs: labels, bias: false,
+        let hasHead = trunk.classificationHeadPrefix != nil
+        // A ClassificationHead's dense layer starts as transformers' T5 init (N(0, 1/C), zero bias).
+        dense = hasHead ? Linear(inputs: C, outputs: C, bias: true, standardDeviation: 1 / Float(C).squareRoot(), generator: &generator) : nil
+        score = Linear(inputs: C, outputs: labels, bias: hasHead,
                        standardDeviation: standardDeviation ?? 1 / Float(C + 1).squareRoot(), generator: &generator)
     }
 
     /// The configuration of the trunk.
     public var modelConfiguration: any LanguageModelConfiguration { trunk.modelConfiguration }
 
-    /// The trunk's parameters under its prefix (`transformer.h.0.…`), then `score.weight`.
+    /// The trunk's parameters under its prefix (`transformer.h.0.…`), then `score.weight` (or
+    /// `classification_head.dense.*` and `classification_head.out_proj.*`).
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
-        trunk.namedParameters().map { (trunk.parameterPrefix + "." + $0.name, $0.tensor) }
-            + score.namedParameters().map { ("score." + $0.name, $0.tensor) }
+        let head: [(name: String, tensor: Tensor)]
+        if let prefix = trunk.classificationHeadPrefix, let dense {
+            head = dense.namedParameters().map { (prefix + ".dense." + $0.name, $0.tensor) }
+                + score.namedParameters().map { (prefix + ".out_proj." + $0.name, $0.tensor) }
+        } else {
+            head = score.namedParameters().map { ("score." + $0.name, $0.tensor) }
+        }
+        return trunk.namedParameters().map { (trunk.parameterPrefix + "." + $0.name, $0.tensor) } + head
+    }
+
+    /// The tokens the classifier reads for a text's encoding `ids`: the last `limit`, ending with
+    /// ``TransformerTrunk/classifierEndOfSequence`` when the family reads its score there (T5's
+    /// `</s>`, appended as its tokenizer's post-processor does, kept when already there).
+    public func input(_ ids: [Int], limit: Int) -> [Int32] {
+        guard let end = trunk.classifierEndOfSequence else { return ids.suffix(limit).map { Int32($0) } }
+        let body = ids.last == end ? ids.dropLast() : ids[...]
+        return body.suffix(max(limit - 1, 0)).map { Int32($0) } + [Int32(end)]
     }
 
     /// Scores (B, num_labels) at the last position whose mask is 1 in each row (the last
@@ -149,7 +171,8 @@ public final class SequenceClassifier: TrainableModel {
     public func scores(hidden: Tensor, at positions: [Int]) -> Tensor {
         let (B, C) = (hidden.shape[0], hidden.shape[2])
         let index = IndexTensor(shape: [B, 1, C], values: positions.flatMap { Array(repeating: Int32($0), count: C) })
-        return score(gather(hidden, axis: 1, index: index).reshaped([B, C]))
+        let read = gather(hidden, axis: 1, index: index).reshaped([B, C])
+        return score(dense.map { $0(read).tanh() } ?? read)
     }
 
     /// Loads a `*ForSequenceClassification` checkpoint of any registered family.

@@ -51,6 +51,10 @@ public struct ModelFamily: Sendable {
     /// Special tokens a tokenizer trained for a new model of the family must have, in id order
     /// (T5: `<pad>`, `</s>`, `<unk>`, `<extra_id_0>` … `<extra_id_99>`); empty: the trainer's default.
     public var newModelSpecialTokens: [String]
+    /// Whether the family's sequence classifiers read their score at a closing end-of-sequence
+    /// token the text must end with (T5's `</s>`, which its tokenizer appends); false: at the
+    /// text's last token (decoders).
+    public var classifierReadsEndOfSequence: Bool
 
     /// A family.
     public init(modelTypes: [String], architectures: [String], loadConfiguration: @escaping @Sendable (URL) throws -> any LanguageModelConfiguration,
@@ -60,7 +64,7 @@ public struct ModelFamily: Sendable {
                 newLanguageModel: (@Sendable (NewModelShape, UInt64) throws -> any CausalLanguageModel)? = nil,
                 loadEncoderDecoderModel: (@Sendable (URL) throws -> any EncoderDecoderLanguageModel)? = nil,
                 newEncoderDecoderModel: (@Sendable (NewModelShape, UInt64) throws -> any EncoderDecoderLanguageModel)? = nil,
-                newModelSpecialTokens: [String] = []) {
+                newModelSpecialTokens: [String] = [], classifierReadsEndOfSequence: Bool = false) {
         self.modelTypes = modelTypes
         self.architectures = architectures
         self.loadConfiguration = loadConfiguration
@@ -71,6 +75,7 @@ public struct ModelFamily: Sendable {
         self.loadEncoderDecoderModel = loadEncoderDecoderModel
         self.newEncoderDecoderModel = newEncoderDecoderModel
         self.newModelSpecialTokens = newModelSpecialTokens
+        self.classifierReadsEndOfSequence = classifierReadsEndOfSequence
     }
 
     /// BERT and RoBERTa encoders (HF `BertModel`/`RobertaModel`, `*ForSequenceClassification`):
@@ -144,6 +149,13 @@ public enum ModelLoader {
         try family(of: directory).loadConfiguration(directory)
     }
 
+    /// The id a sequence classifier of the checkpoint's family reads its score at, which its
+    /// inputs must end with (T5: `eos_token_id`); nil when it reads a text's last token.
+    public static func classifierEndOfSequence(of directory: URL) throws -> Int? {
+        let family = try family(of: directory)
+        return family.classifierReadsEndOfSequence ? try family.loadConfiguration(directory).eosTokenId : nil
+    }
+
     /// A new, randomly initialized causal LM of the family named `modelType`.
     /// - Throws: ``CheckpointError`` (path "config") naming the field and the families that can.
     public static func newLanguageModel(modelType: String, shape: NewModelShape, seed: UInt64) throws -> any CausalLanguageModel {
@@ -202,7 +214,19 @@ public enum ModelLoader {
                                           kind: "causal or encoder-decoder language model", families: able)
     }
 
-    /// Loads the decoder sequence classifier in `directory` (any registered family), in evaluation mode.
+    /// The trunk a new sequence classifier (a reward model) starts from, with the source its
+    /// dropout layers draw from: a causal LM's trunk, or an encoder-decoder's
+    /// ``EncoderDecoderLanguageModel/classifierTrunk`` (T5's encoder and decoder), in evaluation mode.
+    /// - Throws: ``CheckpointError`` naming config.json when the family has neither.
+    public static func classifierTrunk(from directory: URL) throws -> (trunk: any TransformerTrunk, source: RandomSource) {
+        let model = try autoregressiveModel(from: directory)
+        if let causal = model as? any CausalLanguageModel { return (causal.trunk, causal.source) }
+        if let encoderDecoder = model as? any EncoderDecoderLanguageModel, let trunk = encoderDecoder.classifierTrunk { return (trunk, model.source) }
+        throw CheckpointError.missingKind(path: directory.appendingPathComponent("config.json").path, modelTypes: try family(of: directory).modelTypes,
+                                          kind: "sequence classifier", families: families.withLock { $0 }.filter { $0.loadClassifier != nil }.flatMap(\.modelTypes))
+    }
+
+    /// Loads the sequence classifier in `directory` (any registered family: a decoder's or T5's), in evaluation mode.
     /// - Throws: ``CheckpointError`` naming config.json when the family's classifiers are encoders.
     public static func classifier(from directory: URL) throws -> SequenceClassifier {
         let family = try family(of: directory)

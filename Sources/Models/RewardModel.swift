@@ -44,15 +44,18 @@ public struct RewardHead: Codable, Equatable, Sendable {
 }
 
 extension SequenceClassifier {
-    /// Outputs (B, num_labels) read at position `lengths[b] − 1` of each right-padded row (no
-    /// attention mask is needed: causal attention never looks at the padding after a row's end).
+    /// Outputs (B, num_labels) read at position `lengths[b] − 1` of each right-padded row (a
+    /// causal trunk needs no attention mask: it never looks at the padding after a row's end; a
+    /// trunk with a bidirectional encoder gets one built from `lengths`).
     /// - Parameters:
     ///   - ids: (B, T), right-padded.
     ///   - lengths: real tokens per row, each in 1...T.
     public func outputs(_ ids: IndexTensor, lengths: [Int]) -> Tensor {
-        let hidden = trunk.hiddenStates(ids, positions: nil, mask: nil, cache: nil)
-        let (B, T) = (hidden.shape[0], hidden.shape[1])
+        let (B, T) = (ids.shape[0], ids.shape[1])
         require(lengths.count == B && lengths.allSatisfy { (1...T).contains($0) }, "outputs: lengths \(lengths) for ids \(ids.shape)")
+        let mask = trunk.readsPaddingAfterRowEnd
+            ? Tensor(shape: [B, T], values: lengths.flatMap { length in (0..<T).map { $0 < length ? Float(1) : 0 } }) : nil
+        let hidden = trunk.hiddenStates(ids, positions: nil, mask: mask, cache: nil)
         return scores(hidden: hidden, at: lengths.map { $0 - 1 })
     }
 }
@@ -113,11 +116,11 @@ public final class RewardModel {
         try encoder.encode(head).write(to: directory.appendingPathComponent(RewardHead.fileName), options: .atomic)
     }
 
-    /// The tokens the model reads for `text`: its encoding, keeping the last `max_length` tokens.
+    /// The tokens the model reads for `text`: its encoding, keeping the last `max_length` tokens
+    /// (a T5 classifier's end with `</s>`: ``SequenceClassifier/input(_:limit:)``).
     /// - Throws: the tokenizer's error for text it cannot encode (a character tokenizer's unknown character).
     public func tokens(for text: String) throws -> [Int32] {
-        let ids = try tokenizer.encodeChecked(text)
-        return ids.suffix(head.maxLength).map { Int32($0) }
+        classifier.input(try tokenizer.encodeChecked(text), limit: head.maxLength)
     }
 
     /// Raw rewards (before gain and bias) of token sequences, (B), differentiable: the scalar

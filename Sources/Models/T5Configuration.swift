@@ -46,6 +46,9 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
     public var eosTokenId: Int? = 1
     /// The decoder's first input (`decoder_start_token_id`; T5: the pad id).
     public var decoderStartTokenId: Int = 0
+    /// Outputs of a `T5ForSequenceClassification` head (`num_labels`, or the size of `id2label`);
+    /// nil for a language model.
+    public var labelCount: Int?
 
     /// A configuration; the defaults are t5-small's.
     public init() {}
@@ -118,6 +121,7 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
         }
         if !(dropout >= 0 && dropout < 1) { try fail("dropout_rate", "must be in [0, 1), got \(dropout)") }
         if !(layerNormEpsilon > 0) { try fail("layer_norm_epsilon", "must be positive, got \(layerNormEpsilon)") }
+        if let labelCount, labelCount < 1 || labelCount > 1 << 16 { try fail("num_labels", "is \(labelCount); expected 1...65536") }
         if let sourcePositions, sourcePositions <= 0 { try fail("n_positions", "must be a positive integer, got \(sourcePositions)") }
         for (name, id) in [("eos_token_id", eosTokenId), ("pad_token_id", padTokenId), ("decoder_start_token_id", decoderStartTokenId)] {
             if let id, id < 0 || id >= vocabularySize { try fail(name, "is \(id), outside the vocabulary 0..<\(vocabularySize)") }
@@ -150,10 +154,12 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
         try configuration.validate(path: url.path)
         return configuration
     }
-    /// The config.json object, with `T5Config`'s names.
+    /// The config.json object, with `T5Config`'s names; a classifier's (`labelCount` set) names
+    /// `T5ForSequenceClassification` and carries `num_labels` and `id2label`.
     public var jsonObject: [String: Any] {
         var object: [String: Any] = [
-            "model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "is_encoder_decoder": true,
+            "model_type": "t5", "is_encoder_decoder": true,
+            "architectures": [labelCount == nil ? "T5ForConditionalGeneration" : "T5ForSequenceClassification"],
             "vocab_size": vocabularySize, "d_model": modelDimension, "d_kv": headSize, "d_ff": feedForwardDimension,
             "num_layers": encoderLayers, "num_decoder_layers": decoderLayers, "num_heads": heads,
             "relative_attention_num_buckets": relativeAttentionBuckets, "relative_attention_max_distance": relativeAttentionMaxDistance,
@@ -166,6 +172,12 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
         object["pad_token_id"] = padTokenId.map { $0 as Any } ?? NSNull()
         object["eos_token_id"] = eosTokenId.map { $0 as Any } ?? NSNull()
         if let sourcePositions { object["n_positions"] = sourcePositions }
+        if let labelCount {
+            object["num_labels"] = labelCount
+            object["id2label"] = Dictionary(uniqueKeysWithValues: (0..<labelCount).map { ("\($0)", "LABEL_\($0)") })
+            object["label2id"] = Dictionary(uniqueKeysWithValues: (0..<labelCount).map { ("LABEL_\($0)", $0) })
+            object["classifier_dropout"] = 0.0
+        }
         return object
     }
 
@@ -190,6 +202,7 @@ extension T5Configuration {
         case feedForwardProjection = "feed_forward_proj", tieWordEmbeddings = "tie_word_embeddings"
         case scaleDecoderOutputs = "scale_decoder_outputs", sourcePositions = "n_positions", padTokenId = "pad_token_id"
         case eosTokenId = "eos_token_id", decoderStartTokenId = "decoder_start_token_id"
+        case labelCount = "num_labels", idToLabel = "id2label"
     }
 
     /// Decodes `T5Config`'s fields; absent ones take its defaults (`num_decoder_layers`: as the
@@ -221,6 +234,9 @@ extension T5Configuration {
             }
         }
         d.decoderStartTokenId = try c.decodeIfPresent(Int.self, forKey: .decoderStartTokenId) ?? (d.padTokenId ?? 0)
+        // transformers writes id2label (not always num_labels) for sequence classifiers.
+        d.labelCount = try c.decodeIfPresent(Int.self, forKey: .labelCount)
+        if d.labelCount == nil, let labels = try? c.decodeIfPresent([String: String].self, forKey: .idToLabel) { d.labelCount = labels.count }
         self = d
     }
 }

@@ -121,8 +121,9 @@ extension ModelFamily {
     /// is Flan-T5-shaped (gated GELU, untied head, d_ff = 2·d_model, d_kv = d_model / heads) and
     /// its tokenizer needs T5's special tokens.
     public static let t5 = ModelFamily(
-        modelTypes: ["t5"], architectures: ["T5ForConditionalGeneration", "T5Model"],
+        modelTypes: ["t5"], architectures: ["T5ForConditionalGeneration", "T5Model", "T5ForSequenceClassification"],
         loadConfiguration: { try T5Configuration.load(from: $0.appendingPathComponent("config.json")) },
+        loadClassifier: { try SequenceClassifier.loadT5(from: $0) },
         loadEncoderDecoderModel: { try T5ForConditionalGeneration.load(from: $0) },
         newEncoderDecoderModel: { shape, seed in
             var configuration = T5Configuration()
@@ -154,7 +155,7 @@ extension ModelFamily {
             }
             return model
         },
-        newModelSpecialTokens: T5Configuration.specialTokens)
+        newModelSpecialTokens: T5Configuration.specialTokens, classifierReadsEndOfSequence: true)
 }
 
 extension T5Configuration {

@@ -5,10 +5,11 @@ import Foundation
 import Testing
 import Tokenizers
 
-/// A copy of the tiny GPT-2 fixture (V = 97) with a character tokenizer of 97 symbols.
-func tinyCheckpointWithTokenizer() throws -> URL {
+/// A copy of a tiny parity fixture (GPT-2 by default, V = 97; flan-t5-tiny, V = 120) with a
+/// character tokenizer of 97 symbols.
+func tinyCheckpointWithTokenizer(fixture name: String = "gpt2-tiny") throws -> URL {
     let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("ModelsTests/Fixtures/gpt2-tiny")
+        .appendingPathComponent("ModelsTests/Fixtures/\(name)")
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     for name in ["config.json", "model.safetensors"] {

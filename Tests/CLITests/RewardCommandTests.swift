@@ -56,3 +56,38 @@ struct RewardCommandTests {
         #expect(normStatus != 0 && normErr.contains("field 'normalize'"))
     }
 }
+
+@Suite("rlhf reward and score on T5")
+struct T5RewardCommandTests {
+    @Test("a T5 LM becomes a T5ForSequenceClassification reward model (normalized on the T5 policy's samples); score reads it; texts end with </s>")
+    func t5RewardModel() async throws {
+        let directory = try tinyCheckpointWithTokenizer(fixture: "flan-t5-tiny")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pairs = directory.appendingPathComponent("pairs.jsonl")
+        try (0..<8).map { i in #"{"prompt":"Q\#(i): ","chosen":"yes, gladly","rejected":"no."}"# }
+            .joined(separator: "\n").write(to: pairs, atomically: true, encoding: .utf8)
+        let runs = directory.appendingPathComponent("runs")
+        let (status, out, err) = try await runTool(["reward", "--data", pairs.path, "--model", directory.path, "--runs_dir", runs.path, "--name", "rm",
+                                                    "--max_length", "24", "--batch_size", "4", "--max_steps", "30", "--learning_rate", "3e-3",
+                                                    "--valid_fraction", "0", "--eval_interval", "0", "--log_interval", "5",
+                                                    "--normalize", "after", "--normalization_samples", "6", "--normalization_response_length", "3"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("data: 8 pairwise examples; 0 texts truncated"), "\(out)")
+        let final = runs.appendingPathComponent("rm/final")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: final.appendingPathComponent("config.json"))) as? [String: Any]
+        #expect(config?["architectures"] as? [String] == ["T5ForSequenceClassification"] && config?["model_type"] as? String == "t5")
+        let metrics = try jsonLines(String(contentsOf: runs.appendingPathComponent("rm/metrics.jsonl"), encoding: .utf8))
+        #expect(metrics.last?["rewards/accuracies"] as? Double == 1.0, "\(metrics.last ?? [:])")
+
+        let input = directory.appendingPathComponent("score.jsonl")
+        try "{\"prompt\":\"Q9: \",\"response\":\"yes, gladly\"}\n{\"prompt\":\"Q9: \",\"response\":\"no.\"}\n"
+            .write(to: input, atomically: true, encoding: .utf8)
+        let (scoreStatus, scored, scoreErr) = try await runTool(["score", "--model", final.path, "--input", input.path])
+        #expect(scoreStatus == 0, "\(scoreErr)")
+        let scores = try jsonLines(scored).compactMap { $0["score"] as? Double }
+        #expect(scores.count == 2 && scores[0] > scores[1], "\(scored)")
+        // A T5 language model is not a reward model: score names the file and the field.
+        let (lmStatus, _, lmErr) = try await runTool(["score", "--model", directory.path, "--input", input.path])
+        #expect(lmStatus != 0 && lmErr.contains("config.json") && lmErr.contains("architectures"), "\(lmErr)")
+    }
+}

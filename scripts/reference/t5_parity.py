@@ -19,6 +19,13 @@
       generation of at most 10 and at least 4 (min_new_tokens) new tokens per row (generated: (2, 11) starting with the pad id, padded with
       the pad id after </s>) from model.generate(do_sample=False, num_beams=1, use_cache=False).
 
+  python3 scripts/reference/t5_parity.py make-classifier
+      Builds a tiny random T5ForSequenceClassification (the flan-t5-tiny shape, 2 labels) into
+      Tests/ModelsTests/Fixtures/t5-classifier-tiny/ with expected.safetensors: input_ids (2, 13)
+      right-padded, each row ending with one </s> (transformers reads the decoder state there),
+      attention_mask, labels (2), logits (2, 2), the cross-entropy loss and the gradients of a few
+      parameters (grad.<name>), in eval mode.
+
   python3 scripts/reference/t5_parity.py check-swift DIR
       DIR holds t5-tiny/ and flan-t5-tiny/ as saved by Swift after one AdamW step, each with
       swift_logits.safetensors (written by the Swift test `savedCheckpointsForPython` when
@@ -130,6 +137,53 @@ def make():
     make_one("flan-t5-tiny", "gated-gelu", tied=False)
 
 
+CLASSIFIER_GRADIENTS = [
+    "transformer.shared.weight",
+    "transformer.encoder.block.1.layer.0.SelfAttention.q.weight",
+    "transformer.decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+    "transformer.decoder.block.2.layer.1.EncDecAttention.v.weight",
+    "transformer.decoder.final_layer_norm.weight",
+    "classification_head.dense.weight",
+    "classification_head.dense.bias",
+    "classification_head.out_proj.weight",
+    "classification_head.out_proj.bias",
+]
+
+
+def make_classifier():
+    from transformers import T5ForSequenceClassification
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=120, d_model=32, d_kv=6, d_ff=48, num_layers=2, num_decoder_layers=3,
+                      num_heads=4, relative_attention_num_buckets=8, relative_attention_max_distance=12,
+                      dropout_rate=0.1, classifier_dropout=0.0, layer_norm_epsilon=1e-6, feed_forward_proj="gated-gelu",
+                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, num_labels=2)
+    config._attn_implementation = "eager"
+    model = T5ForSequenceClassification(config)
+    with torch.no_grad():
+        for parameter_name, parameter in model.named_parameters():
+            if "layer_norm" in parameter_name or "bias" in parameter_name and "relative" not in parameter_name:
+                parameter.add_(0.1 * torch.randn_like(parameter))
+    folder = os.path.join(FIXTURES, "t5-classifier-tiny")
+    os.makedirs(folder, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    model = T5ForSequenceClassification.from_pretrained(folder, attn_implementation="eager")
+    model.eval()
+    ids, mask, _ = inputs()
+    labels = torch.tensor([1, 0])
+    out = model(input_ids=ids, attention_mask=mask, labels=labels)
+    out.loss.backward()
+    parameters = dict(model.named_parameters())
+    tensors = {"input_ids": ids, "attention_mask": mask, "labels": labels,
+               "logits": out.logits.detach().contiguous(), "loss": out.loss.detach().reshape(1)}
+    for parameter_name in CLASSIFIER_GRADIENTS:
+        gradient = parameters[parameter_name].grad
+        assert gradient is not None, parameter_name
+        tensors["grad." + parameter_name] = gradient.detach().contiguous()
+    save_file(tensors, os.path.join(folder, "expected.safetensors"),
+              metadata={"transformers": transformers.__version__, "torch": torch.__version__})
+    print("wrote", folder, "logits", out.logits.tolist(), "loss", out.loss.item())
+
+
 def check_swift(directory):
     from safetensors.torch import load_file
     results = {}
@@ -160,6 +214,8 @@ def check_swift(directory):
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "make":
         make()
+    elif len(sys.argv) == 2 and sys.argv[1] == "make-classifier":
+        make_classifier()
     elif len(sys.argv) == 3 and sys.argv[1] == "check-swift":
         check_swift(sys.argv[2])
     else:
