@@ -56,6 +56,7 @@ public enum KernelBenchmarks {
             ("openblas_coretype", .text(environment["OPENBLAS_CORETYPE"] ?? "")),
             ("preferred_coretype", .text(BLAS.preferredCoreType ?? "")),
             ("pool_threads", .integer(ThreadPool.shared.threadCount)),
+            ("heap_reuse", .flag(HeapReuse.isEnabled)),
         ])
     }
 

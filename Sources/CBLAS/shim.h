@@ -47,6 +47,30 @@ static inline const char *rlhf_blas_config(void) {
 #endif
 }
 
+#if defined(__linux__)
+#include <malloc.h>
+#endif
+
+/// glibc's mallopt(M_MMAP_THRESHOLD, mmap_threshold) and mallopt(M_TRIM_THRESHOLD, trim_threshold):
+/// 1 when both were applied, 0 otherwise (or where malloc has no such options).
+static inline int rlhf_keep_freed_heap(int mmap_threshold, int trim_threshold) {
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+#else
+    (void)mmap_threshold; (void)trim_threshold;
+    return 0;
+#endif
+}
+
+/// Bytes malloc currently holds in mmap'd blocks (glibc's mallinfo2().hblkhd); -1 where unknown.
+static inline long long rlhf_heap_mapped_bytes(void) {
+#if defined(M_MMAP_THRESHOLD) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    return (long long)mallinfo2().hblkhd;
+#else
+    return -1;
+#endif
+}
+
 /// 1 when the CPU executes AVX-512F (and the OS saves its state), else 0.
 static inline int rlhf_cpu_has_avx512f(void) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))

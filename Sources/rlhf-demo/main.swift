@@ -6,5 +6,7 @@ import Kernels
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: pick the fast kernels before anything runs.
 BLAS.reexecWithFastKernelsIfNeeded()
+// Reuse freed activation and gradient buffers instead of faulting fresh pages in every step.
+HeapReuse.enable()
 
 StandaloneDemoCommand.main(OptionSpelling.commandLine)

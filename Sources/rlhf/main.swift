@@ -7,6 +7,8 @@ import Kernels
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: pick the fast kernels before anything runs.
 BLAS.reexecWithFastKernelsIfNeeded()
+// Reuse freed activation and gradient buffers instead of faulting fresh pages in every step.
+HeapReuse.enable()
 // `http:` rewards and `openai:` judges: the library modules leave HTTP to the Clients module.
 ClientRegistration.register()
 
