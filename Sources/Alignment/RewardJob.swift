@@ -114,7 +114,9 @@ public struct RewardJob: Equatable, Sendable {
             }
             let prompts = examples.map { example -> String in
                 guard case let .labelled(tokens, _) = example else { return "" }
-                return tokenizer.decode(tokens.prefix(configuration.normalizationPromptLength).map(Int.init))
+                // The text's own tokens: not the </s> a T5 classifier's inputs end with.
+                let text = endOfSequence != nil && tokens.last == Int32(endOfSequence!) ? tokens.dropLast() : tokens[...]
+                return tokenizer.decode(text.prefix(configuration.normalizationPromptLength).map(Int.init))
             }
             return (examples, objective, ordered, prompts, truncated, folded, read.skippedCount)
         case .bestOfN:

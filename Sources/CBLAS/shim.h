@@ -62,11 +62,13 @@ static inline int rlhf_keep_freed_heap(int mmap_threshold, int trim_threshold) {
 #endif
 }
 
-/// Bytes malloc currently holds in mmap'd blocks (glibc's mallinfo2().hblkhd); -1 where unknown.
-static inline long long rlhf_heap_mapped_bytes(void) {
-#if defined(M_MMAP_THRESHOLD) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-    return (long long)mallinfo2().hblkhd;
+/// 1 when glibc's malloc served `block` (from malloc) with its own mmap (the IS_MMAPPED bit of
+/// the chunk's size word), 0 when it came from the heap, -1 where unknown (not glibc).
+static inline int rlhf_heap_block_is_mapped(const void *block) {
+#if defined(M_MMAP_THRESHOLD) && defined(__GLIBC__)
+    return (int)((((const size_t *)block)[-1] & 2) != 0);
 #else
+    (void)block;
     return -1;
 #endif
 }

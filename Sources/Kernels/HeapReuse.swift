@@ -21,7 +21,7 @@ public enum HeapReuse {
 
     /// Makes glibc keep freed blocks of up to 32 MiB, and up to 1 GiB of free heap top, for reuse
     /// (`mallopt` M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), unless the user set `MALLOC_MMAP_THRESHOLD_`
-    /// or `MALLOC_TRIM_THRESHOLD_` in the environment. The cost: a process's resident memory stays
+    /// or `MALLOC_TRIM_THRESHOLD_` (or either as a `GLIBC_TUNABLES` entry) in the environment. The cost: a process's resident memory stays
     /// near its peak after the peak has passed. Call it once, first thing (the `rlhf` tool does);
     /// a program using the libraries may call it too. No effect off glibc.
     /// - Returns: whether the settings were applied.
@@ -29,6 +29,8 @@ public enum HeapReuse {
     public static func enable() -> Bool {
         #if canImport(Glibc)
         if getenv("MALLOC_MMAP_THRESHOLD_") != nil || getenv("MALLOC_TRIM_THRESHOLD_") != nil { return false }
+        if let tunables = getenv("GLIBC_TUNABLES").map({ String(cString: $0) }),
+           tunables.contains("glibc.malloc.mmap_threshold") || tunables.contains("glibc.malloc.trim_threshold") { return false }
         let applied = rlhf_keep_freed_heap(mmapThreshold, trimThreshold) == 1
         if applied { enabled.store(true, ordering: .relaxed) }
         return applied
@@ -37,10 +39,11 @@ public enum HeapReuse {
         #endif
     }
 
-    /// Bytes malloc holds in mmap'd blocks now (glibc ≥ 2.33), nil where unknown.
-    public static var mappedBytes: Int? {
-        let bytes = rlhf_heap_mapped_bytes()
-        return bytes < 0 ? nil : Int(bytes)
+    /// Whether glibc's malloc served `block` (a pointer malloc returned) with its own mmap; nil
+    /// where unknown (not glibc).
+    public static func isMapped(_ block: UnsafeRawPointer) -> Bool? {
+        let mapped = rlhf_heap_block_is_mapped(block)
+        return mapped < 0 ? nil : mapped == 1
     }
 
     /// Whether ``enable()`` applied the settings in this process (benchmarks record it).

@@ -24,11 +24,15 @@ public final class T5ClassifierTrunk: TransformerTrunk {
     public let source: RandomSource
 
     /// The trunk of `model`: the same embedding and stacks (training one trains the other).
-    public init(_ model: T5ForConditionalGeneration) {
+    /// - Parameter configuration: what config.json says when saved (default: the model's; a loaded
+    ///   classifier keeps its file's `tie_word_embeddings`, though it has no head to tie).
+    public init(_ model: T5ForConditionalGeneration, configuration: T5Configuration? = nil) {
         shared = model.shared
         encoder = model.encoder
         decoder = model.decoder
-        configuration = model.configuration
+        var configuration = configuration ?? model.configuration
+        configuration.labelCount = nil
+        self.configuration = configuration
         source = model.source
     }
 
@@ -84,7 +88,7 @@ extension SequenceClassifier {
     /// - Throws: ``CheckpointError`` naming the file and the field or tensor.
     static func loadT5(from directory: URL) throws -> SequenceClassifier {
         let url = directory.appendingPathComponent("config.json")
-        var configuration = try T5Configuration.load(from: url)
+        let configuration = try T5Configuration.load(from: url)
         // transformers leaves out num_labels when it is its default, 2.
         let architectures = (try? JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])?["architectures"] as? [String] ?? []
         guard let labels = configuration.labelCount ?? (architectures.contains("T5ForSequenceClassification") ? 2 : nil) else {
@@ -93,8 +97,9 @@ extension SequenceClassifier {
         }
         let weights = directory.appendingPathComponent("model.safetensors")
         try checkWeights(weights, holdMostOf: configuration.parameterCount - (configuration.tieWordEmbeddings ? 0 : configuration.vocabularySize * configuration.modelDimension))
-        configuration.tieWordEmbeddings = true  // no lm_head in a classifier
-        let trunk = T5ClassifierTrunk(T5ForConditionalGeneration(configuration))
+        var built = configuration
+        built.tieWordEmbeddings = true  // no lm_head to allocate: a classifier has none
+        let trunk = T5ClassifierTrunk(T5ForConditionalGeneration(built), configuration: configuration)
         let model = SequenceClassifier(trunk: trunk, source: trunk.source, labels: labels, seed: 0)
         try loadParameters(model, from: weights) { name in
             name == "transformer.encoder.embed_tokens.weight" || name == "transformer.decoder.embed_tokens.weight"

@@ -121,7 +121,7 @@ public struct T5Configuration: LanguageModelConfiguration, Equatable, Decodable 
         }
         if !(dropout >= 0 && dropout < 1) { try fail("dropout_rate", "must be in [0, 1), got \(dropout)") }
         if !(layerNormEpsilon > 0) { try fail("layer_norm_epsilon", "must be positive, got \(layerNormEpsilon)") }
-        if let labelCount, labelCount < 1 || labelCount > 1 << 16 { try fail("num_labels", "is \(labelCount); expected 1...65536") }
+        if let labelCount, labelCount < 1 || labelCount > 1 << 16 { try fail("num_labels", "(or the size of id2label) is \(labelCount); expected 1...65536") }
         if let sourcePositions, sourcePositions <= 0 { try fail("n_positions", "must be a positive integer, got \(sourcePositions)") }
         for (name, id) in [("eos_token_id", eosTokenId), ("pad_token_id", padTokenId), ("decoder_start_token_id", decoderStartTokenId)] {
             if let id, id < 0 || id >= vocabularySize { try fail(name, "is \(id), outside the vocabulary 0..<\(vocabularySize)") }

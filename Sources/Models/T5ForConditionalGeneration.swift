@@ -88,6 +88,7 @@ extension T5ForConditionalGeneration {
     /// - Throws: ``CheckpointError`` naming the file and the field or tensor.
     public static func load(from directory: URL) throws -> T5ForConditionalGeneration {
         var configuration = try T5Configuration.load(from: directory.appendingPathComponent("config.json"))
+        configuration.labelCount = nil  // a language model: saved as T5ForConditionalGeneration whatever the file said
         let weights = directory.appendingPathComponent("model.safetensors")
         try checkWeights(weights, holdMostOf: configuration.parameterCount)
         if configuration.tieWordEmbeddings, FileManager.default.fileExists(atPath: weights.path),

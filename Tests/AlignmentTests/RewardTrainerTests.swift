@@ -276,3 +276,29 @@ struct RewardTrainerTests {
         if case .invalidData(path: "p.jsonl", _) = tooFew {} else { Issue.record("\(tooFew)") }
     }
 }
+
+@Suite("Reward data for a classifier read at </s>")
+struct EndOfSequenceRewardDataTests {
+    @Test("labelled texts for a T5-style classifier end with </s> once, kept within max_length; normalization prompts are the texts' own tokens")
+    func labelledTextsEndOnce() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-eos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("labelled.jsonl")
+        try [#"{"text":"abc","label":"good"}"#, #"{"text":"cba","label":"bad"}"#, #"{"text":"abcdefghabcdefgh","label":"good"}"#]
+            .joined(separator: "\n").write(to: data, atomically: true, encoding: .utf8)
+        var job = RewardJob()
+        job.data = data.path
+        var configuration = rewardConfiguration(steps: 1)
+        configuration.maxLength = 8
+        let end = encoded("j")[0]  // stands in for </s>: no text contains it
+        let read = try job.examples(tokenizer: letters, configuration: configuration, endOfSequence: Int(end))
+        #expect(read.truncated == 1)
+        for example in read.examples {
+            guard case let .labelled(tokens, _) = example else { Issue.record("not labelled"); continue }
+            #expect(tokens.last == end && tokens.filter { $0 == end }.count == 1 && tokens.count <= 8, "\(tokens)")
+        }
+        #expect(read.prompts.allSatisfy { !$0.contains("j") && !$0.isEmpty }, "\(read.prompts)")
+        #expect(read.prompts.first == "abc")
+    }
+}

@@ -100,7 +100,20 @@ struct T5ClassifierTests {
         let loaded = try #require(trunk as? T5ClassifierTrunk)
         #expect(loaded.shared.weight.scalars == lm.shared.weight.scalars)
         #expect(reward.namedParameters().count == lm.namedParameters().count - 1 + 4, "the LM's tensors but lm_head, plus the head's four")
+        // Saved and reloaded, the Flan-T5 reward model keeps its config's untied embeddings.
+        try reward.save(to: directory.appendingPathComponent("reward"))
+        let rewardConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("reward/config.json"))) as? [String: Any]
+        #expect(rewardConfig?["tie_word_embeddings"] as? Bool == false && rewardConfig?["num_labels"] as? Int == 1)
+        let reloadedReward = try SequenceClassifier.load(from: directory.appendingPathComponent("reward"))
+        #expect((reloadedReward.trunk as? T5ClassifierTrunk)?.configuration.tieWordEmbeddings == false)
         // A language-model checkpoint is not a classifier.
         #expect(throws: CheckpointError.self) { try SequenceClassifier.load(from: directory.appendingPathComponent("lm")) }
+        // A language model whose config.json carries num_labels still saves as a language model.
+        let lmConfig = directory.appendingPathComponent("lm/config.json")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: lmConfig)) as? [String: Any])
+        object["num_labels"] = 3
+        try JSONSerialization.data(withJSONObject: object).write(to: lmConfig)
+        let labelled = try T5ForConditionalGeneration.load(from: directory.appendingPathComponent("lm"))
+        #expect(labelled.configuration.labelCount == nil && labelled.configuration.jsonObject["architectures"] as? [String] == ["T5ForConditionalGeneration"])
     }
 }
