@@ -223,8 +223,10 @@ struct LengthReward: RewardFunction {
     func rewards(prompts: [String], responses: [String]) throws -> [Float] { responses.map { Float($0.count) } }
 }
 
-/// LengthReward once let through: each call waits for one `release()`.
+/// LengthReward once let through: each call waits for one `release()` (at most 60 s: a test that
+/// forgets to release fails with an error instead of hanging the whole run).
 final class GatedLengthReward: RewardFunction, @unchecked Sendable {
+    struct NeverReleased: Error {}
     let gate = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var calls = 0
@@ -233,7 +235,7 @@ final class GatedLengthReward: RewardFunction, @unchecked Sendable {
     func release(_ count: Int = 1) { for _ in 0..<count { gate.signal() } }
     func rewards(prompts: [String], responses: [String]) throws -> [Float] {
         lock.withLock { calls += 1 }
-        gate.wait()
+        guard gate.wait(timeout: .now() + 60) == .success else { throw NeverReleased() }
         return responses.map { Float($0.count) }
     }
 }
@@ -262,9 +264,13 @@ struct ModelServerScoringTests {
         let slow = GatedLengthReward()
         let impatient = ScoringQueue(reward: slow, maximumPending: 4, maximumWait: 0.2)
         let running = Task { try await impatient.score(prompts: [""], responses: ["a"]) }
-        while slow.entered < 1 && Date() < deadline + 30 { try await Task.sleep(for: .milliseconds(5)) }  // "a" is scoring
+        let enteredBy = Date().addingTimeInterval(60)
+        while slow.entered < 1 && Date() < enteredBy { try await Task.sleep(for: .milliseconds(5)) }  // "a" is scoring
         let waiting = Task { try await impatient.score(prompts: [""], responses: ["b"]) }
-        while impatient.pendingCount < 2 && Date() < deadline + 30 { try await Task.sleep(for: .milliseconds(5)) }
+        // A fresh deadline: on a loaded machine the first half of the test may already have taken long.
+        let queuedBy = Date().addingTimeInterval(60)
+        while impatient.pendingCount < 2 && Date() < queuedBy { try await Task.sleep(for: .milliseconds(5)) }
+        guard impatient.pendingCount == 2 else { slow.release(10); Issue.record("the second request never queued"); return }
         try await Task.sleep(for: .milliseconds(300))  // "b" has now waited longer than 0.2 s
         slow.release()
         let ran = try await running.value
