@@ -21,6 +21,25 @@ func worstRelative(_ a: [Float], _ b: [Float]) -> Float {
     zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1) / max(1, abs($1.1))) }
 }
 
+/// Checks every `grad.<name>` tensor of a parity fixture against the gradient of the module's
+/// parameter `<name>`: worst |Δ| ≤ 1e-4 · max(largest |g|, 1e-2). Returns how many were checked and
+/// the worst |Δ| / largest |g| (the figure the notes quote).
+func expectGradientsMatch(_ module: Module, _ expected: SafeTensorsFile,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws -> (checked: Int, worst: Float) {
+    var checked = 0, worstRatio: Float = 0
+    for entry in expected.names where entry.hasPrefix("grad.") {
+        let parameter = try #require(module.parameter(named: String(entry.dropFirst(5))), "no parameter for \(entry)", sourceLocation: sourceLocation)
+        let reference = try expected.floats(entry)
+        let gradient = try #require(parameter.grad, "no gradient for \(entry)", sourceLocation: sourceLocation).scalars
+        let scale = reference.map(abs).max() ?? 1
+        let worst = zip(gradient, reference).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-4 * max(scale, 1e-2), "\(entry): worst |Δ| \(worst), largest |g| \(scale)", sourceLocation: sourceLocation)
+        worstRatio = max(worstRatio, worst / max(scale, 1e-2))
+        checked += 1
+    }
+    return (checked, worstRatio)
+}
+
 @Suite("GPT-2 parity with transformers")
 struct ParityTests {
     let expected: SafeTensorsFile

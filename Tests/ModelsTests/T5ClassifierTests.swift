@@ -50,17 +50,7 @@ struct T5ClassifierTests {
         let (classifier, expected, ids, _, lengths) = try load()
         let labels = IndexTensor(shape: [2], values: try expected.int64s("labels").map { Int32($0) })
         crossEntropy(classifier.outputs(ids, lengths: lengths), targets: labels).backward()
-        var checked = 0, worstRatio: Float = 0
-        for entry in expected.names where entry.hasPrefix("grad.") {
-            let parameter = try #require(classifier.parameter(named: String(entry.dropFirst(5))), "no parameter for \(entry)")
-            let reference = try expected.floats(entry)
-            let gradient = try #require(parameter.grad, "no gradient for \(entry)").scalars
-            let scale = reference.map(abs).max() ?? 1
-            let worst = zip(gradient, reference).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-4 * max(scale, 1e-2), "\(entry): worst |Δ| \(worst), largest |g| \(scale)")
-            worstRatio = max(worstRatio, worst / max(scale, 1e-2))
-            checked += 1
-        }
+        let (checked, worstRatio) = try expectGradientsMatch(classifier, expected)
         print("T5 parity classifier: \(checked) gradients, worst |Δ| / largest |g| \(worstRatio)")
         #expect(checked == 9)
     }

@@ -60,17 +60,7 @@ struct T5ParityTests {
     func gradients(name: String) throws {
         let c = try Case(name)
         c.model(c.ids, mask: c.mask, labels: c.labels).loss.backward()
-        var checked = 0, worstGradient: Float = 0
-        for entry in c.expected.names where entry.hasPrefix("grad.") {
-            let parameter = try #require(c.model.parameter(named: String(entry.dropFirst(5))), "no parameter for \(entry)")
-            let reference = try c.expected.floats(entry)
-            let gradient = try #require(parameter.grad, "no gradient for \(entry)").scalars
-            let scale = reference.map(abs).max() ?? 1
-            let worst = zip(gradient, reference).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-4 * max(scale, 1e-2), "\(entry): worst |Δ| \(worst), largest |g| \(scale)")
-            worstGradient = max(worstGradient, worst / max(scale, 1e-2))
-            checked += 1
-        }
+        let (checked, worstGradient) = try expectGradientsMatch(c.model, c.expected)
         print("T5 parity \(name): \(checked) gradients, worst |Δ| / largest |g| \(worstGradient)")
         #expect(checked >= 10)
     }
