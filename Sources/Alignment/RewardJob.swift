@@ -84,13 +84,9 @@ public struct RewardJob: Equatable, Sendable {
             do { ids = try tokenizer.encodeChecked(text) } catch {
                 throw RunError.invalidData(path: data, problem: "record \(record): cannot tokenize: \(error) (set unknown_characters: fold to approximate or drop such characters)")
             }
-            if let endOfSequence {
-                let body = ids.last == endOfSequence ? Array(ids.dropLast()) : ids
-                if body.count + 1 > configuration.maxLength { truncated += 1 }
-                return body.suffix(max(configuration.maxLength - 1, 0)).map { Int32($0) } + [Int32(endOfSequence)]
-            }
-            if ids.count > configuration.maxLength { truncated += 1 }
-            let kept = ids.suffix(configuration.maxLength).map { Int32($0) }
+            let body = endOfSequence != nil && ids.last == endOfSequence ? ids.count - 1 : ids.count
+            if body + (endOfSequence == nil ? 0 : 1) > configuration.maxLength { truncated += 1 }
+            let kept = SequenceClassifier.input(ids, limit: configuration.maxLength, endOfSequence: endOfSequence)
             return kept.isEmpty ? [Int32(tokenizer.endOfTextTokenId ?? 0)] : kept
         }
         switch objective {

@@ -142,7 +142,13 @@ public final class SequenceClassifier: TrainableModel {
     /// ``TransformerTrunk/classifierEndOfSequence`` when the family reads its score there (T5's
     /// `</s>`, appended as its tokenizer's post-processor does, kept when already there).
     public func input(_ ids: [Int], limit: Int) -> [Int32] {
-        guard let end = trunk.classifierEndOfSequence else { return ids.suffix(limit).map { Int32($0) } }
+        Self.input(ids, limit: limit, endOfSequence: trunk.classifierEndOfSequence)
+    }
+
+    /// ``input(_:limit:)`` for a classifier read at `endOfSequence` (nil: at the text's last token),
+    /// for callers that tokenize before the classifier exists (``ModelLoader/classifierEndOfSequence(of:)``).
+    public static func input(_ ids: [Int], limit: Int, endOfSequence end: Int?) -> [Int32] {
+        guard let end else { return ids.suffix(limit).map { Int32($0) } }
         let body = ids.last == end ? ids.dropLast() : ids[...]
         return body.suffix(max(limit - 1, 0)).map { Int32($0) } + [Int32(end)]
     }
